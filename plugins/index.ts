@@ -1,0 +1,7 @@
+/**
+ * The built-in plugins, listed statically so the bundler embeds them in dist/opsterm.
+ */
+import type { OpstermPlugin } from "../src/kernel/index.ts";
+import { corePlugin } from "../src/cli/core-plugin.ts";
+
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin];

@@ -1,0 +1,153 @@
+/**
+ * `opsterm config get|set|list|path`.
+ */
+import { join } from "node:path";
+import { defineCommand, type CommandSpec } from "../../kernel/commands.ts";
+import type { CommandContext } from "../../kernel/context.ts";
+import { configFiles } from "../../kernel/config.ts";
+import { ConfigError, UsageError } from "../../kernel/errors.ts";
+import { atomicWrite } from "../../lib/atomic-write.ts";
+import { withLock } from "../../lib/lock.ts";
+import { closest, schemaAt, validate, type SchemaNode } from "../../lib/schema.ts";
+import { loadYaml, parseYamlText, readYamlFile, schemaError } from "../../lib/yaml-file.ts";
+
+const SECRET_KEY = /(api_?key|token|secret|password|passphrase)$/i;
+
+/** Values of secret-looking keys are never printed in full. */
+export function displayValue(key: string, value: unknown): string {
+  if (SECRET_KEY.test(key) && typeof value === "string" && value.length > 0) return "********";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+const path = defineCommand({
+  name: "config path",
+  description: "Show where opsterm reads and writes its files",
+  async action(_args, ctx) {
+    const files = configFiles(ctx.paths);
+    const facts = { configDir: ctx.paths.configDir, dataDir: ctx.paths.dataDir, workspaceDir: ctx.paths.workspaceDir ?? null, files: files.map((f) => f.path) };
+    if (ctx.json) return void ctx.io.out(JSON.stringify(facts));
+    ctx.io.out(`config dir  ${facts.configDir}`);
+    ctx.io.out(`data dir    ${facts.dataDir}`);
+    ctx.io.out(`workspace   ${facts.workspaceDir ?? "(none: no .opsterm/ folder above this directory)"}`);
+    for (const f of files) ctx.io.out(`config file ${f.path}`);
+  },
+});
+
+const list = defineCommand({
+  name: "config list",
+  description: "Show every set value and the file:line it comes from (workspace wins over global)",
+  async action(_args, ctx) {
+    const config = await ctx.config();
+    const rows = config.origins.map((o) => ({ ...o, value: SECRET_KEY.test(o.key) && o.value ? "********" : o.value, shadows: o.shadows && { ...o.shadows, value: SECRET_KEY.test(o.key) ? "********" : o.shadows.value } }));
+    if (ctx.json) return void ctx.io.out(JSON.stringify({ sources: config.sources, values: rows }));
+    if (rows.length === 0) {
+      ctx.io.out(`No values set. Files read: ${config.sources.map((s) => `${s.path}${s.exists ? "" : " (missing)"}`).join(", ")}`);
+      ctx.io.out(`Set one with: opsterm config set <key> <value>`);
+      return;
+    }
+    const s = ctx.io.style;
+    const width = Math.min(32, Math.max(...rows.map((r) => r.key.length)));
+    for (const r of rows) {
+      ctx.io.out(`${r.key.padEnd(width)}  ${displayValue(r.key, r.value)}  ${s.dim(`${r.scope} ${r.at}`)}${r.shadows ? s.dim(` (overrides ${r.shadows.scope} ${r.shadows.at})`) : ""}`);
+    }
+  },
+});
+
+const get = defineCommand({
+  name: "config get",
+  description: "Print one value (exit 1 when it is not set)",
+  usage: "<key>",
+  examples: ["opsterm config get ai.model"],
+  async action(args, ctx) {
+    const key = String(args.key);
+    checkKey(ctx, key);
+    const config = await ctx.config();
+    const value = config.get(key);
+    if (value === undefined) return 1;
+    if (ctx.json) ctx.io.out(JSON.stringify({ key, value, origin: config.origins.find((o) => o.key === key || o.key.startsWith(key + "."))?.at }));
+    else ctx.io.out(typeof value === "object" ? JSON.stringify(value) : String(value));
+  },
+});
+
+const set = defineCommand({
+  name: "config set",
+  description: "Set one value in the global config (or the workspace's with --workspace)",
+  usage: "<key> <value>",
+  options: [
+    { flags: "--workspace", description: "Write to .opsterm/config.yaml of this project instead of the global file" },
+    { flags: "--unset", description: "Remove the key instead (value may be omitted)" },
+  ],
+  examples: ["opsterm config set ai.model gpt-4o-mini", "opsterm config set ai.temperature 0.2 --workspace"],
+  async action(args, ctx) {
+    const key = String(args.key);
+    const node = checkKey(ctx, key);
+    const file = targetFile(ctx, Boolean(args.workspace));
+    const value = coerce(String(args.value), node, key);
+    await withLock(file, async () => {
+      const YAML = await loadYaml();
+      const existing = await readYamlFile(file, ConfigError);
+      const doc = existing?.doc ?? new YAML.Document({});
+      if (args.unset) doc.deleteIn(key.split("."));
+      else doc.setIn(key.split("."), value);
+      const text = doc.toString();
+      // Validate what would be written, with positions in the new text, before replacing the file.
+      const parsed = await parseYamlText(file, text, ConfigError);
+      const issues = validate(parsed.data, ctx.configSchema());
+      if (issues.length) throw schemaError(parsed, issues, ConfigError, "Nothing was written");
+      await atomicWrite(file, text);
+    });
+    if (ctx.json) ctx.io.out(JSON.stringify({ key, value: args.unset ? null : value, file }));
+    else ctx.io.out(`${key} = ${args.unset ? "(unset)" : displayValue(key, value)}  ${ctx.io.style.dim(file)}`);
+  },
+});
+
+function targetFile(ctx: CommandContext, workspace: boolean): string {
+  if (!workspace) return join(ctx.paths.configDir, "config.yaml");
+  const dir = ctx.paths.workspaceDir ?? join(ctx.runtime.cwd(), ".opsterm");
+  return join(dir, "config.yaml");
+}
+
+
+function checkKey(ctx: CommandContext, key: string): SchemaNode {
+  const schema = ctx.configSchema();
+  const node = schemaAt(schema, key.split("."));
+  if (!node) {
+    const known = knownKeys(schema);
+    const guess = closest(key, known);
+    throw new UsageError(`Unknown config key "${key}"${guess ? `, did you mean "${guess}"?` : ""}`, { code: "E_CONFIG_KEY", hint: `Known keys: ${known.slice(0, 12).join(", ")}${known.length > 12 ? ", …" : ""}` });
+  }
+  return node;
+}
+
+function knownKeys(node: SchemaNode, prefix = ""): string[] {
+  if (node.type !== "object" || !node.properties) return prefix ? [prefix] : [];
+  return Object.entries(node.properties).flatMap(([k, v]) => knownKeys(v, prefix ? `${prefix}.${k}` : k));
+}
+
+/** Turns the command-line text into the type the schema wants. */
+function coerce(text: string, node: SchemaNode, key: string): unknown {
+  const fail = (what: string) => new UsageError(`"${key}" expects ${what}, got "${text}"`, { code: "E_CONFIG_VALUE" });
+  switch (node.type) {
+    case "string":
+      return text;
+    case "number": {
+      const n = Number(text);
+      if (text.trim() === "" || Number.isNaN(n)) throw fail("a number");
+      return n;
+    }
+    case "boolean":
+      if (/^(true|yes|on|1)$/i.test(text)) return true;
+      if (/^(false|no|off|0)$/i.test(text)) return false;
+      throw fail("true or false");
+    case "array":
+      return text.split(",").map((s) => s.trim()).filter(Boolean).map((s) => coerce(s, node.items, key));
+    default:
+      try {
+        return JSON.parse(text);
+      } catch {
+        return text;
+      }
+  }
+}
+
+export const configCommands: CommandSpec[] = [get, set, list, path];

@@ -1,0 +1,85 @@
+/**
+ * Help text, rendered from the command registry (the same source as completions).
+ */
+import type { CommandRegistry, RegisteredCommand } from "../kernel/commands.ts";
+import type { Style } from "../lib/style.ts";
+import { GLOBAL_OPTIONS } from "./argv.ts";
+
+const BUILTIN_SOURCES = new Set(["core"]);
+
+export function renderMainHelp(registry: CommandRegistry, version: string, s: Style, userPlugins: Set<string>): string {
+  const rows: [string, string][] = [];
+  const seenGroups = new Set<string>();
+  const userRows: [string, string][] = [];
+  for (const cmd of registry.all()) {
+    if (cmd.hidden) continue;
+    const [head] = cmd.name.split(" ");
+    const target = userPlugins.has(cmd.plugin) ? userRows : rows;
+    if (cmd.name.includes(" ")) {
+      if (seenGroups.has(head)) continue;
+      seenGroups.add(head);
+      const actions = registry.groups().get(head)!.filter((c) => !c.hidden).map((c) => c.name.split(" ")[1]);
+      target.push([`${head} <${actions.join("|")}>`, groupDescription(registry.groups().get(head)!)]);
+    } else {
+      target.push([withUsage(cmd), cmd.description + (userPlugins.has(cmd.plugin) ? s.dim(` (plugin ${cmd.plugin})`) : "")]);
+    }
+  }
+  const def = registry.defaultCommand();
+  const lines = [
+    `${s.bold("opsterm")} ${version} — AI, SSH and safe remote execution for people who run servers`,
+    "",
+    s.bold("Usage:"),
+    `  opsterm <command> [options]${def ? `\n  opsterm [question...]        ${def.description}` : ""}`,
+    "",
+    s.bold("Commands:"),
+    ...table(rows),
+  ];
+  if (userRows.length) lines.push("", s.bold("Plugin commands:"), ...table(userRows));
+  lines.push("", s.bold("Global options:"), ...table(GLOBAL_OPTIONS.map((o) => [o.flags, o.description])));
+  lines.push("", `Run ${s.cyan("opsterm <command> --help")} for a command's options and examples.`);
+  return lines.join("\n");
+}
+
+export function renderGroupHelp(group: string, actions: RegisteredCommand[], s: Style): string {
+  return [
+    `${s.bold("Usage:")} opsterm ${group} <action> [options]`,
+    "",
+    groupDescription(actions),
+    "",
+    s.bold("Actions:"),
+    ...table(actions.filter((c) => !c.hidden).map((c) => [withUsage(c).slice(group.length + 1), c.description])),
+    "",
+    `Run ${s.cyan(`opsterm ${group} <action> --help`)} for details.`,
+  ].join("\n");
+}
+
+export function renderCommandHelp(cmd: RegisteredCommand, s: Style): string {
+  const lines = [`${s.bold("Usage:")} opsterm ${withUsage(cmd)}${cmd.options?.length ? " [options]" : ""}`, "", cmd.description];
+  if (cmd.aliases?.length) lines.push("", `Aliases: ${cmd.aliases.join(", ")}`);
+  const options = [...(cmd.options ?? []).map((o) => [o.flags, o.description + (o.default !== undefined ? s.dim(` (default: ${JSON.stringify(o.default)})`) : "")] as [string, string])];
+  if (options.length) lines.push("", s.bold("Options:"), ...table(options));
+  lines.push("", s.bold("Global options:"), ...table(GLOBAL_OPTIONS.map((o) => [o.flags, o.description])));
+  if (cmd.examples?.length) lines.push("", s.bold("Examples:"), ...cmd.examples.map((e) => `  ${e}`));
+  if (!BUILTIN_SOURCES.has(cmd.plugin)) lines.push("", s.dim(`Provided by plugin "${cmd.plugin}".`));
+  return lines.join("\n");
+}
+
+function withUsage(cmd: RegisteredCommand): string {
+  return cmd.usage ? `${cmd.name} ${cmd.usage}` : cmd.name;
+}
+
+function groupDescription(actions: RegisteredCommand[]): string {
+  const first = actions[0];
+  return GROUP_DESCRIPTIONS[first.name.split(" ")[0]] ?? `${actions.map((a) => a.name.split(" ")[1]).join(", ")}`;
+}
+
+/** One line per group; a plugin can name its group by registering its description here. */
+export const GROUP_DESCRIPTIONS: Record<string, string> = {
+  plugin: "Add, list and remove user plugins",
+  config: "Read and change settings",
+};
+
+function table(rows: readonly (readonly [string, string])[]): string[] {
+  const width = Math.min(Math.max(0, ...rows.map(([a]) => a.length)) + 2, 34);
+  return rows.map(([a, b]) => (a.length + 2 > width ? `  ${a}\n  ${" ".repeat(width)}${b}` : `  ${a.padEnd(width)}${b}`));
+}

@@ -1,0 +1,36 @@
+/**
+ * Parses one command's arguments with cac: named positionals from `usage`, typed options,
+ * unknown options and missing arguments as usage errors.
+ */
+import { cac } from "cac";
+import type { CommandArgs, RegisteredCommand } from "../kernel/commands.ts";
+import { UsageError } from "../kernel/errors.ts";
+
+export function parseCommandArgs(command: RegisteredCommand, argv: string[]): CommandArgs {
+  const cli = cac("opsterm");
+  const cmd = cli.command(command.usage ?? "", command.description);
+  for (const opt of command.options ?? []) {
+    cmd.option(opt.flags, opt.description, opt.default === undefined ? undefined : { default: opt.default });
+  }
+  // Global flags were removed before; these keep cac from calling a negated flag unknown.
+  cmd.option("--color", "");
+  let captured: CommandArgs | undefined;
+  cmd.action((...values: unknown[]) => {
+    const options = values.pop() as Record<string, unknown>;
+    const args: CommandArgs = { ...options, _: [], "--": (options["--"] as string[]) ?? [] };
+    delete args.color;
+    cmd.args.forEach((arg, i) => {
+      args[arg.value] = values[i];
+    });
+    args._ = values.flatMap((v) => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]));
+    captured = args;
+  });
+  try {
+    cli.parse(["node", "opsterm", ...argv], { run: true });
+  } catch (error) {
+    const message = (error as Error).message.replace(/`/g, '"');
+    throw new UsageError(`${command.name}: ${message}`, { hint: `See "opsterm ${command.name} --help"` });
+  }
+  if (!captured) throw new UsageError(`${command.name}: could not parse the arguments`, { hint: `See "opsterm ${command.name} --help"` });
+  return captured;
+}

@@ -1,0 +1,128 @@
+/**
+ * The CLI: global flags → kernel with built-in and trusted user plugins → resolve the command →
+ * parse its arguments → run it between beforeCommand/afterCommand → exit code.
+ */
+import { createKernel, type Kernel } from "../kernel/kernel.ts";
+import type { RegisteredCommand } from "../kernel/commands.ts";
+import { EXIT, InterruptedError, isOpstermError, OpstermError, UsageError } from "../kernel/errors.ts";
+import { loadUserPlugins } from "../kernel/loader.ts";
+import { resolvePaths } from "../kernel/paths.ts";
+import type { OpstermPlugin } from "../kernel/plugin.ts";
+import type { Runtime } from "../kernel/runtime.ts";
+import { colorWanted, createStyle } from "../lib/style.ts";
+import { VERSION } from "../version.ts";
+import { extractGlobalFlags, leadingWords, resolveCommand, unknownCommand, type GlobalFlags } from "./argv.ts";
+import { CORE_CONFIG } from "./core-config.ts";
+import { formatError } from "./format-error.ts";
+import { renderCommandHelp, renderGroupHelp, renderMainHelp } from "./help.ts";
+import { parseCommandArgs } from "./parse-args.ts";
+
+export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promise<number> {
+  const { flags, rest } = extractGlobalFlags(runtime.argv);
+  const errColor = colorWanted(runtime.env, Boolean(runtime.stderr.isTTY), flags.color);
+  if (flags.version && leadingWords(rest).length === 0) {
+    runtime.stdout.write(flags.json ? JSON.stringify({ version: VERSION }) + "\n" : `opsterm ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  let kernel: Kernel | undefined;
+  try {
+    const paths = resolvePaths(runtime.env, runtime.cwd());
+    const user = await loadUserPlugins(paths.configDir);
+    kernel = await createKernel({
+      runtime,
+      version: VERSION,
+      plugins: [...builtins.map((plugin) => ({ plugin, source: "builtin" as const })), ...user.plugins],
+      failures: user.failures,
+      color: { stdout: colorWanted(runtime.env, Boolean(runtime.stdout.isTTY), flags.color), stderr: errColor },
+      debug: flags.debug,
+      coreConfig: CORE_CONFIG,
+    });
+    return await dispatch(kernel, flags, rest, user.refusedCommands, new Set(user.plugins.map((p) => p.plugin.name)));
+  } catch (error) {
+    const formatted = formatError(error, { debug: flags.debug, json: flags.json, style: createStyle(errColor) });
+    runtime.stderr.write(formatted.text + "\n");
+    return formatted.exitCode;
+  } finally {
+    await kernel?.close().catch((error) => {
+      runtime.stderr.write(formatError(error, { debug: flags.debug, json: false, style: createStyle(errColor) }).text + "\n");
+    });
+  }
+}
+
+async function dispatch(kernel: Kernel, flags: GlobalFlags, argv: string[], refused: Map<string, OpstermError>, userPlugins: Set<string>): Promise<number> {
+  const { io, registry } = kernel;
+  const resolution = resolveCommand(registry, argv);
+  const words = leadingWords(argv);
+  const refusal = words.length ? (refused.get(words.slice(0, 2).join(" ")) ?? refused.get(words[0])) : undefined;
+  if (resolution.kind === "none" && refusal) throw refusal;
+  warnAboutFailures(kernel, words[0]);
+
+  if (resolution.kind === "group") {
+    io.out(renderGroupHelp(resolution.group, resolution.actions, io.style));
+    return flags.help ? EXIT.OK : EXIT.USAGE;
+  }
+  if (resolution.kind === "command") {
+    if (flags.help) {
+      io.out(renderCommandHelp(resolution.command, io.style));
+      return EXIT.OK;
+    }
+    return runCommand(kernel, resolution.command, resolution.rest, flags);
+  }
+  const fallback = registry.defaultCommand();
+  if (flags.help || (words.length === 0 && !(fallback && !io.isTTY.stdin))) {
+    io.out(renderMainHelp(registry, kernel.facts.version, io.style, userPlugins));
+    return words.length === 0 && !flags.help && argv.length > 0 ? EXIT.USAGE : EXIT.OK;
+  }
+  // One short word that is nearly a command name is a typo, not a question for the default command.
+  const typo = words.length === 1 && argv.length === 1 ? unknownCommand(registry, words[0]) : undefined;
+  if (!fallback || (typo && typo.message.includes("did you mean"))) throw typo ?? unknownCommand(registry, words[0] ?? argv[0]);
+  return runCommand(kernel, fallback, argv, flags);
+}
+
+function warnAboutFailures(kernel: Kernel, firstWord: string | undefined): void {
+  // `plugin …` and `doctor` show failures themselves, in full.
+  if (firstWord === "plugin" || firstWord === "doctor") return;
+  for (const f of kernel.facts.failures) kernel.io.warn(`${f.message}${f.hint ? ` (${f.hint})` : ""}`);
+}
+
+async function runCommand(kernel: Kernel, command: RegisteredCommand, argv: string[], flags: GlobalFlags): Promise<number> {
+  const args = parseCommandArgs(command, argv);
+  const controller = new AbortController();
+  const ctx = kernel.commandContext(command.name, { json: flags.json }, controller.signal);
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    controller.abort(new InterruptedError());
+    // A second Ctrl-C means "now": do not wait for cleanup that may hang on the network.
+    if (interrupts > 1) ctx.runtime.exit(EXIT.INTERRUPTED);
+  };
+  const offInt = ctx.runtime.onSignal("SIGINT", onInterrupt);
+  const offTerm = ctx.runtime.onSignal("SIGTERM", onInterrupt);
+  const started = Date.now();
+  const event = { command: command.name, args, runId: ctx.runId };
+  let exitCode: number = EXIT.OK;
+  let failure: unknown;
+  try {
+    await kernel.hooks.call("beforeCommand", event);
+    const result = await command.action(args, ctx);
+    exitCode = typeof result === "number" ? result : EXIT.OK;
+    if (controller.signal.aborted && exitCode === EXIT.OK) exitCode = EXIT.INTERRUPTED;
+  } catch (error) {
+    failure = controller.signal.aborted && !isOpstermError(error) ? new InterruptedError() : error;
+    exitCode = isOpstermError(failure) ? failure.exitCode : EXIT.FAILURE;
+  } finally {
+    offInt();
+    offTerm();
+  }
+  const e = failure as OpstermError | undefined;
+  await kernel.hooks.call("afterCommand", {
+    ...event,
+    exitCode,
+    durationMs: Date.now() - started,
+    error: e ? { code: e.code ?? "E_INTERNAL", message: e.message ?? String(e) } : undefined,
+  });
+  if (failure) throw failure;
+  return exitCode;
+}
+
+export { UsageError };

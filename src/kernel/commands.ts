@@ -1,0 +1,108 @@
+/**
+ * Command specs and the registry. A command name is one word (`doctor`) or a group and an
+ * action (`plugin add`); the CLI layer dispatches groups itself because cac matches one word.
+ */
+import type { CommandContext } from "./context.ts";
+import { OpstermError } from "./errors.ts";
+
+export interface OptionSpec {
+  /** cac-style flags: `--json`, `-p, --parallel <n>`, `--via <hosts>`. */
+  flags: string;
+  description: string;
+  default?: unknown;
+  /** Values offered by completions. */
+  choices?: string[];
+}
+
+/** Parsed arguments: named positionals from `usage`, options in camelCase, `_` and `--`. */
+export interface CommandArgs {
+  _: string[];
+  "--": string[];
+  [key: string]: unknown;
+}
+
+export interface CommandSpec {
+  /** `doctor`, or `group action` such as `plugin add`. */
+  name: string;
+  description: string;
+  /** Positionals in cac syntax: `<path>`, `[question...]`, `<server> <path>`. */
+  usage?: string;
+  options?: OptionSpec[];
+  examples?: string[];
+  aliases?: string[];
+  /** Run when no command word matches (at most one: the chat question). */
+  isDefault?: boolean;
+  hidden?: boolean;
+  /** Values to complete the first positional with, e.g. `["bash","zsh","fish"]`. */
+  complete?: string[];
+  /** Returns an exit code, or nothing for 0. */
+  action: (args: CommandArgs, ctx: CommandContext) => unknown;
+}
+
+export interface RegisteredCommand extends CommandSpec {
+  plugin: string;
+}
+
+/**
+ * @example
+ * export const doctor = defineCommand({ name: "doctor", description: "Check the setup", action: () => 0 });
+ */
+export function defineCommand(spec: CommandSpec): CommandSpec {
+  return spec;
+}
+
+export interface CommandRegistry {
+  add(plugin: string, spec: CommandSpec): void;
+  all(): RegisteredCommand[];
+  get(name: string): RegisteredCommand | undefined;
+  /** Group names (`plugin`, `config`, …) with their actions. */
+  groups(): Map<string, RegisteredCommand[]>;
+  defaultCommand(): RegisteredCommand | undefined;
+}
+
+export function createCommandRegistry(): CommandRegistry {
+  const byName = new Map<string, RegisteredCommand>();
+
+  function add(plugin: string, spec: CommandSpec): void {
+    const names = [spec.name, ...(spec.aliases ?? [])];
+    for (const name of names) {
+      const existing = byName.get(name);
+      if (existing) {
+        throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" defines command "${name}", which "${existing.plugin}" already has`, {
+          plugin,
+          hint: `Rename the command in plugin "${plugin}"`,
+        });
+      }
+      const [group] = name.split(" ");
+      const single = byName.get(group);
+      if (name.includes(" ") && single && !single.name.includes(" ")) {
+        throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" adds "${name}" under "${group}", which "${single.plugin}" defines as a plain command`, { plugin });
+      }
+    }
+    if (spec.isDefault && defaultCommand()) {
+      throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" declares a default command, but "${defaultCommand()!.plugin}" already does`, { plugin });
+    }
+    const registered = { ...spec, plugin };
+    for (const name of names) byName.set(name, registered);
+  }
+
+  function all(): RegisteredCommand[] {
+    return [...new Set(byName.values())].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  function groups(): Map<string, RegisteredCommand[]> {
+    const map = new Map<string, RegisteredCommand[]>();
+    for (const cmd of all()) {
+      if (!cmd.name.includes(" ")) continue;
+      const group = cmd.name.split(" ")[0];
+      map.set(group, [...(map.get(group) ?? []), cmd]);
+    }
+    return map;
+  }
+
+  function defaultCommand(): RegisteredCommand | undefined {
+    return all().find((c) => c.isDefault);
+  }
+
+  return { add, all, get: (name) => byName.get(name), groups, defaultCommand };
+}

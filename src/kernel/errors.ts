@@ -1,0 +1,124 @@
+/**
+ * Typed errors with a stable code, a one-line message, a hint and an exit code (DESIGN.md §7).
+ * Expected failures throw these; anything else that escapes is a bug and is shown with its stack
+ * only under `--debug`.
+ */
+
+/** Exit codes, sysexits-style. Documented in README "Exit codes". */
+export const EXIT = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+  DATA: 65,
+  UNAVAILABLE: 69,
+  IO: 74,
+  TEMPORARY: 75,
+  DENIED: 77,
+  CONFIG: 78,
+  INTERRUPTED: 130,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT] | number;
+
+export interface ErrorOptions {
+  hint?: string;
+  plugin?: string;
+  hook?: string;
+  cause?: unknown;
+  exitCode?: number;
+}
+
+/**
+ * Base class of every error opsterm expects to happen.
+ * @example throw new OpstermError("E_THING", "Cannot do the thing", { hint: "Try the other thing" })
+ */
+export class OpstermError extends Error {
+  readonly code: string;
+  readonly exitCode: number;
+  readonly hint?: string;
+  plugin?: string;
+  hook?: string;
+
+  constructor(code: string, message: string, options: ErrorOptions = {}, defaultExit: number = EXIT.FAILURE) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = options.exitCode ?? defaultExit;
+    this.hint = options.hint;
+    this.plugin = options.plugin;
+    this.hook = options.hook;
+  }
+}
+
+/** Wrong arguments or flags (exit 2). */
+export class UsageError extends OpstermError {
+  constructor(message: string, options: ErrorOptions & { code?: string } = {}) {
+    super(options.code ?? "E_USAGE", message, options, EXIT.USAGE);
+  }
+}
+
+/** A config file that is missing a value, has an unknown key or a wrong type (exit 78). */
+export class ConfigError extends OpstermError {
+  constructor(code: string, message: string, options: ErrorOptions = {}) {
+    super(code, message, options, EXIT.CONFIG);
+  }
+}
+
+/** Input data that cannot be parsed: YAML, JSON, a batch line (exit 65). */
+export class DataError extends OpstermError {
+  constructor(code: string, message: string, options: ErrorOptions = {}) {
+    super(code, message, options, EXIT.DATA);
+  }
+}
+
+/** A host, provider or tool that cannot be reached (exit 69). */
+export class UnavailableError extends OpstermError {
+  constructor(code: string, message: string, options: ErrorOptions = {}) {
+    super(code, message, options, EXIT.UNAVAILABLE);
+  }
+}
+
+/** Local I/O failed; the audit log uses it to fail closed (exit 74). */
+export class IoError extends OpstermError {
+  constructor(code: string, message: string, options: ErrorOptions = {}) {
+    super(code, message, options, EXIT.IO);
+  }
+}
+
+/** Try again later: rate limited, lock held (exit 75). */
+export class TemporaryError extends OpstermError {
+  constructor(code: string, message: string, options: ErrorOptions = {}) {
+    super(code, message, options, EXIT.TEMPORARY);
+  }
+}
+
+/** Refused by policy, by the user at an approval prompt, or an untrusted plugin (exit 77). */
+export class DeniedError extends OpstermError {
+  constructor(code: string, message: string, options: ErrorOptions = {}) {
+    super(code, message, options, EXIT.DENIED);
+  }
+}
+
+/** Ctrl-C or an aborted signal (exit 130). */
+export class InterruptedError extends OpstermError {
+  constructor(message = "Interrupted", options: ErrorOptions = {}) {
+    super("E_INTERRUPTED", message, options, EXIT.INTERRUPTED);
+  }
+}
+
+/** An unexpected throw inside a plugin's hook or setup, attributed to the plugin. */
+export class PluginError extends OpstermError {
+  constructor(plugin: string, where: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super("E_PLUGIN", `Plugin "${plugin}" failed in ${where}: ${reason}`, {
+      plugin,
+      hook: where,
+      cause,
+      hint: `Run with --debug for the stack; "opsterm plugin remove ${plugin}" disables a user plugin`,
+    });
+  }
+}
+
+/** True for errors opsterm raised on purpose (no stack trace unless --debug). */
+export function isOpstermError(error: unknown): error is OpstermError {
+  return error instanceof OpstermError;
+}

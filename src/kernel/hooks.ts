@@ -1,0 +1,220 @@
+/**
+ * The typed hook bus: one declared map of hook names to signatures (OpstermHooks) and one run
+ * strategy per hook (HOOK_STRATEGY). Registration, calls, docs and tests all derive from these two.
+ */
+import { OpstermError, PluginError } from "./errors.ts";
+import {
+  DECISION_RANK,
+  type ChatRequestEvent,
+  type ChatResponseEvent,
+  type CommandEvent,
+  type CommandOutcome,
+  type HistoryEvent,
+  type RemoteAction,
+  type RemoteActionResult,
+  type Verdict,
+} from "./types.ts";
+
+type Awaitable<T> = T | Promise<T>;
+
+export interface ReadyInfo {
+  plugins: string[];
+}
+
+/** Every hook opsterm fires. Handlers receive the payload and the plugin's own context. */
+export interface OpstermHooks {
+  /** After every plugin's setup has run, before the command. */
+  ready: (info: ReadyInfo) => Awaitable<void>;
+  /** Before a command's action runs. Throw to abort it. */
+  beforeCommand: (event: CommandEvent) => Awaitable<void>;
+  /** After a command finished, with its exit code and error, in reverse plugin order. */
+  afterCommand: (outcome: CommandOutcome) => Awaitable<void>;
+  /** Before any remote action: return a Verdict. The most restrictive wins; no verdict at all means reject. */
+  beforeRemoteAction: (action: RemoteAction) => Awaitable<Verdict | undefined>;
+  /** After a remote action ran (or was refused), with its structured result. */
+  afterRemoteAction: (result: RemoteActionResult) => Awaitable<void>;
+  /** Before a chat request leaves the machine; return a rewritten request (redaction, context). */
+  chatRequest: (request: ChatRequestEvent) => Awaitable<ChatRequestEvent | undefined>;
+  /** After a chat answer is complete. */
+  chatResponse: (response: ChatResponseEvent) => Awaitable<void>;
+  /** Something worth remembering in history (question, answer, execution). */
+  history: (event: HistoryEvent) => Awaitable<void>;
+  /** Resolve a named secret (vault); the first plugin that knows it answers. */
+  resolveSecret: (name: string) => Awaitable<string | undefined>;
+  /** Secret values the redactor must never let through (API keys, vault values). */
+  secretValues: () => Awaitable<string[] | undefined>;
+  /** The CLI is about to exit. Runs in reverse plugin order. */
+  close: () => Awaitable<void>;
+}
+
+export type HookName = keyof OpstermHooks;
+
+/**
+ * How the bus runs a hook's handlers:
+ * - `serial`: one after another in plugin order, results ignored.
+ * - `reverse`: serial, last plugin first (after-hooks and teardown-like hooks).
+ * - `parallel`: all at once, results ignored.
+ * - `first`: serial until a handler returns something other than undefined.
+ * - `waterfall`: serial, each handler may replace the payload for the next.
+ * - `veto`: serial, merges Verdicts to the most restrictive, stops at the first `reject`.
+ * - `collect`: all at once, flattens the returned arrays.
+ */
+export type HookStrategy = "serial" | "reverse" | "parallel" | "first" | "waterfall" | "veto" | "collect";
+
+export const HOOK_STRATEGY: { readonly [K in HookName]: HookStrategy } = {
+  ready: "parallel",
+  beforeCommand: "serial",
+  afterCommand: "reverse",
+  beforeRemoteAction: "veto",
+  afterRemoteAction: "reverse",
+  chatRequest: "waterfall",
+  chatResponse: "serial",
+  history: "serial",
+  resolveSecret: "first",
+  secretValues: "collect",
+  close: "reverse",
+};
+
+type HookPayload<K extends HookName> = Parameters<OpstermHooks[K]>[0];
+type HookReturn<K extends HookName> = Awaited<ReturnType<OpstermHooks[K]>>;
+
+/** What `call()` resolves to, per strategy. */
+export type HookResult<K extends HookName> = (typeof HOOK_STRATEGY)[K] extends "waterfall"
+  ? HookPayload<K>
+  : (typeof HOOK_STRATEGY)[K] extends "collect"
+    ? NonNullable<HookReturn<K>>
+    : HookReturn<K>;
+
+/** A handler may be a bare function or carry a per-hook order (second ordering level). */
+export type HookEntry<K extends HookName> = OpstermHooks[K] | { order?: "pre" | "post"; handler: OpstermHooks[K] };
+export type HookHandlers = { [K in HookName]?: HookEntry<K> };
+
+interface Registered {
+  plugin: string;
+  rank: number;
+  seq: number;
+  fn: (payload: unknown) => unknown;
+}
+
+const ORDER_RANK = { pre: -1, post: 1 } as const;
+
+export interface HookBus {
+  /** Register one plugin's handlers; `tier` is the plugin tier (pre = 0, normal = 1, post = 2). */
+  register(plugin: string, tier: number, handlers: HookHandlers): void;
+  /** Run a hook with its declared strategy. Throws attributed errors (plugin + hook). */
+  call<K extends HookName>(name: K, ...payload: Parameters<OpstermHooks[K]>): Promise<HookResult<K>>;
+  /** Names of plugins with a handler for `name`, in call order. */
+  handlersOf(name: HookName): string[];
+}
+
+/**
+ * @example
+ * const bus = createHookBus();
+ * bus.register("policy", 0, { beforeRemoteAction: () => ({ decision: "reject", rule: "r", reason: "no" }) });
+ * await bus.call("beforeRemoteAction", action); // → { decision: "reject", …, by: "policy" }
+ */
+export function createHookBus(): HookBus {
+  const table = new Map<HookName, Registered[]>();
+  let seq = 0;
+
+  function register(plugin: string, tier: number, handlers: HookHandlers): void {
+    for (const [name, entry] of Object.entries(handlers) as [HookName, HookEntry<HookName>][]) {
+      if (!(name in HOOK_STRATEGY)) {
+        throw new OpstermError("E_HOOK_UNKNOWN", `Plugin "${plugin}" registers unknown hook "${name}"`, {
+          plugin,
+          hook: name,
+          hint: `Known hooks: ${Object.keys(HOOK_STRATEGY).join(", ")}`,
+        });
+      }
+      const fn = typeof entry === "function" ? entry : entry?.handler;
+      if (typeof fn !== "function") {
+        throw new OpstermError("E_HOOK_INVALID", `Plugin "${plugin}" gives hook "${name}" no function`, { plugin, hook: name });
+      }
+      const order = typeof entry === "function" ? undefined : entry.order;
+      const list = table.get(name) ?? [];
+      list.push({ plugin, rank: tier * 3 + (order ? ORDER_RANK[order] : 0), seq: seq++, fn: fn as Registered["fn"] });
+      list.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
+      table.set(name, list);
+    }
+  }
+
+  async function invoke(name: HookName, h: Registered, payload: unknown): Promise<unknown> {
+    try {
+      return await h.fn(payload);
+    } catch (error) {
+      if (error instanceof OpstermError) {
+        error.plugin ??= h.plugin;
+        error.hook ??= name;
+        throw error;
+      }
+      throw new PluginError(h.plugin, `hook "${name}"`, error);
+    }
+  }
+
+  async function call<K extends HookName>(name: K, ...args: Parameters<OpstermHooks[K]>): Promise<HookResult<K>> {
+    const handlers = table.get(name) ?? [];
+    const payload: unknown = args[0];
+    const run = STRATEGIES[HOOK_STRATEGY[name]];
+    return (await run(handlers, payload, (h, p) => invoke(name, h, p))) as HookResult<K>;
+  }
+
+  return {
+    register,
+    call,
+    handlersOf: (name) => (table.get(name) ?? []).map((h) => h.plugin),
+  };
+}
+
+type Invoke = (h: Registered, payload: unknown) => Promise<unknown>;
+type Runner = (handlers: Registered[], payload: unknown, invoke: Invoke) => Promise<unknown>;
+
+const STRATEGIES: Record<HookStrategy, Runner> = {
+  async serial(handlers, payload, invoke) {
+    for (const h of handlers) await invoke(h, payload);
+  },
+  async reverse(handlers, payload, invoke) {
+    for (const h of [...handlers].reverse()) await invoke(h, payload);
+  },
+  async parallel(handlers, payload, invoke) {
+    await Promise.all(handlers.map((h) => invoke(h, payload)));
+  },
+  async first(handlers, payload, invoke) {
+    for (const h of handlers) {
+      const result = await invoke(h, payload);
+      if (result !== undefined) return result;
+    }
+    return undefined;
+  },
+  async waterfall(handlers, payload, invoke) {
+    let current = payload;
+    for (const h of handlers) {
+      const next = await invoke(h, current);
+      if (next !== undefined) current = next;
+    }
+    return current;
+  },
+  async veto(handlers, payload, invoke) {
+    let strongest: Verdict | undefined;
+    for (const h of handlers) {
+      const verdict = (await invoke(h, payload)) as Verdict | undefined;
+      if (verdict === undefined) continue;
+      if (!isVerdict(verdict)) {
+        // A malformed answer from the gate must never read as permission.
+        return { decision: "reject", rule: "kernel.malformed-verdict", reason: `plugin "${h.plugin}" returned an invalid verdict`, by: h.plugin };
+      }
+      const stamped = { ...verdict, by: h.plugin };
+      if (!strongest || DECISION_RANK[stamped.decision] > DECISION_RANK[strongest.decision]) strongest = stamped;
+      if (stamped.decision === "reject") break;
+    }
+    return strongest;
+  },
+  async collect(handlers, payload, invoke) {
+    const results = await Promise.all(handlers.map((h) => invoke(h, payload)));
+    return results.flatMap((r) => (Array.isArray(r) ? r : []));
+  },
+};
+
+function isVerdict(value: unknown): value is Verdict {
+  const v = value as Verdict;
+  return typeof v === "object" && v !== null && v.decision in DECISION_RANK && typeof v.rule === "string" && typeof v.reason === "string";
+}

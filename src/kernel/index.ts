@@ -1,0 +1,12 @@
+/**
+ * The kernel's public surface: the only module built-in plugins import from the kernel.
+ */
+export { definePlugin, API_VERSION, type OpstermPlugin, type Teardown } from "./plugin.ts";
+export { defineCommand, type CommandSpec, type CommandArgs, type OptionSpec } from "./commands.ts";
+export type { CommandContext, PluginContext, OpstermServices, Io } from "./context.ts";
+export { HOOK_STRATEGY, type OpstermHooks, type HookName, type HookStrategy } from "./hooks.ts";
+export * from "./errors.ts";
+export * from "./types.ts";
+export type { LoadedConfig, Scope } from "./config.ts";
+export type { Paths } from "./paths.ts";
+export type { SchemaNode } from "../lib/schema.ts";

@@ -1,0 +1,202 @@
+/**
+ * createKernel(): resolve paths, set up plugins in tier order, register their hooks and
+ * commands, and hand out contexts. A plugin that fails is recorded and skipped.
+ */
+import { randomUUID } from "node:crypto";
+import { createCommandRegistry, type CommandRegistry } from "./commands.ts";
+import { loadConfig, type LoadedConfig } from "./config.ts";
+import type { CommandContext, Io, KernelFacts, PluginContext } from "./context.ts";
+import { OpstermError, PluginError, ConfigError } from "./errors.ts";
+import { createHookBus, HOOK_STRATEGY, type HookBus, type HookName } from "./hooks.ts";
+import { resolvePaths, type Paths } from "./paths.ts";
+import { tierOf, type OpstermPlugin, type Teardown } from "./plugin.ts";
+import type { Runtime } from "./runtime.ts";
+import type { SchemaNode } from "../lib/schema.ts";
+import { createStyle } from "../lib/style.ts";
+import { createPrompter } from "../lib/prompt.ts";
+
+export interface KernelOptions {
+  runtime: Runtime;
+  version: string;
+  plugins: { plugin: OpstermPlugin; source: "builtin" | "user"; path?: string }[];
+  /** Failures found before setup (untrusted or broken user plugins). */
+  failures?: KernelFacts["failures"];
+  color: { stdout: boolean; stderr: boolean };
+  debug: boolean;
+  /** Config keys owned by the CLI core itself. */
+  coreConfig?: Record<string, SchemaNode>;
+}
+
+export interface Kernel {
+  paths: Paths;
+  hooks: HookBus;
+  registry: CommandRegistry;
+  facts: KernelFacts;
+  io: Io;
+  config(): Promise<LoadedConfig>;
+  configSchema(): SchemaNode;
+  commandContext(command: string, flags: { json: boolean }, signal: AbortSignal): CommandContext;
+  /** Runs `close` hooks, then teardowns in reverse; the first error is rethrown after all ran. */
+  close(): Promise<void>;
+}
+
+export async function createKernel(options: KernelOptions): Promise<Kernel> {
+  const { runtime } = options;
+  const paths = resolvePaths(runtime.env, runtime.cwd());
+  const hooks = createHookBus();
+  const registry = createCommandRegistry();
+  const services = new Map<string, { plugin: string; service: unknown }>();
+  const teardowns: { plugin: string; fn: Teardown }[] = [];
+  const facts: KernelFacts = { version: options.version, plugins: [], failures: [...(options.failures ?? [])] };
+  const schemaProps: Record<string, SchemaNode> = { ...options.coreConfig };
+  const io = createIo(runtime, options.color, options.debug);
+
+  let configPromise: Promise<LoadedConfig> | undefined;
+  const configSchema = (): SchemaNode => ({ type: "object", properties: schemaProps });
+  const config = () => (configPromise ??= loadConfig(paths, configSchema()));
+
+  function pluginContext(plugin: string): PluginContext {
+    return {
+      plugin,
+      runtime,
+      paths,
+      env: runtime.env,
+      io,
+      hooks: { call: hooks.call },
+      config,
+      provide(name, service) {
+        const existing = services.get(name);
+        if (existing) throw new OpstermError("E_SERVICE_CONFLICT", `Plugin "${plugin}" provides service "${name}", which "${existing.plugin}" already provides`, { plugin });
+        services.set(name, { plugin, service });
+      },
+      use(name) {
+        const entry = services.get(name);
+        if (!entry) {
+          throw new ConfigError("E_SERVICE_MISSING", `No plugin provides "${name}", which "${plugin}" needs`, {
+            plugin,
+            hint: `Run "opsterm doctor" to see which plugins failed to load`,
+          });
+        }
+        return entry.service as never;
+      },
+      tryUse: (name) => services.get(name)?.service as never,
+    };
+  }
+
+  const ordered = [...options.plugins].sort((a, b) => tierOf(a.plugin) - tierOf(b.plugin));
+  for (const entry of ordered) {
+    const { plugin } = entry;
+    try {
+      await activate(plugin);
+      facts.plugins.push({ name: plugin.name, source: entry.source, path: entry.path, description: plugin.description });
+    } catch (error) {
+      const e = error instanceof OpstermError ? error : new PluginError(plugin.name, "setup", error);
+      facts.failures.push({ name: plugin.name, code: e.code, message: e.message, hint: e.hint });
+      if (options.debug && error instanceof Error) io.debug(error.stack ?? String(error));
+    }
+  }
+
+  async function activate(plugin: OpstermPlugin): Promise<void> {
+    if (facts.plugins.some((p) => p.name === plugin.name)) {
+      throw new OpstermError("E_PLUGIN_DUPLICATE", `Two plugins are named "${plugin.name}"`, { plugin: plugin.name, hint: "Rename one of them" });
+    }
+    checkRegistrable(plugin);
+    // Services provided during a setup that then throws must not survive it.
+    const servicesBefore = new Set(services.keys());
+    try {
+      const teardown = await plugin.setup?.(pluginContext(plugin.name));
+      if (typeof teardown === "function") teardowns.push({ plugin: plugin.name, fn: teardown });
+    } catch (error) {
+      for (const name of services.keys()) if (!servicesBefore.has(name)) services.delete(name);
+      if (error instanceof OpstermError) {
+        error.plugin ??= plugin.name;
+        throw error;
+      }
+      throw new PluginError(plugin.name, "setup", error);
+    }
+    for (const spec of plugin.commands ?? []) registry.add(plugin.name, spec);
+    if (plugin.hooks) hooks.register(plugin.name, tierOf(plugin), plugin.hooks);
+    Object.assign(schemaProps, plugin.config);
+  }
+
+  /** Conflicts are found before setup runs, so a rejected plugin leaves nothing behind. */
+  function checkRegistrable(plugin: OpstermPlugin): void {
+    for (const name of Object.keys(plugin.hooks ?? {})) {
+      if (!(name in HOOK_STRATEGY)) {
+        throw new OpstermError("E_HOOK_UNKNOWN", `Plugin "${plugin.name}" registers unknown hook "${name}"`, {
+          plugin: plugin.name,
+          hint: `Known hooks: ${Object.keys(HOOK_STRATEGY).join(", ")}`,
+        });
+      }
+    }
+    const scratch = createCommandRegistry();
+    for (const cmd of registry.all()) scratch.add(cmd.plugin, cmd);
+    for (const spec of plugin.commands ?? []) scratch.add(plugin.name, spec);
+    for (const key of Object.keys(plugin.config ?? {})) {
+      if (key in schemaProps) throw new OpstermError("E_CONFIG_CONFLICT", `Plugin "${plugin.name}" declares config key "${key}", which is taken`, { plugin: plugin.name });
+    }
+  }
+
+  await hooks.call("ready", { plugins: facts.plugins.map((p) => p.name) });
+
+  return {
+    paths,
+    hooks,
+    registry,
+    facts,
+    io,
+    config,
+    configSchema,
+    commandContext(command, flags, signal) {
+      return {
+        ...pluginContext(`command:${command}`),
+        command,
+        runId: randomUUID(),
+        json: flags.json,
+        debug: options.debug,
+        prompt: createPrompter(runtime.stdin, runtime.stderr),
+        signal,
+        registry,
+        configSchema,
+        kernel: facts,
+      };
+    },
+    async close() {
+      let first: unknown;
+      try {
+        await hooks.call("close");
+      } catch (error) {
+        first = error;
+      }
+      for (const { plugin, fn } of [...teardowns].reverse()) {
+        try {
+          await fn();
+        } catch (error) {
+          first ??= new PluginError(plugin, "teardown", error);
+        }
+      }
+      if (first) throw first;
+    },
+  };
+}
+
+function createIo(runtime: Runtime, color: { stdout: boolean; stderr: boolean }, debug: boolean): Io {
+  const style = createStyle(color.stdout);
+  const errStyle = createStyle(color.stderr);
+  return {
+    stdout: runtime.stdout,
+    stderr: runtime.stderr,
+    stdin: runtime.stdin,
+    isTTY: { stdin: Boolean(runtime.stdin.isTTY), stdout: Boolean(runtime.stdout.isTTY), stderr: Boolean(runtime.stderr.isTTY) },
+    style,
+    errStyle,
+    out: (text) => void runtime.stdout.write(text + "\n"),
+    err: (text) => void runtime.stderr.write(text + "\n"),
+    warn: (text) => void runtime.stderr.write(`${errStyle.yellow("warning:")} ${text}\n`),
+    debug: (text) => {
+      if (debug) runtime.stderr.write(errStyle.dim(`debug: ${text}`) + "\n");
+    },
+  };
+}
+
+export type { HookName };
