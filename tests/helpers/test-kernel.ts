@@ -1,0 +1,61 @@
+/**
+ * A real kernel with in-memory stdio and a temp OPSTERM_HOME, for tests that exercise the hook
+ * bus, services and commands without spawning a process.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { createKernel, type Kernel } from "../../src/kernel/kernel.ts";
+import type { OpstermPlugin } from "../../src/kernel/plugin.ts";
+import type { Runtime } from "../../src/kernel/runtime.ts";
+import type { CommandContext } from "../../src/kernel/context.ts";
+
+export interface TestKernel {
+  kernel: Kernel;
+  ctx: CommandContext;
+  home: string;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+function capture(): { stream: NodeJS.WriteStream; text: () => string } {
+  const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+  let text = "";
+  stream.on("data", (c: Buffer) => (text += c.toString()));
+  return { stream, text: () => text };
+}
+
+export async function createTestKernel(plugins: OpstermPlugin[], options: { env?: Record<string, string>; home?: string } = {}): Promise<TestKernel> {
+  const home = options.home ?? mkdtempSync(join(tmpdir(), "opsterm-test-"));
+  const out = capture();
+  const err = capture();
+  const stdin = new PassThrough() as unknown as NodeJS.ReadStream;
+  const runtime: Runtime = {
+    argv: [],
+    env: { OPSTERM_HOME: home, HOME: home, PATH: process.env.PATH, USER: "tester", ...options.env },
+    cwd: () => home,
+    stdin,
+    stdout: out.stream,
+    stderr: err.stream,
+    platform: process.platform,
+    arch: process.arch,
+    execPath: process.execPath,
+    versions: process.versions,
+    pid: process.pid,
+    exit: (code) => {
+      throw new Error(`exit(${code}) called in a test`);
+    },
+    setExitCode: () => {},
+    onSignal: () => () => {},
+  };
+  const kernel = await createKernel({
+    runtime,
+    version: "test",
+    plugins: plugins.map((plugin) => ({ plugin, source: "builtin" as const })),
+    color: { stdout: false, stderr: false },
+    debug: false,
+  });
+  const ctx = kernel.commandContext("test", { json: false }, new AbortController().signal);
+  return { kernel, ctx, home, stdout: out.text, stderr: err.text };
+}
