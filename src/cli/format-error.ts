@@ -17,7 +17,7 @@ export function formatError(error: unknown, options: { debug: boolean; json: boo
       const body = { error: { code: error.code, message: error.message, hint: error.hint, plugin: error.plugin, hook: error.hook, exitCode: error.exitCode } };
       return { text: JSON.stringify(body), exitCode: error.exitCode };
     }
-    const where = error.plugin && !error.plugin.startsWith("command:") && !error.message.includes(`"${error.plugin}"`) ? s.dim(` [${error.plugin}${error.hook ? `:${error.hook}` : ""}]`) : "";
+    const where = error.plugin && !error.message.includes(`"${error.plugin}"`) ? s.dim(` [${error.plugin}${error.hook ? `:${error.hook}` : ""}]`) : "";
     const lines = [`${s.red("error")} ${error.message}${where} ${s.dim(`(${error.code})`)}`];
     if (error.hint) lines.push(`${s.cyan("hint")}  ${error.hint}`);
     if (options.debug && error.stack) lines.push(s.dim(causeChain(error)));

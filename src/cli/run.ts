@@ -88,7 +88,7 @@ function warnAboutFailures(kernel: Kernel, firstWord: string | undefined): void 
 async function runCommand(kernel: Kernel, command: RegisteredCommand, argv: string[], flags: GlobalFlags): Promise<number> {
   const args = parseCommandArgs(command, argv);
   const controller = new AbortController();
-  const ctx = kernel.commandContext(command.name, { json: flags.json }, controller.signal);
+  const ctx = kernel.commandContext(command, { json: flags.json }, controller.signal);
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;

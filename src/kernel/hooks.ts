@@ -61,7 +61,7 @@ export type HookName = keyof OpstermHooks;
  */
 export type HookStrategy = "serial" | "reverse" | "parallel" | "first" | "waterfall" | "veto" | "collect";
 
-export const HOOK_STRATEGY: { readonly [K in HookName]: HookStrategy } = {
+export const HOOK_STRATEGY = {
   ready: "parallel",
   beforeCommand: "serial",
   afterCommand: "reverse",
@@ -73,7 +73,7 @@ export const HOOK_STRATEGY: { readonly [K in HookName]: HookStrategy } = {
   resolveSecret: "first",
   secretValues: "collect",
   close: "reverse",
-};
+} as const satisfies { readonly [K in HookName]: HookStrategy };
 
 type HookPayload<K extends HookName> = Parameters<OpstermHooks[K]>[0];
 type HookReturn<K extends HookName> = Awaited<ReturnType<OpstermHooks[K]>>;

@@ -35,7 +35,7 @@ export interface Kernel {
   io: Io;
   config(): Promise<LoadedConfig>;
   configSchema(): SchemaNode;
-  commandContext(command: string, flags: { json: boolean }, signal: AbortSignal): CommandContext;
+  commandContext(command: { name: string; plugin: string }, flags: { json: boolean }, signal: AbortSignal): CommandContext;
   /** Runs `close` hooks, then teardowns in reverse; the first error is rethrown after all ran. */
   close(): Promise<void>;
 }
@@ -149,8 +149,8 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     configSchema,
     commandContext(command, flags, signal) {
       return {
-        ...pluginContext(`command:${command}`),
-        command,
+        ...pluginContext(command.plugin),
+        command: command.name,
         runId: randomUUID(),
         json: flags.json,
         debug: options.debug,

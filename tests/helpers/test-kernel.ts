@@ -56,6 +56,6 @@ export async function createTestKernel(plugins: OpstermPlugin[], options: { env?
     color: { stdout: false, stderr: false },
     debug: false,
   });
-  const ctx = kernel.commandContext("test", { json: false }, new AbortController().signal);
+  const ctx = kernel.commandContext({ name: "test", plugin: "test" }, { json: false }, new AbortController().signal);
   return { kernel, ctx, home, stdout: out.text, stderr: err.text };
 }

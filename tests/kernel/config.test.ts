@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { definePlugin } from "../../src/kernel/index.ts";
+import { corePlugin } from "../../src/cli/core-plugin.ts";
+import { runInProcess, tempDir, writeTree } from "../helpers/run-cli.ts";
+
+// A plugin owning config keys, so these tests do not depend on which feature plugins exist.
+const owner = definePlugin({
+  name: "owner",
+  apiVersion: 1,
+  config: {
+    ai: {
+      type: "object",
+      properties: {
+        api_url: { type: "string" },
+        api_key: { type: "string" },
+        model: { type: "string" },
+        temperature: { type: "number", min: 0, max: 2 },
+        max_tokens: { type: "number", integer: true },
+      },
+    },
+    tags: { type: "array", items: { type: "string" } },
+  },
+});
+const plugins = [corePlugin, owner];
+
+function world(files: Record<string, string>) {
+  const home = tempDir();
+  const project = tempDir("project-");
+  writeTree(home, Object.fromEntries(Object.entries(files).filter(([k]) => !k.startsWith("project/"))));
+  writeTree(project, Object.fromEntries(Object.entries(files).filter(([k]) => k.startsWith("project/")).map(([k, v]) => [k.slice(8), v])));
+  return { home, project, run: (argv: string[]) => runInProcess(argv, { home, cwd: project, plugins }) };
+}
+
+describe("config", () => {
+  it("config list merges global and workspace, workspace wins, and says where each value came from", async () => {
+    const w = world({
+      "config.yaml": "ai:\n  model: gpt-4o\n  temperature: 0.7\n",
+      "project/.opsterm/config.yaml": "ai:\n  temperature: 0.1\n",
+    });
+    const r = await w.run(["config", "list", "--json"]);
+    expect(r.code).toBe(0);
+    const values = JSON.parse(r.stdout).values;
+    expect(values).toEqual([
+      expect.objectContaining({ key: "ai.model", value: "gpt-4o", scope: "global", at: `${join(w.home, "config.yaml")}:2:10` }),
+      expect.objectContaining({
+        key: "ai.temperature",
+        value: 0.1,
+        scope: "workspace",
+        at: `${join(w.project, ".opsterm", "config.yaml")}:2:16`,
+        shadows: expect.objectContaining({ scope: "global", value: 0.7 }),
+      }),
+    ]);
+  });
+
+  it("accepts the original OpsTerm config.yaml shape", async () => {
+    const w = world({ "config.yaml": "ai:\n  api_url: https://api.openai.com/v1\n  api_key: sk-test-123456\n  model: gpt-4o-mini\n  temperature: 0.7\n  max_tokens: 2000\n" });
+    expect((await w.run(["config", "get", "ai.max_tokens"])).stdout).toBe("2000\n");
+    const listed = await w.run(["config", "list"]);
+    expect(listed.stdout).not.toContain("sk-test-123456");
+    expect(listed.stdout).toMatch(/ai\.api_key\s+\*{8}/);
+  });
+
+  it.each([
+    { name: "unknown key", text: "ai:\n  modle: x\n", message: /config\.yaml:2:3: ai\.modle: unknown key "modle" \(did you mean "model"\?\)/ },
+    { name: "wrong type", text: "ai:\n  temperature: hot\n", message: /config\.yaml:2:16: ai\.temperature: expected a number, got string "hot"/ },
+    { name: "out of range", text: "ai:\n  temperature: 5\n", message: /config\.yaml:2:16: .*at most 2/ },
+    { name: "unknown top-level key", text: "colour: red\n", message: /config\.yaml:1:1: colour: unknown key/ },
+    { name: "YAML syntax", text: "ai:\n  model: [unclosed\n", message: /config\.yaml:\d+:\d+: invalid YAML/ },
+    { name: "duplicate key", text: "ai:\n  model: a\n  model: b\n", message: /config\.yaml:3:3: invalid YAML/ },
+  ])("rejects a config with $name, pointing at file:line:col (exit 78)", async ({ text, message }) => {
+    const w = world({ "config.yaml": text });
+    const r = await w.run(["config", "list"]);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("config set writes atomically with mode 0600, keeps comments, and validates before writing", async () => {
+    const w = world({ "config.yaml": "# my settings\nai:\n  model: gpt-4o # the default\n" });
+    expect((await w.run(["config", "set", "ai.temperature", "0.3"])).code).toBe(0);
+    const file = join(w.home, "config.yaml");
+    const text = readFileSync(file, "utf8");
+    expect(text).toContain("# my settings");
+    expect(text).toContain("# the default");
+    expect(text).toContain("temperature: 0.3");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const bad = await w.run(["config", "set", "ai.temperature", "9"]);
+    expect(bad.code).toBe(78);
+    expect(readFileSync(file, "utf8")).toBe(text);
+    const typo = await w.run(["config", "set", "ai.modl", "x"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('did you mean "ai.model"');
+  });
+
+  it("config set --workspace writes the project's file and wins over global", async () => {
+    const w = world({ "config.yaml": "ai:\n  model: global-model\n", "project/.opsterm/.keep": "" });
+    expect((await w.run(["config", "set", "ai.model", "ws-model", "--workspace"])).code).toBe(0);
+    expect(readFileSync(join(w.project, ".opsterm", "config.yaml"), "utf8")).toContain("ws-model");
+    expect((await w.run(["config", "get", "ai.model"])).stdout).toBe("ws-model\n");
+  });
+
+  it("config get exits 1 for an unset key and 2 for an unknown one", async () => {
+    const w = world({});
+    expect((await w.run(["config", "get", "ai.model"])).code).toBe(1);
+    expect((await w.run(["config", "get", "nope.key"])).code).toBe(2);
+  });
+
+  it("config path --json names the directories", async () => {
+    const w = world({ "project/.opsterm/.keep": "" });
+    const facts = JSON.parse((await w.run(["config", "path", "--json"])).stdout);
+    expect(facts).toMatchObject({ configDir: w.home, dataDir: w.home, workspaceDir: join(w.project, ".opsterm") });
+  });
+});

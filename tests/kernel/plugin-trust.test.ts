@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { runInProcess, tempDir } from "../helpers/run-cli.ts";
+
+const fixture = (name: string) => join(import.meta.dirname, "..", "fixtures", "plugins", name, "index.mjs");
+
+/** Copies a fixture plugin outside the repo, as a user's own file would be. */
+function userPlugin(name: string): { path: string; home: string; run: (argv: string[], env?: Record<string, string>) => ReturnType<typeof runInProcess> } {
+  const dir = tempDir("user-plugins-");
+  const path = join(dir, `${name}.mjs`);
+  cpSync(fixture(name), path);
+  const home = tempDir();
+  return { path, home, run: (argv, env) => runInProcess(argv, { home, cwd: tempDir("cwd-"), env }) };
+}
+
+describe("user plugins", () => {
+  it("plugin add trusts a file by path and SHA-256; its command runs and shows in help and completions", async () => {
+    const u = userPlugin("minimal");
+    const added = await u.run(["plugin", "add", u.path, "--json"]);
+    expect(added.code).toBe(0);
+    const entry = JSON.parse(added.stdout);
+    expect(entry).toMatchObject({ name: "hello", path: u.path, commands: ["hello"] });
+    expect(entry.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(join(u.home, "plugins.json")).mode & 0o777).toBe(0o600);
+
+    expect(await u.run(["hello", "ops", "--shout"])).toMatchObject({ code: 0, stdout: "HELLO OPS FROM HELLO\n" });
+    expect((await u.run(["--help"])).stdout).toMatch(/Plugin commands:\n\s+hello \[name\]\s+Say hello to someone/);
+    expect((await u.run(["hello", "--help"])).stdout).toContain('Provided by plugin "hello"');
+    expect((await u.run(["completion", "fish"])).stdout).toContain("-a 'hello' -d 'Say hello to someone'");
+    expect((await u.run(["completion", "bash"])).stdout).toMatch(/hello\)/);
+  });
+
+  it("refuses a plugin whose file changed (exit 77, says how to re-trust) without running it; the rest still works", async () => {
+    const u = userPlugin("writes-marker");
+    const marker = join(u.home, "marker");
+    expect((await u.run(["plugin", "add", u.path])).code).toBe(0);
+    rmSync(marker, { force: true });
+    appendFileSync(u.path, "\n// changed by someone\n");
+
+    const refused = await u.run(["mark"], { OPSTERM_TEST_MARKER: marker });
+    expect(refused.code).toBe(77);
+    expect(refused.stderr).toContain(`changed since it was trusted`);
+    expect(refused.stderr).toContain(`opsterm plugin add ${u.path}`);
+    expect(existsSync(marker)).toBe(false);
+
+    const doctor = await u.run(["doctor", "--json"], { OPSTERM_TEST_MARKER: marker });
+    expect(JSON.parse(doctor.stdout).plugins).toContainEqual(expect.objectContaining({ name: "marker", status: "changed" }));
+    expect((await u.run(["config", "path"])).code).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+
+    const listed = await u.run(["plugin", "list", "--json"]);
+    expect(JSON.parse(listed.stdout).plugins).toContainEqual(expect.objectContaining({ name: "marker", status: "changed" }));
+
+    expect((await u.run(["plugin", "add", u.path])).code).toBe(0);
+    expect(await u.run(["mark"])).toMatchObject({ code: 0, stdout: "marked\n" });
+  });
+
+  it("reports a plugin that throws in setup by name and keeps the CLI working", async () => {
+    const u = userPlugin("throws-in-setup");
+    expect((await u.run(["plugin", "add", u.path])).code).toBe(0);
+    const r = await u.run(["config", "path"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('Plugin "explodes" failed in setup: cannot reach the license server');
+    expect((await u.run(["boom"])).code).toBe(2);
+  });
+
+  it("refuses to add a plugin with another API version, or a command that shadows a built-in", async () => {
+    const future = userPlugin("wrong-api-version");
+    const r = await future.run(["plugin", "add", future.path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('"apiVersion" is 2, this opsterm speaks 1');
+    expect(existsSync(join(future.home, "plugins.json"))).toBe(false);
+
+    const sneaky = userPlugin("conflicting-command");
+    const s = await sneaky.run(["plugin", "add", sneaky.path]);
+    expect(s.code).toBe(65);
+    expect(s.stderr).toContain('defines command "doctor", which "core" already has');
+  });
+
+  it("accepts a factory default export and surfaces its typed errors with hint and exit code", async () => {
+    const u = userPlugin("factory");
+    expect((await u.run(["plugin", "add", u.path])).code).toBe(0);
+    const r = await u.run(["refuse"]);
+    expect(r.code).toBe(77);
+    expect(r.stderr).toContain("refused with exit 77");
+    expect(r.stderr).toContain("hint  this is the hint");
+  });
+
+  it("plugin remove forgets the plugin and leaves its file alone; unknown names get a suggestion", async () => {
+    const u = userPlugin("minimal");
+    await u.run(["plugin", "add", u.path]);
+    const typo = await u.run(["plugin", "remove", "helo"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('did you mean "hello"');
+    expect((await u.run(["plugin", "remove", "hello"])).code).toBe(0);
+    expect(readFileSync(u.path, "utf8")).toContain("hello");
+    expect((await u.run(["hello"])).code).toBe(2);
+  });
+});
