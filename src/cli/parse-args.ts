@@ -8,7 +8,7 @@ import { UsageError } from "../kernel/errors.ts";
 
 export function parseCommandArgs(command: RegisteredCommand, argv: string[]): CommandArgs {
   const cli = cac("opsterm");
-  const cmd = cli.command(command.usage ?? "", command.description);
+  const cmd = cli.command(cacUsage(command.usage), command.description);
   for (const opt of command.options ?? []) {
     cmd.option(opt.flags, opt.description, opt.default === undefined ? undefined : { default: opt.default });
   }
@@ -33,4 +33,9 @@ export function parseCommandArgs(command: RegisteredCommand, argv: string[]): Co
   }
   if (!captured) throw new UsageError(`${command.name}: could not parse the arguments`, { hint: `See "opsterm ${command.name} --help"` });
   return captured;
+}
+
+/** Accepts both `[rest...]` (as help shows it) and cac's own `[...rest]`. */
+function cacUsage(usage = ""): string {
+  return usage.replace(/([<[])([^\]>]+?)\.\.\.([\]>])/g, "$1...$2$3");
 }
