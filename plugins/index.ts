@@ -3,5 +3,6 @@
  */
 import type { OpstermPlugin } from "../src/kernel/index.ts";
 import { corePlugin } from "../src/cli/core-plugin.ts";
+import historyPlugin from "./history/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, historyPlugin];

@@ -45,7 +45,7 @@ export function extractGlobalFlags(argv: string[]): { flags: GlobalFlags; rest: 
 }
 
 export type Resolution =
-  | { kind: "command"; command: RegisteredCommand; rest: string[] }
+  | { kind: "command"; command: RegisteredCommand; rest: string[]; /** Set when a bare group word ran its default action. */ group?: string }
   | { kind: "group"; group: string; actions: RegisteredCommand[] }
   | { kind: "none" };
 
@@ -59,6 +59,8 @@ export function resolveCommand(registry: CommandRegistry, argv: string[]): Resol
   if (group) {
     const action = second !== undefined ? registry.get(`${first} ${second}`) : undefined;
     if (action) return { kind: "command", command: action, rest: without(argv, [first, second!]) };
+    const fallback = group.find((c) => c.groupDefault);
+    if (fallback) return { kind: "command", command: fallback, rest: without(argv, [first]), group: second === undefined ? first : undefined };
     if (second !== undefined) {
       const names = group.map((c) => c.name.split(" ")[1]);
       const guess = closest(second, names);

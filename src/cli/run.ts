@@ -63,7 +63,8 @@ async function dispatch(kernel: Kernel, flags: GlobalFlags, argv: string[], refu
   }
   if (resolution.kind === "command") {
     if (flags.help) {
-      io.out(renderCommandHelp(resolution.command, io.style));
+      const group = resolution.group ? registry.groups().get(resolution.group) : undefined;
+      io.out(group ? renderGroupHelp(resolution.group!, group, io.style) : renderCommandHelp(resolution.command, io.style));
       return EXIT.OK;
     }
     return runCommand(kernel, resolution.command, resolution.rest, flags);

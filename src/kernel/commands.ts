@@ -32,6 +32,11 @@ export interface CommandSpec {
   aliases?: string[];
   /** Run when no command word matches (at most one: the chat question). */
   isDefault?: boolean;
+  /**
+   * For a group action: run it when the group word comes without a known action, so
+   * `opsterm history nginx` means `opsterm history search nginx`. At most one per group.
+   */
+  groupDefault?: boolean;
   hidden?: boolean;
   /** Values to complete the first positional with, e.g. `["bash","zsh","fish"]`. */
   complete?: string[];
@@ -77,6 +82,13 @@ export function createCommandRegistry(): CommandRegistry {
       const single = byName.get(group);
       if (name.includes(" ") && single && !single.name.includes(" ")) {
         throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" adds "${name}" under "${group}", which "${single.plugin}" defines as a plain command`, { plugin });
+      }
+    }
+    if (spec.groupDefault) {
+      const [group] = spec.name.split(" ");
+      const other = all().find((c) => c.groupDefault && c.name.split(" ")[0] === group);
+      if (!spec.name.includes(" ") || other) {
+        throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" marks "${spec.name}" as the default of group "${group}", ${other ? `but "${other.name}" already is` : "which is not a group action"}`, { plugin });
       }
     }
     if (spec.isDefault && defaultCommand()) {

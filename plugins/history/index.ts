@@ -1,0 +1,45 @@
+/**
+ * The history plugin: a searchable record of questions, answers and executions in history.db
+ * (SQLite via sql.js). Events arrive through the `history` hook and the "history" service.
+ */
+import { definePlugin } from "../../src/kernel/index.ts";
+import { historyCommands } from "./commands.ts";
+import type { HistoryService } from "./types.ts";
+
+/** The service of the running invocation; hooks receive only their payload. */
+let current: HistoryService | undefined;
+
+export default definePlugin({
+  name: "history",
+  apiVersion: 1,
+  description: "Searchable history of questions, answers and executions",
+  config: {
+    history: {
+      type: "object",
+      description: "History store settings",
+      properties: {
+        retentionDays: { type: "number", min: 1, integer: true, description: "Delete entries older than this many days when compacting" },
+      },
+    },
+  },
+  commands: historyCommands,
+  hooks: {
+    history: (event) => current?.record(event).then(() => undefined),
+  },
+  setup(ctx) {
+    // sql.js and the store load on first use: startup stays cheap.
+    let store: Promise<HistoryService> | undefined;
+    const lazy = () => (store ??= import("./service.ts").then((m) => m.createHistoryStore(m.pluginDeps(ctx))));
+    const service: HistoryService = {
+      record: async (e) => (await lazy()).record(e),
+      search: async (o) => (await lazy()).search(o),
+      get: async (id) => (await lazy()).get(id),
+      lastConversation: async () => (await lazy()).lastConversation(),
+    };
+    current = service;
+    ctx.provide("history", service);
+    return () => {
+      if (current === service) current = undefined;
+    };
+  },
+});
