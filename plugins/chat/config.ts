@@ -1,0 +1,221 @@
+/**
+ * Provider configuration: the config keys the chat plugin owns, the presets, and the resolution
+ * of "which provider, which model, which key" from flags, environment and config.yaml.
+ */
+import type { SchemaNode } from "../../src/kernel/index.ts";
+
+const num = (description: string, min = 0, max?: number, integer = false): SchemaNode => ({ type: "number", min, max, integer, description });
+const str = (description: string): SchemaNode => ({ type: "string", description });
+
+const PROVIDER_SCHEMA: SchemaNode = {
+  type: "object",
+  description: "One OpenAI-compatible chat-completions endpoint",
+  properties: {
+    preset: { type: "string", enum: ["openai", "deepseek", "openrouter", "groq", "ollama", "llamacpp"], description: "Start from a preset's defaults" },
+    baseUrl: str("API base URL, e.g. https://api.openai.com/v1"),
+    model: str("Model name"),
+    apiKey: str("API key (prefer apiKeyEnv or apiKeyCmd)"),
+    apiKeyEnv: str("Name of the environment variable holding the API key"),
+    apiKeyCmd: { type: "oneOf", of: [{ type: "string" }, { type: "array", items: { type: "string" } }], description: "Command (argv, no shell) whose stdout is the API key" },
+    temperature: num("Sampling temperature", 0, 2),
+    maxTokens: num("Answer length limit in tokens", 1, undefined, true),
+    contextWindow: num("Context window in tokens (bounds piped input)", 256, undefined, true),
+    supportsTools: { type: "boolean", description: "The model supports tool calls" },
+  },
+};
+
+/** Top-level config keys owned by the chat plugin. */
+export const CHAT_CONFIG: Record<string, SchemaNode> = {
+  ai: {
+    type: "object",
+    description: "The original OpsTerm AI block (still honoured)",
+    properties: {
+      api_url: str("API base URL"),
+      api_key: str("API key"),
+      model: str("Model name"),
+      temperature: num("Sampling temperature", 0, 2),
+      max_tokens: num("Answer length limit in tokens", 1, undefined, true),
+    },
+  },
+  providers: { type: "object", additional: PROVIDER_SCHEMA, description: "Named providers" },
+  chat: {
+    type: "object",
+    description: "Chat behaviour",
+    properties: {
+      provider: str("Name of the default provider (a key of providers, or a preset)"),
+      maxInputBytes: num("Byte cap for piped stdin", 1024, undefined, true),
+      connectTimeoutMs: num("Time allowed until the provider answers", 100, undefined, true),
+      idleTimeoutMs: num("Time allowed between two streamed chunks", 100, undefined, true),
+      retries: num("Retries for 408/409/429/5xx and connection errors", 0, 10, true),
+    },
+  },
+};
+
+export interface Preset {
+  baseUrl: string;
+  model: string;
+  apiKeyEnv?: string;
+  contextWindow: number;
+  local?: boolean;
+}
+
+export const PRESETS: Record<string, Preset> = {
+  openai: { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini", apiKeyEnv: "OPENAI_API_KEY", contextWindow: 128_000 },
+  deepseek: { baseUrl: "https://api.deepseek.com/v1", model: "deepseek-chat", apiKeyEnv: "DEEPSEEK_API_KEY", contextWindow: 64_000 },
+  openrouter: { baseUrl: "https://openrouter.ai/api/v1", model: "openai/gpt-4o-mini", apiKeyEnv: "OPENROUTER_API_KEY", contextWindow: 128_000 },
+  groq: { baseUrl: "https://api.groq.com/openai/v1", model: "llama-3.3-70b-versatile", apiKeyEnv: "GROQ_API_KEY", contextWindow: 128_000 },
+  ollama: { baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.2", contextWindow: 8192, local: true },
+  llamacpp: { baseUrl: "http://127.0.0.1:8080/v1", model: "default", contextWindow: 8192, local: true },
+};
+
+/** Where the API key comes from; the key itself is resolved late and never printed. */
+export type KeySource = { kind: "none" } | { kind: "literal"; value: string; from: string } | { kind: "env"; name: string } | { kind: "cmd"; argv: string[] };
+
+export interface ProviderConfig {
+  name: string;
+  baseUrl: string;
+  model: string;
+  key: KeySource;
+  temperature?: number;
+  maxTokens?: number;
+  contextWindow: number;
+  supportsTools: boolean;
+  /** Where it came from, for `provider list`. */
+  origin: "config" | "preset" | "ai-block" | "env" | "local-probe";
+}
+
+export interface ChatSettings {
+  maxInputBytes: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  retries: number;
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const s = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+const n = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+
+export function chatSettings(values: Obj, env: Record<string, string | undefined>): ChatSettings {
+  const c = obj(values.chat);
+  const envNum = (name: string) => (env[name] && Number.isFinite(Number(env[name])) ? Number(env[name]) : undefined);
+  return {
+    maxInputBytes: n(c.maxInputBytes) ?? envNum("OPSTERM_MAX_INPUT_BYTES") ?? 4 * 1024 * 1024,
+    connectTimeoutMs: n(c.connectTimeoutMs) ?? 30_000,
+    idleTimeoutMs: n(c.idleTimeoutMs) ?? 60_000,
+    retries: n(c.retries) ?? 3,
+  };
+}
+
+/** Strips a trailing slash and a pasted `/chat/completions`. */
+export function normalizeBaseUrl(url: string): string {
+  return url.trim().replace(/\/+$/, "").replace(/\/chat\/completions$/, "");
+}
+
+function keyFrom(entry: Obj, preset: Preset | undefined, label: string): KeySource {
+  const literal = s(entry.apiKey);
+  if (literal) return { kind: "literal", value: literal, from: label };
+  const envName = s(entry.apiKeyEnv);
+  if (envName) return { kind: "env", name: envName };
+  const cmd = entry.apiKeyCmd;
+  if (typeof cmd === "string" && cmd.trim()) return { kind: "cmd", argv: cmd.trim().split(/\s+/) };
+  if (Array.isArray(cmd) && cmd.length) return { kind: "cmd", argv: cmd.map(String) };
+  if (preset?.apiKeyEnv) return { kind: "env", name: preset.apiKeyEnv };
+  return { kind: "none" };
+}
+
+/** Every provider config.yaml names, plus the `ai:` block as "ai". */
+export function configuredProviders(values: Obj): ProviderConfig[] {
+  const list: ProviderConfig[] = [];
+  for (const [name, raw] of Object.entries(obj(values.providers))) {
+    const entry = obj(raw);
+    const preset = PRESETS[s(entry.preset) ?? name];
+    list.push({
+      name,
+      baseUrl: normalizeBaseUrl(s(entry.baseUrl) ?? preset?.baseUrl ?? ""),
+      model: s(entry.model) ?? preset?.model ?? "",
+      key: keyFrom(entry, preset, `providers.${name}.apiKey`),
+      temperature: n(entry.temperature),
+      maxTokens: n(entry.maxTokens),
+      contextWindow: n(entry.contextWindow) ?? preset?.contextWindow ?? 8192,
+      supportsTools: entry.supportsTools === true,
+      origin: "config",
+    });
+  }
+  const ai = obj(values.ai);
+  if (s(ai.api_url) || s(ai.api_key) || s(ai.model)) {
+    list.push({
+      name: "ai",
+      baseUrl: normalizeBaseUrl(s(ai.api_url) ?? PRESETS.openai.baseUrl),
+      model: s(ai.model) ?? PRESETS.openai.model,
+      key: s(ai.api_key) ? { kind: "literal", value: s(ai.api_key)!, from: "ai.api_key" } : { kind: "env", name: "OPENAI_API_KEY" },
+      temperature: n(ai.temperature),
+      maxTokens: n(ai.max_tokens),
+      contextWindow: 8192,
+      supportsTools: false,
+      origin: "ai-block",
+    });
+  }
+  return list;
+}
+
+export function presetProvider(name: string): ProviderConfig | undefined {
+  const p = PRESETS[name];
+  if (!p) return undefined;
+  return {
+    name,
+    baseUrl: p.baseUrl,
+    model: p.model,
+    key: p.apiKeyEnv ? { kind: "env", name: p.apiKeyEnv } : { kind: "none" },
+    contextWindow: p.contextWindow,
+    supportsTools: false,
+    origin: "preset",
+  };
+}
+
+export interface ResolveRequest {
+  provider?: string;
+  model?: string;
+}
+
+/**
+ * Picks the provider: --provider, OPSTERM_PROVIDER, chat.provider, the only configured one, the
+ * `ai:` block. Then OPSTERM_BASE_URL / OPSTERM_API_KEY / OPSTERM_MODEL and --model override fields.
+ * Returns undefined when nothing is configured (the caller may probe local servers).
+ */
+export function resolveProvider(values: Obj, env: Record<string, string | undefined>, request: ResolveRequest = {}): ProviderConfig | undefined | { unknown: string; known: string[] } {
+  const configured = configuredProviders(values);
+  const wanted = request.provider ?? s(env.OPSTERM_PROVIDER) ?? s(obj(values.chat).provider);
+  let chosen: ProviderConfig | undefined;
+  if (wanted) {
+    chosen = configured.find((p) => p.name === wanted) ?? presetProvider(wanted);
+    if (!chosen) return { unknown: wanted, known: [...configured.map((p) => p.name), ...Object.keys(PRESETS)] };
+  } else if (configured.length > 0) {
+    // Several named providers and no default: the first one in config.yaml.
+    chosen = configured.find((p) => p.origin === "config") ?? configured[0];
+  }
+  const baseUrl = s(env.OPSTERM_BASE_URL);
+  if (!chosen && baseUrl) {
+    chosen = { name: "env", baseUrl: "", model: "", key: { kind: "none" }, contextWindow: 8192, supportsTools: false, origin: "env" };
+  }
+  if (!chosen) return undefined;
+  chosen = { ...chosen };
+  if (baseUrl) chosen.baseUrl = normalizeBaseUrl(baseUrl);
+  const envKey = s(env.OPSTERM_API_KEY);
+  if (envKey) chosen.key = { kind: "env", name: "OPSTERM_API_KEY" };
+  const model = request.model ?? s(env.OPSTERM_MODEL);
+  if (model) chosen.model = model;
+  if (!chosen.model) chosen.model = "default";
+  return chosen;
+}
+
+/** A literal key or one from the environment, without running anything (for the redactor). */
+export function cheapKeys(values: Obj, env: Record<string, string | undefined>): string[] {
+  const keys = new Set<string>();
+  for (const p of configuredProviders(values)) {
+    if (p.key.kind === "literal") keys.add(p.key.value);
+    if (p.key.kind === "env" && s(env[p.key.name])) keys.add(env[p.key.name]!);
+  }
+  if (s(env.OPSTERM_API_KEY)) keys.add(env.OPSTERM_API_KEY!);
+  return [...keys].filter((k) => k.length >= 6);
+}

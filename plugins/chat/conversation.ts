@@ -1,0 +1,56 @@
+/**
+ * The last conversation, kept in the data dir for `ask --continue` (0600: it holds what was sent,
+ * which is already redacted).
+ */
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ChatMessage } from "../../src/kernel/index.ts";
+import { atomicWrite } from "../../src/lib/atomic-write.ts";
+import { estimateTokens } from "./pipe-input.ts";
+
+export interface Conversation {
+  id: string;
+  provider: string;
+  model: string;
+  updatedAt: string;
+  /** User and assistant turns (no system prompt). */
+  messages: ChatMessage[];
+}
+
+export function conversationFile(dataDir: string): string {
+  return join(dataDir, "chat", "last-conversation.json");
+}
+
+export async function loadConversation(dataDir: string): Promise<Conversation | undefined> {
+  try {
+    const data = JSON.parse(await readFile(conversationFile(dataDir), "utf8")) as Conversation;
+    if (!data || !Array.isArray(data.messages)) return undefined;
+    return data;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function saveConversation(dataDir: string, conversation: Conversation): Promise<void> {
+  await atomicWrite(conversationFile(dataDir), JSON.stringify(conversation, null, 1) + "\n");
+}
+
+export function newConversationId(): string {
+  return randomUUID();
+}
+
+/** Drops the oldest turns until the rest fits `maxTokens` (estimated). */
+export function fitTurns(messages: ChatMessage[], maxTokens: number): ChatMessage[] {
+  const kept: ChatMessage[] = [];
+  let used = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const cost = estimateTokens(messages[i].content) + 4;
+    if (used + cost > maxTokens) break;
+    kept.unshift(messages[i]);
+    used += cost;
+  }
+  // A conversation must not start with an assistant turn.
+  while (kept.length && kept[0].role !== "user") kept.shift();
+  return kept;
+}
