@@ -1,0 +1,58 @@
+/**
+ * Runs the BUILT executable (dist/opsterm) as a user would: a temp OPSTERM_HOME, a chosen cwd,
+ * no TTY. Fails with a clear message when the binary has not been built.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+export const binaryPath = join(repoRoot, "dist", "opsterm");
+export const bundlePath = join(repoRoot, "dist", "opsterm.cjs");
+export const packageVersion = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
+
+/** Throws (so the suite fails, never skips) when `npm run build` has not produced `path`. */
+export function requireBuilt(path = binaryPath): string {
+  if (!existsSync(path)) {
+    throw new Error(`${path} is missing: the e2e tests run the built binary. Run "npm run build" first (or "npm test", which builds).`);
+  }
+  return path;
+}
+
+export function tempDir(prefix = "opsterm-e2e-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  home: string;
+  cwd?: string;
+  /** Replaces the default environment entirely when `clean` is true. */
+  env?: Record<string, string>;
+  clean?: boolean;
+  input?: string;
+}
+
+/** A small, explicit environment: nothing from the developer's shell leaks in (no NO_COLOR, no XDG). */
+export function baseEnv(home: string): Record<string, string> {
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, OPSTERM_HOME: home, LANG: "C.UTF-8" };
+}
+
+export function run(command: string, args: string[], options: RunOptions): Run {
+  const env = options.clean ? (options.env ?? {}) : { ...baseEnv(options.home), ...options.env };
+  const r = spawnSync(command, args, { cwd: options.cwd ?? options.home, env, input: options.input ?? "", encoding: "utf8", timeout: 20_000 });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs dist/opsterm. */
+export function opsterm(args: string[], options: RunOptions): Run {
+  return run(requireBuilt(), args, options);
+}
