@@ -1,0 +1,40 @@
+/**
+ * Resolving a transfer's server from the inventory and opening its SSH connection with the ssh
+ * plugin's connect(): host keys verified for the target and every hop, jump chains from the
+ * inventory or `--via`.
+ */
+import type { CommandContext } from "../../src/kernel/context.ts";
+import { UsageError } from "../../src/kernel/errors.ts";
+import { closest } from "../../src/lib/schema.ts";
+import type { Connection } from "../ssh/connect.ts";
+import type { Hop, ResolvedServer } from "../ssh/types.ts";
+
+/** Looks up `id` in the inventory; `via` (inventory ids) replaces its jump chain. */
+export async function resolveServer(ctx: CommandContext, id: string, via?: string[]): Promise<ResolvedServer> {
+  const inventory = ctx.use("inventory");
+  const server = await inventory.get(id);
+  if (!server) throw await unknownServer(ctx, id);
+  if (!via) return server;
+  const hops: Hop[] = [];
+  for (const hopId of via) {
+    const hop = await inventory.get(hopId);
+    if (!hop) throw await unknownServer(ctx, hopId, "--via");
+    hops.push({ id: hop.id, host: hop.host, port: hop.port, user: hop.user, key: hop.key });
+  }
+  return { ...server, via: hops, proxy: via };
+}
+
+async function unknownServer(ctx: CommandContext, id: string, where = "server"): Promise<UsageError> {
+  const ids = (await ctx.use("inventory").list()).map((s) => s.id);
+  const near = closest(id, ids);
+  return new UsageError(`Unknown ${where} "${id}"${near ? `; did you mean "${near}"?` : ""}`, {
+    code: "E_SERVER_UNKNOWN",
+    hint: ids.length ? `Known servers: ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ", …" : ""} ("opsterm servers list")` : `Add one with "opsterm servers add", or write servers.yaml in ${ctx.paths.configDir}`,
+  });
+}
+
+/** Opens the connection with the ssh plugin's connect() and its `ssh.*` settings (loaded lazily: ssh2 is heavy). */
+export async function openConnection(ctx: CommandContext, server: ResolvedServer, signal?: AbortSignal): Promise<Connection> {
+  const [{ connect }, { connectOptions, sshSettings }] = await Promise.all([import("../ssh/connect.ts"), import("../ssh/settings.ts")]);
+  return connect(server, connectOptions(ctx, await sshSettings(ctx), signal ? { signal } : {}));
+}

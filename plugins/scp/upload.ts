@@ -1,0 +1,203 @@
+/**
+ * Atomic upload of one file over SFTP: write a temp file in the target's directory, fsync it,
+ * give it the replaced file's mode and owner, verify its checksum, then rename it over the target
+ * with posix-rename@openssh.com. Any failure before the rename leaves the old file untouched and
+ * removes the temp file when the connection still allows it.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { posix } from "node:path";
+import type { Client } from "ssh2";
+import { permissionBits, shellQuote, type Sftp, type SftpFile } from "./sftp.ts";
+
+export interface UploadOptions {
+  /** Mode for a new file (default 0644). A replaced file keeps its own mode unless `forceMode`. */
+  mode?: number;
+  /** Apply `mode` even when replacing a file (`put --mode`). */
+  forceMode?: boolean;
+  /** Keep up to this many bytes of the written content in memory (for the after-snapshot). */
+  keepBytes?: number;
+  onProgress?: (bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  /** The path written: the target, or the file a symlink target points to. */
+  path: string;
+  bytes: number;
+  sha256: string;
+  mode: number;
+  /** A file was there before and has been replaced. */
+  replaced: boolean;
+  /** How the remote copy was checked: `sha256sum` over exec, or a re-read through SFTP. */
+  verifiedBy: "sha256sum" | "sftp";
+  /** fsync@openssh.com was available and succeeded. */
+  fsynced: boolean;
+  /** The content, when it fit in `keepBytes`. */
+  content?: Buffer;
+}
+
+/** What is at the target before the write (used by the transfer layer for the before-snapshot). */
+export interface TargetInfo {
+  /** Where the bytes will go: symlinks are followed, so a link stays a link. */
+  path: string;
+  exists: boolean;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+}
+
+export class UploadError extends Error {
+  readonly code: string;
+  readonly hint?: string;
+  constructor(code: string, message: string, hint?: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "UploadError";
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+/** Looks at the target: follows a symlink, refuses a directory or a special file. */
+export async function inspectTarget(sftp: Sftp, target: string): Promise<TargetInfo> {
+  const link = await sftp.lstat(target);
+  let path = target;
+  let stats = link;
+  if (link?.isSymbolicLink()) {
+    stats = await sftp.stat(target);
+    if (stats) path = await sftp.realpath(target);
+    else throw new UploadError("E_SCP_DANGLING_LINK", `${target} is a symlink to a file that does not exist`, "Write to the link's target path directly");
+  }
+  if (!stats) return { path, exists: false };
+  if (stats.isDirectory()) throw new UploadError("E_SCP_IS_DIR", `${target} is a directory`, "Give a file path, or end the destination with / to copy into the directory");
+  if (!stats.isFile()) throw new UploadError("E_SCP_NOT_FILE", `${target} is not a regular file`, "opsterm only replaces regular files");
+  return { path, exists: true, mode: permissionBits(stats), uid: stats.uid, gid: stats.gid, size: stats.size };
+}
+
+export async function atomicUpload(
+  client: Client,
+  sftp: Sftp,
+  source: AsyncIterable<Uint8Array>,
+  target: TargetInfo,
+  options: UploadOptions = {},
+): Promise<UploadResult> {
+  if (!sftp.supports("posix-rename@openssh.com")) {
+    throw new UploadError("E_SCP_NO_ATOMIC_RENAME", "The server's SFTP has no posix-rename@openssh.com, so the file cannot be replaced atomically", "Use an OpenSSH server (sftp-server or internal-sftp)");
+  }
+  const dir = posix.dirname(target.path);
+  const temp = posix.join(dir, `.${posix.basename(target.path)}.opsterm-${randomBytes(6).toString("hex")}.tmp`);
+  const mode = target.exists && !options.forceMode ? target.mode! : (options.mode ?? 0o644);
+  const hash = createHash("sha256");
+  const keepLimit = options.keepBytes ?? 0;
+  let kept: Buffer[] | undefined = keepLimit > 0 ? [] : undefined;
+  let keptBytes = 0;
+  let written = 0;
+
+  let file: SftpFile | undefined;
+  let tempExists = false;
+  let stage: "write" | "verify" | "rename" = "write";
+  try {
+    // 0600 while it fills: a half-written copy of a secret is never readable by others.
+    file = await sftp.open(temp, "wx", 0o600);
+    tempExists = true;
+    written = await sftp.writeAll(
+      file,
+      source,
+      (chunk) => {
+        hash.update(chunk);
+        if (kept) {
+          keptBytes += chunk.length;
+          if (keptBytes > keepLimit) kept = undefined;
+          else kept.push(Buffer.from(chunk));
+        }
+        options.onProgress?.(chunk.length);
+      },
+      options.signal,
+    );
+    await sftp.fchmod(file, mode);
+    if (target.exists) await keepOwner(sftp, file, target);
+    const fsynced = sftp.supports("fsync@openssh.com");
+    if (fsynced) await sftp.fsync(file);
+    await sftp.close(file);
+    file = undefined;
+
+    const sha256 = hash.digest("hex");
+    stage = "verify";
+    const verifiedBy = await verify(client, sftp, temp, sha256, options.signal);
+    if (options.signal?.aborted) throw options.signal.reason ?? new Error("aborted");
+    stage = "rename";
+    await sftp.rename(temp, target.path);
+    tempExists = false;
+    return { path: target.path, bytes: written, sha256, mode, replaced: target.exists, verifiedBy, fsynced, content: kept ? Buffer.concat(kept) : undefined };
+  } catch (error) {
+    if (file) await sftp.close(file).catch(() => undefined);
+    if (tempExists) await sftp.unlink(temp).catch(() => undefined);
+    if (error instanceof UploadError || options.signal?.aborted) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    if (stage === "rename") {
+      throw new UploadError("E_SCP_RENAME", `Replacing ${target.path} failed: ${why}; the target may or may not hold the new content`, "Check the file with opsterm get, then retry", error);
+    }
+    const kept = target.exists ? "the old file is intact" : "no file was created";
+    throw new UploadError("E_SCP_WRITE", `Writing ${target.path} failed during ${stage}: ${why}; ${kept}`, "Check the connection and free space on the server, then retry", error);
+  }
+}
+
+async function keepOwner(sftp: Sftp, file: SftpFile, target: TargetInfo): Promise<void> {
+  const now = await sftp.fstat(file);
+  if (now.uid === target.uid && now.gid === target.gid) return;
+  try {
+    await sftp.fchown(file, target.uid!, target.gid!);
+  } catch (error) {
+    throw new UploadError(
+      "E_SCP_OWNER",
+      `${target.path} belongs to uid ${target.uid} gid ${target.gid}, and the new copy could not be given that owner`,
+      "Connect as the file's owner (or root), so the replaced file keeps its owner",
+      error,
+    );
+  }
+}
+
+/**
+ * Checks the temp file's content before it replaces anything: `sha256sum` over exec when the
+ * account has a shell, else a full re-read through SFTP (sftp-only accounts).
+ */
+async function verify(client: Client, sftp: Sftp, path: string, expected: string, signal?: AbortSignal): Promise<"sha256sum" | "sftp"> {
+  const remote = await sha256sum(client, path).catch(() => undefined);
+  if (remote !== undefined) {
+    if (remote !== expected) throw mismatch(path, expected, remote);
+    return "sha256sum";
+  }
+  const file = await sftp.open(path, "r");
+  const hash = createHash("sha256");
+  try {
+    await sftp.readAll(file, (chunk) => void hash.update(chunk), signal);
+  } finally {
+    await sftp.close(file).catch(() => undefined);
+  }
+  const actual = hash.digest("hex");
+  if (actual !== expected) throw mismatch(path, expected, actual);
+  return "sftp";
+}
+
+function mismatch(path: string, expected: string, actual: string): UploadError {
+  return new UploadError("E_SCP_CHECKSUM", `The uploaded copy ${path} has sha256 ${actual.slice(0, 16)}…, expected ${expected.slice(0, 16)}…; the target was not replaced`, "Retry the transfer; if it repeats, check the remote disk");
+}
+
+/** Runs `sha256sum` on the remote file; undefined when the command is not available. */
+export function sha256sum(client: Client, path: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    client.exec(`sha256sum -- ${shellQuote(path)}`, (error, channel) => {
+      if (error) return reject(error);
+      let out = "";
+      channel.on("data", (d: Buffer) => {
+        if (out.length < 4096) out += d.toString("latin1");
+      });
+      channel.stderr.resume();
+      channel.on("close", (code: number | null) => {
+        // sha256sum prefixes the line with "\" when the name holds a backslash or newline.
+        const match = /^\\?([0-9a-f]{64})\s/.exec(out);
+        resolve(code === 0 && match ? match[1] : undefined);
+      });
+    });
+  });
+}
