@@ -1,0 +1,254 @@
+/**
+ * The classifier: screen the text → parse → hard rules (every command, through wrappers and
+ * nested scripts) → user deny → structure and allow-list → user ask → user allow. Precedence
+ * reject > approval-required > auto-allow; default approval-required. Deterministic and pure.
+ */
+import type { Verdict } from "../../src/kernel/types.ts";
+import { ALLOW, MIDDLEWARE, checkOptions, recursiveSecretRead, sensitivePath } from "./allow-list.ts";
+import { checkArgv, checkRedirect, isForkBombCode, type Hit } from "./hard-rules.ts";
+import { screen } from "./screen.ts";
+import { analyze, baseName, type ShellFacts, type SimpleCmd } from "./shell.ts";
+import { strictArgv } from "./strict.ts";
+import type { ClassifyOptions } from "./types.ts";
+import { applicable, matchesPrefix, type UserRule, type UserRules } from "./user-rules.ts";
+import { INTERPRETERS, SHELLS, programName, unwrap } from "./wrappers.ts";
+
+const MAX_DEPTH = 8;
+const DOWNLOADERS = new Set(["curl", "wget", "fetch", "aria2c", "http", "https", "lwp-request", "GET", "lynx", "links", "w3m", "nc", "ncat", "socat", "tftp", "scp", "rsync", "ftp"]);
+
+interface Found {
+  hit: Hit;
+  segment: string;
+}
+
+export interface Engine {
+  classify(command: string, options?: ClassifyOptions): Verdict;
+}
+
+export function createEngine(rules: UserRules): Engine {
+  return { classify: (command, options = {}) => classify(command, options, rules) };
+}
+
+function verdict(decision: Verdict["decision"], rule: string, reason: string, segment?: string): Verdict {
+  return segment === undefined ? { decision, rule, reason } : { decision, rule, reason, segment: segment.length > 200 ? segment.slice(0, 197) + "..." : segment };
+}
+
+export function classify(command: string, options: ClassifyOptions, rules: UserRules): Verdict {
+  if (rules.invalid) return verdict("reject", "user.invalid-rules", `policy rules are invalid, so everything is denied: ${rules.invalid}`);
+  const screened = screen(command);
+  if (screened) return verdict("reject", screened.rule, screened.reason, screened.segment);
+
+  const facts = analyze(command);
+  if (facts.errors.length) {
+    const e = facts.errors[0];
+    return verdict("reject", "parse.error", `bash would not parse this: ${e.message} at offset ${e.pos}`, command.slice(Math.max(0, e.pos - 10), e.pos + 10));
+  }
+  const lookalike = nonAsciiOutsideQuotes(command, facts);
+  if (lookalike) return lookalike;
+
+  // Hard rules, over every command in the line and everything it wraps.
+  const hard = findHard(facts, 0);
+  if (hard) return verdict("reject", hard.hit.rule, hard.hit.reason, hard.segment);
+
+  const scoped = applicable(rules, options.server, options.tier);
+  const everyArgv = allArgvs(facts, 0);
+  const deny = firstMatch(scoped, "deny", everyArgv);
+  if (deny) return verdict("reject", deny.rule.id, `denied by your rule "${deny.rule.prefix.join(" ")}" (${deny.rule.at})`, deny.segment);
+
+  const base = builtIn(command, facts);
+  const ask = firstMatch(scoped, "ask", everyArgv);
+  if (ask) return verdict("approval-required", ask.rule.id, `your rule "${ask.rule.prefix.join(" ")}" asks for approval (${ask.rule.at})`, ask.segment);
+  if (base.decision !== "approval-required" || !base.single) return base.verdict;
+
+  // A user allow lifts approval only for one plain command, and never past a secret path the
+  // rule itself does not name.
+  const argv = base.single;
+  for (const rule of scoped) {
+    if (rule.kind !== "allow" || !matchesPrefix(rule.prefix, argv, false)) continue;
+    const secret = argv.slice(rule.prefix.length).find((w) => sensitivePath(w));
+    if (secret) continue;
+    return verdict("auto-allow", rule.id, `allowed by your rule "${rule.prefix.join(" ")}" (${rule.at})`, command.trim());
+  }
+  return base.verdict;
+}
+
+function nonAsciiOutsideQuotes(command: string, facts: ShellFacts): Verdict | undefined {
+  for (let i = 0; i < command.length; i++) {
+    if (command.charCodeAt(i) < 0x80) continue;
+    if (facts.quoted.some(([a, b]) => i >= a && i < b)) continue;
+    const ch = String.fromCodePoint(command.codePointAt(i)!);
+    return verdict("reject", "input.non-ascii", `non-ASCII character U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} outside quotes (a lookalike can hide another command)`, command.slice(Math.max(0, i - 10), i + 10));
+  }
+  return undefined;
+}
+
+/** Every argv in the line, including those found through wrappers and nested scripts. */
+function allArgvs(facts: ShellFacts, depth: number): { argv: string[]; segment: string }[] {
+  const out: { argv: string[]; segment: string }[] = [];
+  for (const cmd of facts.commands) {
+    const literal = cmd.words.every((w) => w.literal !== undefined) ? cmd.words.map((w) => w.literal!) : undefined;
+    for (const argv of literal ? [literal, cmd.argv] : [cmd.argv]) {
+      let current: string[] | undefined = argv;
+      for (let n = 0; current && current.length && n < MAX_DEPTH; n++) {
+        out.push({ argv: current, segment: cmd.segment });
+        const step = unwrap(current, cmd.stdinWords);
+        if (!step) break;
+        if (depth < MAX_DEPTH) for (const s of step.scripts) out.push(...allArgvs(analyze(s), depth + 1).map((x) => ({ ...x, segment: cmd.segment })));
+        current = step.argv;
+      }
+    }
+  }
+  return out;
+}
+
+function firstMatch(rules: UserRule[], kind: "deny" | "ask", argvs: { argv: string[]; segment: string }[]): { rule: UserRule; segment: string } | undefined {
+  for (const rule of rules) {
+    if (rule.kind !== kind) continue;
+    const m = argvs.find((a) => matchesPrefix(rule.prefix, a.argv, true));
+    if (m) return { rule, segment: m.segment };
+  }
+  return undefined;
+}
+
+function findHard(facts: ShellFacts, depth: number): Found | undefined {
+  if (depth > MAX_DEPTH) return { hit: { rule: "hard.nesting", reason: "commands nested too deeply to judge" }, segment: "" };
+  if (facts.recursiveFunctions.length) {
+    return { hit: { rule: "hard.fork-bomb", reason: `function ${JSON.stringify(facts.recursiveFunctions[0])} calls itself (fork bomb)` }, segment: facts.recursiveFunctions[0] };
+  }
+  for (const cmd of facts.commands) {
+    const found = hardForCommand(cmd, depth);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
+  for (const r of cmd.redirects) {
+    for (const t of r.target ? [r.target.literal ?? "", ...r.target.guesses] : []) {
+      const hit = checkRedirect(r.op, t);
+      if (hit) return { hit, segment: cmd.segment };
+    }
+  }
+  const literal = cmd.words.every((w) => w.literal !== undefined) ? cmd.words.map((w) => w.literal!) : undefined;
+  for (const start of literal ? [literal, cmd.argv] : [cmd.argv]) {
+    let argv: string[] | undefined = start;
+    const chain: string[] = [];
+    for (let n = 0; argv && argv.length; n++) {
+      if (n > MAX_DEPTH) return { hit: { rule: "hard.nesting", reason: "wrappers nested too deeply to judge" }, segment: cmd.segment };
+      const hit = checkArgv(argv) ?? pipeToShell(cmd, argv) ?? substitutedDownload(cmd, argv);
+      if (hit) return { hit: chain.length ? { ...hit, reason: `${hit.reason} (through ${chain.join(", ")})` } : hit, segment: cmd.segment };
+      const step = unwrap(argv, cmd.stdinWords);
+      if (!step) break;
+      chain.push(step.wrapper);
+      for (const script of step.scripts) {
+        if (INTERPRETERS.has(step.wrapper) && isForkBombCode(script)) return { hit: { rule: "hard.fork-bomb", reason: `${step.wrapper} code forks without end` }, segment: cmd.segment };
+        const inner = analyze(script);
+        const found = findHard(inner, depth + 1);
+        if (found) return { hit: { ...found.hit, reason: `${found.hit.reason} (inside ${step.wrapper})` }, segment: cmd.segment };
+      }
+      if (INTERPRETERS.has(step.wrapper)) {
+        for (const code of argv.slice(1)) if (isForkBombCode(code)) return { hit: { rule: "hard.fork-bomb", reason: `${step.wrapper} code forks without end` }, segment: cmd.segment };
+      }
+      argv = step.argv;
+    }
+  }
+  return undefined;
+}
+
+/** The program after looking through every wrapper. */
+function innermost(argv: string[]): string[] {
+  let current = argv;
+  for (let n = 0; n < MAX_DEPTH; n++) {
+    const step = unwrap(current);
+    if (!step?.argv?.length) break;
+    current = step.argv;
+  }
+  return current;
+}
+
+function isShellLike(argv: string[]): boolean {
+  const name = programName(argv[0] ?? "");
+  return SHELLS.has(name) || INTERPRETERS.has(name) || name === "source" || name === "." || name === "eval";
+}
+
+/** `curl … | sh`, `wget -O- … | sudo bash`: a downloader piped into a shell or interpreter. */
+function pipeToShell(cmd: SimpleCmd, argv: string[]): Hit | undefined {
+  if (!isShellLike(argv)) return undefined;
+  const source = cmd.upstream.find((u) => DOWNLOADERS.has(programName(innermost(u.argv)[0] ?? "")));
+  if (!source) return undefined;
+  return { rule: "hard.pipe-to-shell", reason: `output of ${programName(innermost(source.argv)[0])} is piped into ${programName(argv[0])}: runs unreviewed code from the network` };
+}
+
+/** `bash -c "$(curl …)"`, `sh <(wget …)`, `source <(curl …)`, `eval "$(curl …)"`. */
+function substitutedDownload(cmd: SimpleCmd, argv: string[]): Hit | undefined {
+  if (!isShellLike(argv)) return undefined;
+  const dl = cmd.inner.find((c) => DOWNLOADERS.has(programName(innermost(c.argv)[0] ?? "")));
+  if (!dl) return undefined;
+  return { rule: "hard.pipe-to-shell", reason: `${programName(argv[0])} runs what ${programName(innermost(dl.argv)[0])} downloads: unreviewed code from the network` };
+}
+
+interface BuiltIn {
+  decision: Verdict["decision"];
+  verdict: Verdict;
+  /** The argv when the line is exactly one plain command both recognizers agree on. */
+  single?: string[];
+}
+
+/** The built-in judgement without user rules: auto-allow or approval-required (hard rules ran before). */
+function builtIn(command: string, facts: ShellFacts): BuiltIn {
+  const approval = (rule: string, reason: string, segment?: string, single?: string[]): BuiltIn => ({ decision: "approval-required", verdict: verdict("approval-required", rule, reason, segment ?? command.trim()), single });
+  const structure = composedReason(command, facts);
+  if (structure) return approval(structure.rule, structure.reason);
+  const cmd = facts.commands[0];
+  const words = cmd.words;
+  if (!words.every((w) => w.plain && w.literal !== undefined)) {
+    const bad = words.find((w) => !(w.plain && w.literal !== undefined))!;
+    return approval("approval.expansion", `word ${JSON.stringify(bad.text)} is not a plain literal (expansion, glob, escape or tilde)`, bad.text);
+  }
+  const argv = words.map((w) => w.literal!);
+  const strict = strictArgv(command);
+  if (!strict || strict.length !== argv.length || strict.some((w, i) => w !== argv[i])) {
+    return approval("approval.strict-mismatch", "the strict recognizer does not accept this line the same way, so it is not auto-allowed");
+  }
+  const name = argv[0];
+  const single = argv;
+  if (name.includes("/")) return approval("approval.path-program", `program given as a path (${name}); only bare allow-listed names are auto-allowed`, name, single);
+  if (MIDDLEWARE.has(name)) return approval("approval.middleware", `${name} talks to a service that can change state; allow read-only verbs in policy.yaml if you want them`, name, single);
+  if (unwrap(argv) !== undefined || SHELLS.has(name)) return approval("approval.wrapper", `${name} runs other commands or code`, name, single);
+  if (!(name in ALLOW)) return approval("default", `${name} is not on the allow-list of inspection commands`, name, single);
+  const args = argv.slice(1);
+  const optionProblem = checkOptions(name, args);
+  if (optionProblem) return approval("approval.option", optionProblem, command.trim(), single);
+  const secret = args.map((a) => ({ a, why: sensitivePath(a) })).find((x) => x.why);
+  if (secret) return approval("approval.sensitive-path", `${secret.a} may hold ${secret.why}`, secret.a, single);
+  const deep = recursiveSecretRead(name, args) ?? recursiveNoPath(name, args);
+  if (deep) return approval("approval.sensitive-path", deep, command.trim(), single);
+  return { decision: "auto-allow", verdict: verdict("auto-allow", `allow.${name}`, `${name} with these options only reads`, command.trim()), single };
+}
+
+function recursiveNoPath(name: string, args: string[]): string | undefined {
+  if (!/^(grep|egrep|fgrep)$/.test(name)) return undefined;
+  if (!args.some((a) => /^-[a-zA-Z]*[rR]/.test(a) || a === "--recursive" || a === "--dereference-recursive")) return undefined;
+  const positionals = args.filter((a) => !a.startsWith("-"));
+  return positionals.length <= 1 ? "recursive grep of the current directory (your home: ~/.ssh, .env)" : undefined;
+}
+
+function composedReason(command: string, facts: ShellFacts): { rule: string; reason: string } | undefined {
+  const f = facts.features;
+  if (/[\n\r]/.test(command)) return { rule: "approval.composed", reason: "the line has more than one line" };
+  if (facts.statements.length !== 1) return { rule: "approval.composed", reason: `the line has ${facts.statements.length} commands` };
+  if (f.has("background")) return { rule: "approval.composed", reason: "runs a command in the background (&)" };
+  if (f.has("pipeline")) return { rule: "approval.composed", reason: "a pipeline: each part must be judged together" };
+  if (f.has("list")) return { rule: "approval.composed", reason: "chained commands (&&, ||)" };
+  if (f.has("substitution")) return { rule: "approval.expansion", reason: "command or process substitution runs another command" };
+  if (f.has("function") || f.has("compound") || f.has("pipeline-prefix")) return { rule: "approval.composed", reason: "compound command, function or pipeline prefix" };
+  if (f.has("redirect")) return { rule: "approval.redirect", reason: "redirections can write files (even 2>/dev/null is not auto-allowed)" };
+  if (f.has("assignment")) return { rule: "approval.expansion", reason: "variable assignments change how a program runs" };
+  if (facts.commands.length !== 1) return { rule: "approval.composed", reason: "more than one command" };
+  const st = facts.statements[0];
+  if (command.slice(0, st.pos).trim() !== "" || command.slice(st.end).trim() !== "") return { rule: "approval.composed", reason: "text outside the command (separator or comment)" };
+  if (/[#;&|<>`$\\]/.test(command.replace(/'[^']*'/g, ""))) return { rule: "approval.composed", reason: "shell metacharacters outside single quotes" };
+  return undefined;
+}
+
+export { baseName };

@@ -1,0 +1,207 @@
+/**
+ * Hard safety rules: commands no user rule can make acceptable. They judge one argv at a time
+ * (the engine feeds them every command, looked through wrappers) plus redirection targets.
+ */
+import { findHasFilters, findStartPaths, programName } from "./wrappers.ts";
+
+export interface Hit {
+  rule: string;
+  reason: string;
+}
+
+const SYSTEM_DIRS = new Set([
+  "/bin", "/boot", "/boot/efi", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/usr", "/var",
+  "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec", "/usr/local", "/usr/share", "/usr/include", "/usr/src", "/usr/local/bin", "/usr/local/lib",
+  "/var/lib", "/var/log", "/var/spool", "/var/cache", "/var/backups", "/var/mail", "/var/www", "/var/opt", "/var/run", "/etc/ssh", "/etc/systemd", "/etc/ssl", "/etc/pam.d",
+]);
+
+/** Normalises an absolute path: // → /, ., .., trailing / and trailing /* (contents of). */
+function normalise(path: string): string {
+  const out: string[] = [];
+  for (const seg of path.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  while (out.length && /^(\*|\.\*|\*\*)$/.test(out[out.length - 1])) out.pop();
+  return "/" + out.join("/");
+}
+
+/** True for `/`, system directories, home directories and globs that reach them. */
+export function isCriticalPath(raw: string): boolean {
+  let p = raw.trim();
+  if (p === "" ) return false;
+  if (/^~[^/]*\/?(\*|\.\*)?$/.test(p)) return true;
+  if (p.startsWith("~")) p = "/home/user" + p.slice(p.indexOf("/") >= 0 ? p.indexOf("/") : p.length);
+  const candidates = p.startsWith("/") ? [p] : ["/root/" + p, "/home/user/" + p];
+  for (const c of candidates) {
+    const n = normalise(c);
+    if (n === "/" || SYSTEM_DIRS.has(n) || n === "/home/user" || n === "/root") return true;
+    // A glob in a component right below / or a system directory reaches it.
+    const segs = n.split("/").filter(Boolean);
+    const g = segs.findIndex((s) => /[*?[]/.test(s));
+    if (g >= 0) {
+      const parent = "/" + segs.slice(0, g).join("/");
+      if (parent === "/" || SYSTEM_DIRS.has(parent)) return true;
+    }
+  }
+  return false;
+}
+
+const SAFE_DEV = /^\/dev\/(null|zero|full|u?random|tty\w*|stdin|stdout|stderr|fd\/.*|pts\/.*|shm(\/.*)?|mqueue(\/.*)?|ptmx|console|log|kmsg)$/;
+
+/** Block devices, raw memory and the like: /dev/sda, /dev/nvme0n1p1, /dev/mapper/x, /dev/mem. */
+export function isDevice(raw: string): boolean {
+  const p = raw.startsWith("/") ? normalise(raw) : raw;
+  return p.startsWith("/dev/") && !SAFE_DEV.test(p);
+}
+
+/** Splits an argv into option words and positionals (`--` ends options). */
+function splitArgs(args: string[]): { options: string[]; positionals: string[] } {
+  const options: string[] = [];
+  const positionals: string[] = [];
+  let done = false;
+  for (const a of args) {
+    if (!done && a === "--") done = true;
+    else if (!done && a.startsWith("-") && a.length > 1) options.push(a);
+    else positionals.push(a);
+  }
+  return { options, positionals };
+}
+
+function hasShort(options: string[], letters: string, longs: string[]): boolean {
+  return options.some((o) => (o.startsWith("--") ? longs.includes(o.split("=")[0].slice(2)) : [...o.slice(1)].some((c) => letters.includes(c))));
+}
+
+/** Hard rule for one argv (already looked through wrappers), or undefined. */
+export function checkArgv(argv: string[]): Hit | undefined {
+  if (argv.length === 0) return undefined;
+  const name = programName(argv[0]);
+  const args = argv.slice(1);
+  if (args.some((a) => a.includes("sysrq-trigger")) || (name === "sysctl" && args.some((a) => /kernel\.sysrq\s*=/.test(a)))) {
+    return { rule: "hard.sysrq", reason: "writes to the magic SysRq trigger (can crash or reboot the host at once)" };
+  }
+  switch (name) {
+    case "rm":
+    case "unlink":
+    case "rmdir": {
+      const { options, positionals } = splitArgs(args);
+      if (options.includes("--no-preserve-root")) return { rule: "hard.rm-root", reason: "rm --no-preserve-root disables the last guard against deleting /" };
+      const recursive = hasShort(options, "rR", ["recursive"]);
+      const target = positionals.find(isCriticalPath);
+      if (recursive && target !== undefined) return { rule: "hard.rm-root", reason: `recursive delete of ${JSON.stringify(target)}, which is / or a system or home directory` };
+      return undefined;
+    }
+    case "shred":
+    case "wipefs":
+    case "blkdiscard":
+    case "mkswap":
+    case "mke2fs":
+    case "badblocks":
+    case "cryptsetup":
+    case "zpool":
+    case "pvcreate":
+    case "vgremove":
+    case "sfdisk":
+    case "sgdisk":
+    case "fdisk":
+    case "parted":
+    case "dd": {
+      if (name === "dd") {
+        const of = args.find((a) => a.startsWith("of="));
+        if (of && isDevice(of.slice(3))) return { rule: "hard.dd-device", reason: `dd writes to the device ${of.slice(3)}` };
+        return undefined;
+      }
+      if (["fdisk", "parted", "sfdisk", "zpool", "cryptsetup"].includes(name)) {
+        const destructive = name === "sfdisk" ? args.some((a) => a === "--delete" || a === "--wipe") : name === "cryptsetup" ? args.some((a) => /^(luksFormat|erase|luksErase)$/.test(a)) : name === "zpool" ? args.some((a) => /^(destroy|labelclear)$/.test(a)) : name === "parted" ? args.some((a) => /^(mklabel|rm|mkpart)$/.test(a)) : false;
+        if (destructive && args.some(isDevice)) return { rule: "hard.mkfs-device", reason: `${name} destroys data on a block device` };
+        return undefined;
+      }
+      if (name === "sgdisk" && !args.some((a) => /^(-Z|-o|--zap-all|--zap|--clear)$/.test(a))) return undefined;
+      if (name === "badblocks" && !args.some((a) => /^-[a-zA-Z]*w/.test(a))) return undefined;
+      const dev = args.find(isDevice);
+      if (dev) return { rule: name === "wipefs" ? "hard.wipefs" : "hard.mkfs-device", reason: `${name} destroys the data on ${dev}` };
+      return undefined;
+    }
+    case "tee":
+    case "cp":
+    case "mv":
+    case "install":
+    case "rsync":
+    case "cat":
+    case "pv": {
+      const { positionals } = splitArgs(args);
+      const dev = name === "tee" ? positionals.find(isDevice) : ["cp", "mv", "install", "rsync"].includes(name) && positionals.length > 1 && isDevice(positionals[positionals.length - 1]) ? positionals[positionals.length - 1] : undefined;
+      if (dev) return { rule: "hard.write-device", reason: `${name} overwrites the device ${dev}` };
+      return undefined;
+    }
+    case "chmod":
+    case "chown":
+    case "chgrp":
+    case "setfacl":
+    case "chattr": {
+      const { options, positionals } = splitArgs(args);
+      if (!hasShort(options, "R", ["recursive"])) return undefined;
+      const targets = options.some((o) => o.startsWith("--reference")) || name === "setfacl" ? positionals : positionals.slice(1);
+      const target = targets.find(isCriticalPath);
+      if (target !== undefined) return { rule: name === "chmod" || name === "setfacl" || name === "chattr" ? "hard.chmod-root" : "hard.chown-root", reason: `recursive ${name} of ${JSON.stringify(target)}, a system directory: breaks the host` };
+      return undefined;
+    }
+    case "kill":
+    case "pkill":
+    case "killall": {
+      if (name !== "kill") return undefined;
+      if (args.length === 1 && args[0] === "-1") return { rule: "hard.kill-all", reason: "kill -1 signals every process you may signal" };
+      let sigSeen = false;
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (a === "--") {
+          if (args.slice(i + 1).includes("-1")) return { rule: "hard.kill-all", reason: "kill with pid -1 signals every process" };
+          break;
+        }
+        if (a === "-s" || a === "-n" || a === "--signal") {
+          sigSeen = true;
+          i++;
+          continue;
+        }
+        if (a === "-1" && sigSeen) return { rule: "hard.kill-all", reason: "kill with pid -1 signals every process" };
+        if (a.startsWith("-") && !sigSeen) {
+          sigSeen = true;
+          continue;
+        }
+        sigSeen = true;
+      }
+      return undefined;
+    }
+    case "find": {
+      const { paths, exprStart } = findStartPaths(argv);
+      if (!argv.slice(exprStart).includes("-delete")) return undefined;
+      const root = paths.find(isCriticalPath);
+      if (root !== undefined && !findHasFilters(argv, exprStart)) return { rule: "hard.find-delete-root", reason: `find -delete under ${JSON.stringify(root)} deletes a system directory tree` };
+      return undefined;
+    }
+    case "shutdown":
+    default:
+      break;
+  }
+  if (/^mkfs(\..+)?$|^mkdosfs$|^mkntfs$|^mkexfatfs$/.test(name)) {
+    const dev = args.find(isDevice);
+    if (dev) return { rule: "hard.mkfs-device", reason: `${name} formats ${dev}, destroying its data` };
+  }
+  return undefined;
+}
+
+const WRITE_OPS = new Set([">", ">>", ">|", "&>", "&>>", "<>", ">&"]);
+
+/** Hard rule for a redirection: writing to a block device or the SysRq trigger. */
+export function checkRedirect(op: string, target: string): Hit | undefined {
+  if (!WRITE_OPS.has(op)) return undefined;
+  if (target.includes("sysrq-trigger")) return { rule: "hard.sysrq", reason: "writes to the magic SysRq trigger (can crash or reboot the host at once)" };
+  if (isDevice(target)) return { rule: "hard.write-device", reason: `redirection overwrites the device ${target}` };
+  return undefined;
+}
+
+/** Interpreter code that forks without end (perl -e 'fork while fork'). */
+export function isForkBombCode(code: string): boolean {
+  return /fork\s*(\(\s*\))?\s*while\s*fork|while\s*(\(\s*(1|true|True)\s*\)|\s+(1|true|True)\s*:?)[\s{:]*\S*\s*fork\s*\(|for\s*\(\s*;\s*;\s*\)\s*\{?\s*fork/.test(code);
+}

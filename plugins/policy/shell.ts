@@ -1,0 +1,440 @@
+/**
+ * Turns a command line into facts the rules can judge: every simple command anywhere in it
+ * (including inside substitutions, functions and compound commands), how they are composed, and
+ * every parse error, also from nested scripts. Built on unbash (pinned), walking word `parts`
+ * because a word's `value` hides `$(...)`.
+ */
+import { forEachChild, parse } from "unbash";
+import type { Command, ParsedScript, SyntaxNode, Word, WordPart } from "unbash";
+
+export interface WordInfo {
+  /** Source text of the word. */
+  text: string;
+  /** The word's value when it is fully static (no expansion, glob, tilde or brace). */
+  literal?: string;
+  /** Static and quoted at most with plain '…' or "…" (no backslash, no $'…'). */
+  plain: boolean;
+  /** Best guess of the words bash would produce (brace expansion, $IFS, ${x:-default}). */
+  guesses: string[];
+}
+
+export interface RedirInfo {
+  op: string;
+  fd?: number;
+  target?: WordInfo;
+}
+
+export interface SimpleCmd {
+  words: WordInfo[];
+  /** Guessed argv, flattened from every word's guesses. */
+  argv: string[];
+  assignments: { name: string; value: WordInfo | undefined }[];
+  redirects: RedirInfo[];
+  /** The source text of the command. */
+  segment: string;
+  /** Previous stages of the pipeline this command is in. */
+  upstream: SimpleCmd[];
+  /** Guessed stdin words when an earlier stage is a plain `echo`/`printf`. */
+  stdinWords?: string[];
+  /** Commands found inside this command's own substitutions ($(…), <(…), `…`). */
+  inner: SimpleCmd[];
+  /** Nesting: 0 for the top level, more inside substitutions. */
+  depth: number;
+}
+
+export interface ShellFacts {
+  errors: { message: string; pos: number }[];
+  commands: SimpleCmd[];
+  /** Names of structure found: pipeline, list, background, subshell, substitution, function, … */
+  features: Set<string>;
+  /** [pos, end) ranges of quoted text and here-doc bodies (for the non-ASCII check). */
+  quoted: [number, number][];
+  /** Top-level statements. */
+  statements: { pos: number; end: number }[];
+  /** Names of functions whose body calls themselves (fork bombs). */
+  recursiveFunctions: string[];
+}
+
+const HOME_GUESS: Record<string, string> = { HOME: "~", PWD: ".", OLDPWD: ".." };
+const SPLIT = "\u0000";
+const MAX_GUESSES = 64;
+
+/** Parses and walks a script. Never throws on bad input: problems land in `errors`. */
+export function analyze(source: string): ShellFacts {
+  const facts: ShellFacts = { errors: [], commands: [], features: new Set(), quoted: [], statements: [], recursiveFunctions: [] };
+  let script: ParsedScript;
+  try {
+    script = parse(source);
+  } catch (error) {
+    facts.errors.push({ message: `parser failure: ${error instanceof Error ? error.message : String(error)}`, pos: 0 });
+    return facts;
+  }
+  facts.statements = script.commands.map((s) => ({ pos: s.pos, end: s.end }));
+  const walker = new Walker(source, facts);
+  walker.script(script, source, 0, true);
+  return facts;
+}
+
+class Walker {
+  readonly facts: ShellFacts;
+  readonly heredocs: [number, number][] = [];
+  /** Commands collected by the innermost open Command (for `inner`). */
+  private collectors: SimpleCmd[][] = [];
+
+  constructor(readonly input: string, facts: ShellFacts) {
+    this.facts = facts;
+  }
+
+  script(script: ParsedScript, source: string, depth: number, top: boolean): void {
+    for (const e of script.errors ?? []) this.facts.errors.push({ message: e.message, pos: e.pos });
+    const own = (script as { source?: string }).source;
+    const src = own ?? source;
+    for (const st of script.commands) this.visit(st, src, depth);
+    // Separators and comments are not in the tree: whatever lies between statements must be just
+    // that, or the parser skipped something bash would refuse (`ls (`).
+    if (own === undefined) this.checkGaps(script, src, top);
+  }
+
+  private checkGaps(script: ParsedScript, src: string, top: boolean): void {
+    const start = top ? 0 : script.pos;
+    const end = top ? src.length : script.end;
+    let cursor = start;
+    const stmts = script.commands;
+    for (let i = 0; i <= stmts.length; i++) {
+      const gapEnd = i < stmts.length ? stmts[i].pos : end;
+      const gap = this.maskHeredocs(src, cursor, gapEnd);
+      const pattern = i === 0 ? /^(?:[ \t\r\n]|#[^\n]*)*$/ : /^[ \t]*;?(?:[ \t\r\n]|#[^\n]*)*$/;
+      if (!pattern.test(gap)) {
+        const bad = gap.search(/[^ \t\n;]/);
+        this.facts.errors.push({ message: `unexpected text ${JSON.stringify(gap.trim().slice(0, 20))}`, pos: cursor + Math.max(0, bad) });
+        return;
+      }
+      if (i > 0 && i < stmts.length && !/[;\n]/.test(gap) && !stmts[i - 1].background) {
+        this.facts.errors.push({ message: "missing separator between commands", pos: cursor });
+        return;
+      }
+      if (i < stmts.length) cursor = stmts[i].end;
+    }
+  }
+
+  private maskHeredocs(src: string, from: number, to: number): string {
+    let text = src.slice(from, to);
+    for (const [a, b] of this.heredocs) {
+      if (b <= from || a >= to) continue;
+      const s = Math.max(a, from) - from;
+      const e = Math.min(b, to) - from;
+      text = text.slice(0, s) + "\n".repeat(e - s) + text.slice(e);
+    }
+    return text;
+  }
+
+  visit(node: SyntaxNode, src: string, depth: number): void {
+    const f = this.facts.features;
+    switch (node.type) {
+      case "Script":
+        f.add("substitution");
+        this.script(node, src, depth + 1, false);
+        return;
+      case "Statement":
+        if (node.background) f.add("background");
+        break;
+      case "AndOr":
+        f.add("list");
+        break;
+      case "Pipeline":
+        if (node.commands.length > 1) f.add("pipeline");
+        if (node.prefixes.length) f.add("pipeline-prefix");
+        this.pipeline(node.commands, src, depth);
+        return;
+      case "Command":
+        this.command(node, src, depth, []);
+        return;
+      case "Function": {
+        f.add("function");
+        const name = node.name.value;
+        const calls: string[] = [];
+        const before = this.facts.commands.length;
+        forEachChild(node, (c) => this.visit(c, src, depth));
+        for (const cmd of this.facts.commands.slice(before)) if (cmd.argv[0] !== undefined) calls.push(cmd.argv[0]);
+        if (calls.includes(name)) this.facts.recursiveFunctions.push(name);
+        return;
+      }
+      case "Subshell":
+      case "BraceGroup":
+      case "If":
+      case "For":
+      case "ArithmeticFor":
+      case "While":
+      case "Case":
+      case "Select":
+      case "Coproc":
+      case "TestCommand":
+      case "ArithmeticCommand":
+      case "Redirected":
+        f.add("compound");
+        break;
+      case "Redirect":
+      case "HereString":
+        f.add("redirect");
+        break;
+      case "HereDoc":
+        f.add("redirect");
+        f.add("heredoc");
+        this.heredocs.push([node.body.pos, node.closing?.end ?? node.body.end]);
+        this.facts.quoted.push([node.body.pos, node.body.end]);
+        break;
+      case "SingleQuoted":
+      case "DoubleQuoted":
+      case "AnsiCQuoted":
+      case "LocaleString":
+        this.facts.quoted.push([node.pos, node.end]);
+        break;
+      case "CommandExpansion":
+      case "ProcessSubstitution":
+      case "ArithmeticCommandExpansion":
+        f.add("substitution");
+        if (node.script) this.script(node.script, src, depth + 1, false);
+        return;
+      default:
+        break;
+    }
+    forEachChild(node, (c) => this.visit(c, src, depth));
+  }
+
+  private pipeline(stages: readonly SyntaxNode[], src: string, depth: number): void {
+    const upstream: SimpleCmd[] = [];
+    for (const stage of stages) {
+      if (stage.type === "Command") {
+        const cmd = this.command(stage, src, depth, [...upstream]);
+        upstream.push(cmd);
+      } else {
+        this.facts.features.add("compound");
+        const before = this.facts.commands.length;
+        forEachChild(stage, (c) => this.visit(c, src, depth));
+        // Commands inside a compound stage still see what was piped into the compound.
+        for (const c of this.facts.commands.slice(before)) if (c.depth === depth) c.upstream.push(...upstream);
+        upstream.push(...this.facts.commands.slice(before).filter((c) => c.depth === depth));
+      }
+    }
+  }
+
+  private command(node: Command, src: string, depth: number, upstream: SimpleCmd[]): SimpleCmd {
+    const words: WordInfo[] = [];
+    const assignments: SimpleCmd["assignments"] = [];
+    const redirects: RedirInfo[] = [];
+    const cmd: SimpleCmd = { words, argv: [], assignments, redirects, segment: src.slice(node.pos, node.end), upstream, inner: [], depth };
+    this.facts.commands.push(cmd);
+    this.collectors.push(cmd.inner);
+    const before = this.facts.commands.length;
+    const items = [...node.prefix, ...(node.name ? [node.name] : []), ...node.suffix];
+    for (const item of items) {
+      if (item.type === "Word") {
+        words.push(wordInfo(item));
+        this.visit(item, src, depth);
+      } else if (item.type === "Assignment") {
+        this.facts.features.add("assignment");
+        const value = item.value.type === "Word" ? wordInfo(item.value) : undefined;
+        assignments.push({ name: item.name, value });
+        this.visit(item, src, depth);
+      } else {
+        this.facts.features.add("redirect");
+        const target = "target" in item && item.target ? wordInfo(item.target) : undefined;
+        const fd = item.descriptor?.type === "FileDescriptor" ? item.descriptor.value : undefined;
+        redirects.push({ op: item.operator, fd, target });
+        this.visit(item, src, depth);
+      }
+    }
+    this.collectors.pop();
+    cmd.inner.push(...this.facts.commands.slice(before));
+    cmd.argv = words.flatMap((w) => w.guesses);
+    const producer = upstream[upstream.length - 1];
+    if (producer && /^(echo|printf)$/.test(baseName(producer.argv[0] ?? ""))) {
+      cmd.stdinWords = producer.argv.slice(1).filter((a) => !/^-[neE]+$/.test(a)).flatMap((a) => a.split(/\s+/)).filter(Boolean);
+    }
+    return cmd;
+  }
+}
+
+export function baseName(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i >= 0 ? path.slice(i + 1) : path;
+}
+
+/** Facts about one word, from its parts. */
+export function wordInfo(word: Word): WordInfo {
+  const parts = word.parts;
+  if (!parts || parts.length === 0) {
+    // No parts: a plain word, possibly with backslash escapes or a leading tilde.
+    const tilde = word.text.startsWith("~");
+    const plain = !word.text.includes("\\") && !tilde;
+    const guesses = tilde ? [word.value] : [word.value];
+    return { text: word.text, literal: tilde ? undefined : word.value, plain, guesses: braceFree(guesses) };
+  }
+  let literal = true;
+  let plain = true;
+  for (const p of parts) {
+    switch (p.type) {
+      case "Literal":
+        if (p.text.includes("\\")) plain = false;
+        break;
+      case "SingleQuoted":
+        break;
+      case "DoubleQuoted":
+        for (const c of p.parts) {
+          if (c.type !== "Literal") literal = plain = false;
+          else if (c.text.includes("\\")) plain = false;
+        }
+        break;
+      case "AnsiCQuoted":
+        plain = false;
+        break;
+      default:
+        literal = plain = false;
+    }
+  }
+  if (word.text.startsWith("~")) literal = plain = false;
+  const value = literal ? parts.map(partLiteral).join("") : undefined;
+  return { text: word.text, literal: value, plain: plain && literal, guesses: guessWord(parts) };
+}
+
+function partLiteral(p: WordPart): string {
+  switch (p.type) {
+    case "Literal":
+    case "SingleQuoted":
+    case "AnsiCQuoted":
+      return p.value;
+    case "DoubleQuoted":
+      return p.parts.map((c) => (c.type === "Literal" ? c.value : "")).join("");
+    default:
+      return "";
+  }
+}
+
+function braceFree(values: string[]): string[] {
+  return values;
+}
+
+/**
+ * What bash would most likely make of a word, for the hard rules only (it can only make a
+ * verdict stricter): unquoted $IFS splits, ${x:-w} becomes w, $(echo w) becomes w, brace
+ * expansion multiplies words, other expansions become "" (unset).
+ */
+function guessWord(parts: readonly WordPart[]): string[] {
+  let alternatives = [""];
+  for (const p of parts) {
+    const options = guessPart(p, false);
+    const next: string[] = [];
+    for (const a of alternatives) for (const o of options) if (next.length < MAX_GUESSES) next.push(a + o);
+    alternatives = next;
+  }
+  return alternatives.flatMap((a) => a.split(SPLIT)).filter((w, i, all) => w !== "" || all.length === 1);
+}
+
+function guessPart(p: WordPart | { type: string; [k: string]: unknown }, quoted: boolean): string[] {
+  const part = p as WordPart;
+  switch (part.type) {
+    case "Literal":
+    case "SingleQuoted":
+    case "AnsiCQuoted":
+      return [part.value];
+    case "DoubleQuoted":
+    case "LocaleString":
+      return [part.parts.map((c) => guessPart(c, true)[0]).join("")];
+    case "SimpleExpansion": {
+      const name = part.text.replace(/^\$\{?/, "").replace(/\}$/, "");
+      if (name === "IFS") return [quoted ? " " : SPLIT];
+      return [HOME_GUESS[name] ?? ""];
+    }
+    case "ParameterExpansion": {
+      if (part.parameter === "IFS" && !part.operation) return [quoted ? " " : SPLIT];
+      const op = part.operation;
+      if (op && op.type === "Default") {
+        const inner = op.operand.parts ? guessWord(op.operand.parts) : [op.operand.value];
+        return [inner.join(quoted ? " " : SPLIT)];
+      }
+      return [HOME_GUESS[part.parameter] ?? ""];
+    }
+    case "CommandExpansion": {
+      const echoed = echoedText(part.script);
+      return [echoed === undefined ? "" : quoted ? echoed : echoed.split(/\s+/).join(SPLIT)];
+    }
+    case "ProcessSubstitution":
+      return ["/dev/fd/63"];
+    case "BraceExpansion":
+      return expandBraces(part.text);
+    case "Glob":
+    case "ExtendedGlob":
+      return [part.text];
+    default:
+      return [""];
+  }
+}
+
+/** `$(echo rm)` → "rm": the text a plain echo/printf substitution prints. */
+function echoedText(script: ParsedScript | undefined): string | undefined {
+  const st = script?.commands;
+  if (!st || st.length !== 1) return undefined;
+  const c = st[0].command;
+  if (c.type !== "Command" || !c.name) return undefined;
+  const name = c.name.value;
+  if (name !== "echo" && name !== "printf") return undefined;
+  const args = c.suffix.filter((s): s is Word => s.type === "Word").map((w) => wordInfo(w).guesses.join(" "));
+  return args.filter((a) => !/^-[neE]+$/.test(a)).join(" ").replace(/\\n/g, " ");
+}
+
+/** `{rm,-rf,/}` → ["rm", "-rf", "/"] as separate words; `a{b,c}` → "ab ac". Bounded. */
+export function expandBraces(text: string): string[] {
+  const clean = text.replace(/\\(.)/g, "$1").replace(/['"]/g, "");
+  const out = expand(clean, 0);
+  return [out.slice(0, MAX_GUESSES).join(SPLIT)];
+}
+
+function expand(text: string, depth: number): string[] {
+  if (depth > 4) return [text];
+  const open = text.indexOf("{");
+  if (open < 0) return [text];
+  let level = 0;
+  const commas: number[] = [];
+  let close = -1;
+  for (let i = open; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "{") level++;
+    else if (ch === "}") {
+      level--;
+      if (level === 0) {
+        close = i;
+        break;
+      }
+    } else if (ch === "," && level === 1) commas.push(i);
+  }
+  if (close < 0) return [text];
+  const head = text.slice(0, open);
+  const tail = text.slice(close + 1);
+  const body = text.slice(open + 1, close);
+  let items: string[];
+  const seq = /^(-?\d+|[a-zA-Z])\.\.(-?\d+|[a-zA-Z])$/.exec(body);
+  if (commas.length > 0) {
+    const bounds = [open, ...commas, close];
+    items = bounds.slice(0, -1).map((b, i) => text.slice(b + 1, bounds[i + 1]));
+  } else if (seq) {
+    items = seqItems(seq[1], seq[2]);
+  } else {
+    return [head + "{" + body + "}" + expand(tail, depth + 1).join(" ")];
+  }
+  const result: string[] = [];
+  for (const item of items) for (const e of expand(head + item + tail, depth + 1)) if (result.length < MAX_GUESSES) result.push(e);
+  return result;
+}
+
+function seqItems(a: string, b: string): string[] {
+  const num = /^-?\d+$/.test(a) && /^-?\d+$/.test(b);
+  const from = num ? Number(a) : a.charCodeAt(0);
+  const to = num ? Number(b) : b.charCodeAt(0);
+  const step = from <= to ? 1 : -1;
+  const items: string[] = [];
+  for (let i = from; step > 0 ? i <= to : i >= to; i += step) {
+    items.push(num ? String(i) : String.fromCharCode(i));
+    if (items.length >= MAX_GUESSES) break;
+  }
+  return items;
+}

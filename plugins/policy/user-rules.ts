@@ -1,0 +1,120 @@
+/**
+ * User rules from policy.yaml (global config dir, then the workspace's .opsterm/): allow / ask /
+ * deny lists of argv prefixes, per tier and per server. Validated strictly; an invalid file makes
+ * the whole policy deny everything, naming file:line:col.
+ */
+import { existsSync } from "node:fs";
+import { ConfigError } from "../../src/kernel/errors.ts";
+import { validate, type SchemaNode } from "../../src/lib/schema.ts";
+import { locate, readYamlFile, schemaError, type YamlFile } from "../../src/lib/yaml-file.ts";
+import { strictArgv } from "./strict.ts";
+
+export type RuleKind = "allow" | "ask" | "deny";
+export type SessionMode = "allow" | "ask" | "deny";
+
+export interface UserRule {
+  kind: RuleKind;
+  /** argv prefix to match. */
+  prefix: string[];
+  /** Stable id, e.g. `user.deny[0]` or `user.tiers.prod.ask[1]`. */
+  id: string;
+  /** file:line:col of the rule. */
+  at: string;
+  tier?: string;
+  server?: string;
+}
+
+export interface UserRules {
+  rules: UserRule[];
+  session: { mode: SessionMode; id: string; at: string; tier?: string; server?: string }[];
+  files: string[];
+  /** Set when a file is invalid: every classification is then a reject with this message. */
+  invalid?: string;
+}
+
+const RULE: SchemaNode = { type: "oneOf", of: [{ type: "string" }, { type: "array", items: { type: "string" } }] };
+const LISTS: Record<string, SchemaNode> = {
+  allow: { type: "array", items: RULE, description: "argv prefixes lifted from approval-required to auto-allow (single plain commands only)" },
+  ask: { type: "array", items: RULE, description: "argv prefixes that always need approval" },
+  deny: { type: "array", items: RULE, description: "argv prefixes that are always rejected" },
+  session: { type: "string", enum: ["allow", "ask", "deny"], description: "interactive sessions: allow, ask (default) or deny" },
+};
+const SCOPE: SchemaNode = { type: "object", properties: LISTS };
+export const POLICY_SCHEMA: SchemaNode = {
+  type: "object",
+  properties: {
+    version: { type: "number", integer: true, min: 1, max: 1 },
+    ...LISTS,
+    tiers: { type: "object", additional: SCOPE },
+    servers: { type: "object", additional: SCOPE },
+  },
+};
+
+export const EMPTY_RULES: UserRules = { rules: [], session: [], files: [] };
+
+/** Reads and validates the rule files that exist. Never throws for a bad file: see `invalid`. */
+export async function loadUserRules(paths: string[]): Promise<UserRules> {
+  const result: UserRules = { rules: [], session: [], files: [] };
+  for (const path of paths) {
+    if (!existsSync(path)) continue;
+    result.files.push(path);
+    try {
+      const file = await readYamlFile(path, ConfigError);
+      if (!file) continue;
+      collect(file, result);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { ...result, invalid: message.split("\n")[0] + (message.includes("\n") ? ` (and ${message.split("\n").length - 1} more)` : "") };
+    }
+  }
+  return result;
+}
+
+function collect(file: YamlFile, out: UserRules): void {
+  const data = file.data ?? {};
+  const issues = validate(data, POLICY_SCHEMA);
+  const ruleIssues: { path: (string | number)[]; message: string }[] = [];
+  const scopes: { path: string[]; value: Record<string, unknown>; tier?: string; server?: string }[] = [];
+  if (issues.length === 0) {
+    const root = data as Record<string, unknown>;
+    scopes.push({ path: [], value: root });
+    for (const [tier, v] of Object.entries((root.tiers as Record<string, Record<string, unknown>>) ?? {})) scopes.push({ path: ["tiers", tier], value: v ?? {}, tier });
+    for (const [server, v] of Object.entries((root.servers as Record<string, Record<string, unknown>>) ?? {})) scopes.push({ path: ["servers", server], value: v ?? {}, server });
+    for (const scope of scopes) {
+      for (const kind of ["allow", "ask", "deny"] as const) {
+        const list = (scope.value[kind] as (string | string[])[] | undefined) ?? [];
+        list.forEach((entry, i) => {
+          const path = [...scope.path, kind, i];
+          const prefix = typeof entry === "string" ? strictArgv(entry) : entry;
+          if (!prefix || prefix.length === 0 || prefix.some((w) => w === "")) {
+            ruleIssues.push({ path, message: `rule ${JSON.stringify(entry)} is not a plain command prefix (write words, or a list of words)` });
+            return;
+          }
+          out.rules.push({ kind, prefix, id: `user.${[...scope.path, kind].join(".")}[${i}]`, at: locate(file, path), tier: scope.tier, server: scope.server });
+        });
+      }
+      const mode = scope.value.session as SessionMode | undefined;
+      if (mode) out.session.push({ mode, id: `user.${[...scope.path, "session"].join(".")}`, at: locate(file, [...scope.path, "session"]), tier: scope.tier, server: scope.server });
+    }
+  }
+  const all = [...issues, ...ruleIssues];
+  if (all.length) throw schemaError(file, all, ConfigError, "Fix policy.yaml (see docs/policy.md); until then every command is rejected");
+}
+
+/** Rules that apply to a target. */
+export function applicable(rules: UserRules, server?: string, tier?: string): UserRule[] {
+  return rules.rules.filter((r) => (r.tier === undefined || r.tier === tier) && (r.server === undefined || r.server === server));
+}
+
+/** True when `argv` starts with `prefix`. For deny/ask the program also matches by basename. */
+export function matchesPrefix(prefix: string[], argv: string[], loose: boolean): boolean {
+  if (argv.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    const a = argv[i];
+    const p = prefix[i];
+    if (a === p) continue;
+    if (i === 0 && loose && !p.includes("/") && a.slice(a.lastIndexOf("/") + 1) === p) continue;
+    return false;
+  }
+  return true;
+}
