@@ -41,6 +41,8 @@ export interface FakeAi {
   /** Chat-completions requests only (not GET /models). */
   chats(): RecordedRequest[];
   enqueue(...replies: Reply[]): void;
+  /** Forgets recorded requests and unused replies (call in beforeEach). */
+  reset(): void;
   /** The default when the queue is empty: a short streamed "ok". */
   fallback: Reply;
   /** SSE reply with one content delta per piece, then finish_reason and [DONE]. */
@@ -76,6 +78,10 @@ export async function startFakeAi(): Promise<FakeAi> {
     requests,
     chats: () => requests.filter((r) => r.url.endsWith("/chat/completions")),
     enqueue: (...replies) => void queue.push(...replies),
+    reset() {
+      requests.length = 0;
+      queue.length = 0;
+    },
     fallback: { kind: "sse", chunks: [] },
     stream(pieces, options = {}) {
       const finish = options.finish === undefined ? "stop" : options.finish;

@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => ai.close());
 beforeEach(() => {
-  ai.requests.length = 0;
+  ai.reset();
 });
 
 function req(overrides: Partial<CompletionRequest> = {}): CompletionRequest {
