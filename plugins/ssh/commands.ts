@@ -1,0 +1,456 @@
+/**
+ * `opsterm servers list|show|add|rm|test|import-ssh-config`, `opsterm ssh`, `opsterm exec`.
+ * Heavy modules (ssh2, yaml) are imported inside actions so `--help` stays fast.
+ */
+import { defineCommand, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
+import { ConfigError, EXIT, IoError, UsageError } from "../../src/kernel/index.ts";
+import type { ResolvedServer } from "./types.ts";
+
+const lazy = {
+  inventory: () => import("./inventory.ts"),
+  settings: () => import("./settings.ts"),
+  exec: () => import("./exec.ts"),
+  connect: () => import("./connect.ts"),
+};
+
+function serverJson(s: ResolvedServer): Record<string, unknown> {
+  return {
+    id: s.id,
+    host: s.host,
+    port: s.port,
+    user: s.user,
+    key: s.key ?? null,
+    proxy: s.proxy,
+    via: s.via.map((h) => h.id),
+    tags: s.tags,
+    tier: s.tier ?? null,
+    desc: s.desc ?? null,
+    scope: s.scope,
+    at: s.at,
+    shadows: s.shadows ?? null,
+  };
+}
+
+const list = defineCommand({
+  name: "servers list",
+  description: "List servers from servers.yaml (global and workspace), with scope and shadowing",
+  usage: "[target]",
+  examples: ["opsterm servers list", "opsterm servers list @prod --json"],
+  async action(args, ctx) {
+    const { inventoryFor, resolveTargets } = await lazy.settings();
+    const inventory = await inventoryFor(ctx);
+    const servers = args.target ? resolveTargets(inventory, String(args.target)) : inventory.servers;
+    if (ctx.json) {
+      for (const s of servers) ctx.io.out(JSON.stringify(serverJson(s)));
+      return;
+    }
+    if (servers.length === 0) {
+      ctx.io.out(`No servers yet. Files read: ${inventory.files.map((f) => f.path).join(", ")}`);
+      ctx.io.out(`Add one: opsterm servers add web1 10.0.0.5 --user ubuntu   or: opsterm servers import-ssh-config`);
+      return;
+    }
+    const s = ctx.io.style;
+    const rows = servers.map((x) => [x.id, `${x.user}@${x.host}${x.port === 22 ? "" : `:${x.port}`}`, x.via.length ? `via ${x.via.map((h) => h.id).join(",")}` : "", x.tags.map((t) => "@" + t).join(" "), x.tier ?? "", x.scope + (x.shadows ? " (overrides global)" : "")]);
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows) ctx.io.out(r.map((c, i) => (i === 0 ? s.bold(c.padEnd(widths[i])) : i === 5 ? s.dim(c) : c.padEnd(widths[i]))).join("  ").trimEnd());
+  },
+});
+
+const show = defineCommand({
+  name: "servers show",
+  description: "Show one server with its resolved jump chain and where it is defined",
+  usage: "<id>",
+  async action(args, ctx) {
+    const { inventoryFor, resolveTargets } = await lazy.settings();
+    const [server] = resolveTargets(await inventoryFor(ctx), String(args.id));
+    if (ctx.json) return void ctx.io.out(JSON.stringify(serverJson(server)));
+    const s = ctx.io.style;
+    ctx.io.out(s.bold(server.id) + (server.desc ? `  ${server.desc}` : ""));
+    ctx.io.out(`  address  ${server.user}@${server.host}:${server.port}`);
+    ctx.io.out(`  key      ${server.key ?? "(ssh-agent, then ~/.ssh/id_*)"}`);
+    if (server.via.length) ctx.io.out(`  via      ${server.via.map((h) => `${h.id} (${h.user}@${h.host}:${h.port})`).join(" → ")}`);
+    if (server.tags.length) ctx.io.out(`  tags     ${server.tags.join(", ")}`);
+    if (server.tier) ctx.io.out(`  tier     ${server.tier}`);
+    ctx.io.out(`  defined  ${server.scope} ${s.dim(server.at)}`);
+    if (server.shadows) ctx.io.out(`  overrides ${server.shadows.scope} ${s.dim(server.shadows.at)}`);
+  },
+});
+
+/** Edits one servers.yaml under its lock and validates the result before replacing it. */
+async function editServers(ctx: CommandContext, workspace: boolean, edit: (doc: import("yaml").Document, servers: Record<string, unknown>) => void): Promise<string> {
+  const [{ join }, { withLock }, { atomicWrite }, yamlFile, inv] = await Promise.all([import("node:path"), import("../../src/lib/lock.ts"), import("../../src/lib/atomic-write.ts"), import("../../src/lib/yaml-file.ts"), lazy.inventory()]);
+  const dir = workspace ? (ctx.paths.workspaceDir ?? join(ctx.runtime.cwd(), ".opsterm")) : ctx.paths.configDir;
+  const path = join(dir, "servers.yaml");
+  await withLock(path, async () => {
+    const YAML = await yamlFile.loadYaml();
+    const existing = await yamlFile.readYamlFile(path, ConfigError);
+    const doc = existing?.doc ?? new YAML.Document({ servers: {} });
+    if (!doc.has("servers") || doc.get("servers") === null) doc.set("servers", doc.createNode({}));
+    edit(doc, ((doc.toJS() as { servers?: Record<string, unknown> }).servers ?? {}) as Record<string, unknown>);
+    const text = doc.toString();
+    // Validate the new text (positions in the file that would be written) and the merged inventory.
+    const parsed = await yamlFile.parseYamlText(path, text, ConfigError);
+    const { validate } = await import("../../src/lib/schema.ts");
+    const issues = validate(parsed.data, inv.FILE_SCHEMA);
+    if (issues.length) throw yamlFile.schemaError(parsed, issues, ConfigError, "Nothing was written");
+    const files = await Promise.all(inv.inventoryPaths(ctx.paths).filter((f) => f.path !== path).map((f) => inv.readInventoryFile(f.scope, f.path)));
+    const mine = { scope: workspace ? ("workspace" as const) : ("global" as const), path, file: parsed, servers: ((parsed.data as { servers?: Record<string, import("./inventory.ts").RawServer> }).servers ?? {}) };
+    inv.buildInventory(workspace ? [...files, mine] : [mine, ...files], { defaultUser: "x", home: ctx.paths.home });
+    await atomicWrite(path, text);
+  });
+  return path;
+}
+
+const splitList = (v: unknown): string[] => String(v).split(",").map((s) => s.trim()).filter(Boolean);
+
+const add = defineCommand({
+  name: "servers add",
+  description: "Add a server to servers.yaml (global, or the workspace's with --workspace)",
+  usage: "<id> <host>",
+  options: [
+    { flags: "--user <user>", description: "Login user (default: the current user)" },
+    { flags: "--port <port>", description: "SSH port (default 22)" },
+    { flags: "--key <path>", description: "Private key file" },
+    { flags: "--proxy <ids>", description: "Jump host id(s), comma-separated for a chain" },
+    { flags: "--tags <tags>", description: "Comma-separated tags" },
+    { flags: "--tier <tier>", description: "Policy tier, e.g. prod" },
+    { flags: "--desc <text>", description: "Description" },
+    { flags: "--workspace", description: "Write to .opsterm/servers.yaml of this project" },
+    { flags: "--force", description: "Replace an existing entry with the same id" },
+  ],
+  examples: ["opsterm servers add web1 10.0.0.5 --user ubuntu --proxy bastion --tags web,prod --tier prod"],
+  async action(args, ctx) {
+    const id = String(args.id);
+    const entry: Record<string, unknown> = { host: String(args.host) };
+    if (args.user !== undefined) entry.user = String(args.user);
+    if (args.port !== undefined) {
+      const port = Number(args.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be 1-65535, got "${args.port}"`);
+      entry.port = port;
+    }
+    if (args.key !== undefined) entry.key = String(args.key);
+    if (args.proxy !== undefined) {
+      const p = splitList(args.proxy);
+      entry.proxy = p.length === 1 ? p[0] : p;
+    }
+    if (args.tags !== undefined) entry.tags = splitList(args.tags);
+    if (args.tier !== undefined) entry.tier = String(args.tier);
+    if (args.desc !== undefined) entry.desc = String(args.desc);
+    const path = await editServers(ctx, Boolean(args.workspace), (doc, servers) => {
+      if (id in servers && !args.force) throw new UsageError(`Server "${id}" already exists`, { code: "E_SERVER_EXISTS", hint: "Pass --force to replace it, or pick another id" });
+      doc.setIn(["servers", id], doc.createNode(entry, { flow: true }));
+    });
+    if (ctx.json) ctx.io.out(JSON.stringify({ id, ...entry, file: path }));
+    else ctx.io.out(`Added ${id} to ${path}`);
+  },
+});
+
+const rm = defineCommand({
+  name: "servers rm",
+  description: "Remove a server from servers.yaml",
+  usage: "<id>",
+  options: [{ flags: "--workspace", description: "Remove from .opsterm/servers.yaml of this project" }],
+  async action(args, ctx) {
+    const id = String(args.id);
+    const path = await editServers(ctx, Boolean(args.workspace), (doc, servers) => {
+      if (!(id in servers)) throw new UsageError(`Server "${id}" is not in ${args.workspace ? "the workspace" : "the global"} servers.yaml`, { code: "E_SERVER_UNKNOWN", hint: '"opsterm servers list" shows each entry\'s scope' });
+      doc.deleteIn(["servers", id]);
+    });
+    if (ctx.json) ctx.io.out(JSON.stringify({ id, removed: true, file: path }));
+    else ctx.io.out(`Removed ${id} from ${path}`);
+  },
+});
+
+const test = defineCommand({
+  name: "servers test",
+  description: "Connect and log in to servers (host key and credentials), without running anything",
+  usage: "<target>",
+  options: [{ flags: "--parallel <n>", description: "Servers at once" }],
+  examples: ["opsterm servers test @prod"],
+  async action(args, ctx) {
+    const [{ inventoryFor, resolveTargets, sshSettings, connectOptions }, { connect }, { mapLimit }] = await Promise.all([lazy.settings(), lazy.connect(), lazy.exec()]);
+    const servers = resolveTargets(await inventoryFor(ctx), String(args.target));
+    const settings = await sshSettings(ctx);
+    const options = connectOptions(ctx, settings);
+    const results = await mapLimit(servers, Number(args.parallel ?? settings.parallel), async (server) => {
+      const started = Date.now();
+      try {
+        const conn = await connect(server, options);
+        conn.close();
+        return { server: server.id, ok: true, ms: Date.now() - started };
+      } catch (error) {
+        const e = error as { code?: string; message: string; hint?: string };
+        return { server: server.id, ok: false, ms: Date.now() - started, error: { code: e.code ?? "E_SSH_CONNECT", message: e.message }, hint: e.hint };
+      }
+    });
+    const s = ctx.io.style;
+    for (const r of results) {
+      if (ctx.json) ctx.io.out(JSON.stringify(r));
+      else ctx.io.out(r.ok ? `${s.green("ok")}    ${r.server}  ${s.dim(`${r.ms} ms`)}` : `${s.red("fail")}  ${r.server}  ${r.error!.message}${r.hint ? s.dim(`\n      ${r.hint}`) : ""}`);
+    }
+    return results.every((r) => r.ok) ? 0 : results.some((r) => r.error?.code.startsWith("E_HOSTKEY")) ? EXIT.DENIED : EXIT.UNAVAILABLE;
+  },
+});
+
+const importSshConfig = defineCommand({
+  name: "servers import-ssh-config",
+  description: "Import Host entries from ~/.ssh/config (HostName, User, Port, IdentityFile, ProxyJump; Include followed)",
+  options: [
+    { flags: "--file <path>", description: "ssh config to read (default ~/.ssh/config)" },
+    { flags: "--workspace", description: "Write to .opsterm/servers.yaml of this project" },
+    { flags: "--force", description: "Replace entries that already exist" },
+    { flags: "--dry-run", description: "Show what would be imported, write nothing" },
+  ],
+  examples: ["opsterm servers import-ssh-config", "opsterm servers import-ssh-config --file ./ssh_config --dry-run"],
+  async action(args, ctx) {
+    const [{ join, resolve }, cfg] = await Promise.all([import("node:path"), import("./ssh-config.ts")]);
+    const file = args.file ? resolve(ctx.runtime.cwd(), String(args.file)) : join(ctx.paths.home, ".ssh", "config");
+    const found = cfg.serversFromSshConfig(cfg.parseSshConfig(file, ctx.paths.home));
+    const added: string[] = [];
+    const skipped: string[] = [];
+    const write = async (doc: import("yaml").Document | undefined, servers: Record<string, unknown>) => {
+      for (const { id, ...entry } of found) {
+        if (id in servers && !args.force) {
+          skipped.push(id);
+          continue;
+        }
+        added.push(id);
+        doc?.setIn(["servers", id], doc.createNode(entry, { flow: true }));
+      }
+    };
+    let path = "";
+    if (args.dryRun) {
+      const { inventoryFor } = await lazy.settings();
+      const inv = await inventoryFor(ctx);
+      await write(undefined, Object.fromEntries(inv.servers.filter((s) => s.scope === (args.workspace ? "workspace" : "global")).map((s) => [s.id, s])));
+    } else path = await editServers(ctx, Boolean(args.workspace), (doc, servers) => void write(doc, servers));
+    if (ctx.json) {
+      ctx.io.out(JSON.stringify({ file, target: path || null, dryRun: Boolean(args.dryRun), added, skipped, servers: found.filter((f) => added.includes(f.id)) }));
+      return;
+    }
+    if (found.length === 0) return void ctx.io.out(`No concrete Host entries in ${file} (wildcard-only blocks are skipped)`);
+    ctx.io.out(`${args.dryRun ? "Would import" : "Imported"} ${added.length} server(s) from ${file}${path ? ` into ${path}` : ""}${added.length ? `: ${added.join(", ")}` : ""}`);
+    if (skipped.length) ctx.io.out(`Skipped ${skipped.length} that already exist (use --force to replace): ${skipped.join(", ")}`);
+  },
+});
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /^-|[\x00-\x1f\x7f\s]/;
+
+/** The argv for the system ssh. Exported for tests: nothing here runs a shell. */
+export function sshArgv(server: ResolvedServer, knownHostsFile?: string): string[] {
+  for (const h of [server, ...server.via]) {
+    for (const [what, v] of [["id", h.id], ["host", h.host], ["user", h.user]] as const) {
+      if (!v || UNSAFE.test(v)) throw new UsageError(`Refusing ${what} ${JSON.stringify(v)} of "${h.id}": it starts with "-" or holds spaces or control characters`, { code: "E_UNSAFE_ARG", hint: "Fix the entry in servers.yaml" });
+    }
+  }
+  const argv: string[] = [];
+  if (server.port !== 22) argv.push("-p", String(server.port));
+  if (server.key) argv.push("-i", server.key);
+  if (knownHostsFile) argv.push("-o", `UserKnownHostsFile=${knownHostsFile}`);
+  if (server.via.length) argv.push("-J", server.via.map((h) => `${h.user}@${h.host.includes(":") ? `[${h.host}]` : h.host}:${h.port}`).join(","));
+  argv.push("--", `${server.user}@${server.host}`);
+  return argv;
+}
+
+const ssh = defineCommand({
+  name: "ssh",
+  description: "Open an interactive SSH session (system ssh, jump chain from the inventory), recorded in the audit log",
+  usage: "<server>",
+  options: [{ flags: "--via <ids>", description: "Jump hosts (inventory ids, comma-separated) instead of the inventory's proxy" }],
+  examples: ["opsterm ssh web1", "opsterm ssh db1 --via bastion,inner"],
+  async action(args, ctx) {
+    const [{ inventoryFor, resolveTargets, sshSettings, currentUser }, { spawn }] = await Promise.all([lazy.settings(), import("node:child_process")]);
+    const inventory = await inventoryFor(ctx);
+    const id = String(args.server);
+    if (UNSAFE.test(id)) throw new UsageError(`Refusing server ${JSON.stringify(id)}: it starts with "-" or holds spaces or control characters`, { code: "E_UNSAFE_ARG" });
+    let server = inventory.byId.get(id) ?? resolveTargets(inventory, id)[0];
+    if (args.via !== undefined) {
+      const via = splitList(args.via).map((v) => {
+        const hop = inventory.byId.get(v);
+        if (!hop) throw new UsageError(`Unknown jump host "${v}" in --via`, { code: "E_TARGET", hint: '"opsterm servers list" shows the ids' });
+        return { id: hop.id, host: hop.host, port: hop.port, user: hop.user, key: hop.key };
+      });
+      server = { ...server, via, proxy: via.map((h) => h.id) };
+    }
+    const settings = await sshSettings(ctx);
+    const argv = sshArgv(server, ctx.env.OPSTERM_KNOWN_HOSTS || (await ctx.config()).get("ssh.knownHosts") ? settings.knownHostsPath : undefined);
+    const audit = ctx.tryUse("audit");
+    const base = { runId: ctx.runId, actor: `${currentUser(ctx)} (user)`, server: server.id, args: { command: "ssh", via: server.via.map((h) => h.id), argv }, phase: "event" as const };
+    if (!audit) throw new IoError("E_AUDIT_MISSING", "No audit plugin is loaded, so no session is opened (sessions must be recorded)", { hint: 'Run "opsterm doctor" to see why the audit plugin did not load' });
+    try {
+      await audit.append({ ...base, action: "session-start" });
+    } catch (error) {
+      throw new IoError("E_AUDIT_WRITE", `The session could not be recorded in the audit log, so it was not opened: ${(error as Error).message}`, { hint: "Fix the audit log (opsterm doctor), then try again" });
+    }
+    const started = Date.now();
+    ctx.io.debug(`ssh ${argv.join(" ")}`);
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn("ssh", argv, { stdio: "inherit" });
+      child.on("error", (error) => {
+        ctx.io.err(`opsterm: cannot run ssh: ${error.message} (install openssh-client)`);
+        resolve(EXIT.UNAVAILABLE);
+      });
+      child.on("exit", (c, sig) => resolve(c ?? (sig ? 128 + (({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }) as Record<string, number>)[sig] || 255 : 255)));
+    });
+    try {
+      await audit.append({ ...base, action: "session-end", exitCode: code, durationMs: Date.now() - started });
+    } catch (error) {
+      ctx.io.warn(`the end of the session could not be recorded in the audit log: ${(error as Error).message}`);
+      return EXIT.IO;
+    }
+    return code;
+  },
+});
+
+const exec = defineCommand({
+  name: "exec",
+  description: "Run a command on one or many servers, through policy, approval and audit",
+  usage: "<target> [...command]",
+  options: [
+    { flags: "-y, --yes", description: "Approve approval-required commands in advance (rejected ones never run)" },
+    { flags: "-p, --parallel <n>", description: "Hosts at once for a fan-out (default: ssh.parallel or 32)" },
+    { flags: "-t, --timeout <seconds>", description: "Deadline for the command on each host" },
+    { flags: "--connect-timeout <seconds>", description: "Deadline to connect and log in, per hop (default: ssh.connectTimeout or 10)" },
+    { flags: "--max-output <bytes>", description: "Output kept per host and stream (default 1 MiB for one host, 256 KiB each for many)" },
+  ],
+  examples: ["opsterm exec web1 -- uptime", "opsterm exec @web --parallel 50 -- systemctl is-active nginx", "opsterm exec 'web*' --json -- uname -n"],
+  async action(args, ctx) {
+    const words = [...(args.command as string[] | undefined ?? []), ...args["--"]];
+    if (words.length === 0) throw new UsageError("No command given", { hint: 'Put the command after "--": opsterm exec web1 -- uptime' });
+    const command = words.join(" ");
+    const [{ inventoryFor, resolveTargets, sshSettings, connectOptions }, ex] = await Promise.all([lazy.settings(), lazy.exec()]);
+    const servers = resolveTargets(await inventoryFor(ctx), String(args.target));
+    const settings = await sshSettings(ctx);
+    const seconds = (v: unknown, flag: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} expects a positive number of seconds, got "${v}"`);
+      return n * 1000;
+    };
+    const timeoutMs = args.timeout !== undefined ? seconds(args.timeout, "--timeout") : undefined;
+    const connect = connectOptions(ctx, settings, args.connectTimeout !== undefined ? { connectTimeoutMs: seconds(args.connectTimeout, "--connect-timeout") } : {});
+    const parallel = args.parallel !== undefined ? Number(args.parallel) : settings.parallel;
+    if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel expects a positive whole number, got "${args.parallel}"`);
+    const maxCapture = args.maxOutput !== undefined ? Number(args.maxOutput) : servers.length === 1 ? 1024 * 1024 : 256 * 1024;
+    const common = { connect, preApproved: Boolean(args.yes), timeoutMs, maxCapture };
+
+    if (servers.length === 1) {
+      const streaming = !ctx.json;
+      const result = await ex.execAction(ctx, servers[0], command, {
+        ...common,
+        onStdout: streaming ? (c) => void ctx.io.stdout.write(c) : undefined,
+        onStderr: streaming ? (c) => void ctx.io.stderr.write(c) : undefined,
+      });
+      const code = ex.exitCodeOf(result);
+      if (ctx.json) ctx.io.out(JSON.stringify(resultJson(result, code)));
+      else reportProblem(ctx, result);
+      return code;
+    }
+
+    // Fan-out: one approval question for the whole set (when a person is there to answer).
+    let asked: Promise<string | false> | undefined;
+    const approve = ctx.prompt.interactive && !args.yes
+      ? (_action: unknown, verdict: { rule: string; reason: string }) =>
+          (asked ??= (async () => {
+            ctx.io.err(`${ctx.io.errStyle.yellow("approval required")} ${ctx.io.errStyle.dim(verdict.rule + ":")} ${verdict.reason}`);
+            ctx.io.err(`command: ${command}`);
+            ctx.io.err(`hosts (${servers.length}): ${servers.map((s) => s.id).join(", ")}`);
+            const yes = await ctx.prompt.confirm(`Run it on all ${servers.length} hosts?`, { default: false, what: "This fan-out" });
+            return yes ? `tty:${ctx.env.USER ?? "user"}` : false;
+          })())
+      : undefined;
+    const progress = !ctx.json && ctx.io.isTTY.stderr ? createProgress(ctx, servers.length) : undefined;
+    const results = await ex.mapLimit(servers, parallel, async (server) => {
+      progress?.start();
+      const r = await ex.execAction(ctx, server, command, { ...common, approve });
+      const code = ex.exitCodeOf(r);
+      progress?.done(code === 0);
+      if (ctx.json) ctx.io.out(JSON.stringify(resultJson(r, code)));
+      return { result: r, code };
+    });
+    progress?.clear();
+    if (!ctx.json) printSummary(ctx, results);
+    return ex.fanoutExitCode(results.map((r) => r.code));
+  },
+});
+
+function resultJson(r: import("./exec.ts").ExecActionResult, code: number): Record<string, unknown> {
+  return {
+    server: r.action.server,
+    exitCode: r.exitCode,
+    signal: r.signal ?? null,
+    status: code,
+    stdout: r.stdout ?? "",
+    stderr: r.stderr ?? "",
+    truncated: r.truncated ?? { stdout: false, stderr: false },
+    durationMs: r.durationMs,
+    decision: r.verdict?.decision ?? null,
+    rule: r.verdict?.rule ?? null,
+    approver: r.approver ?? null,
+    attempted: r.attempted,
+    auditStatus: r.auditStatus,
+    error: r.error ?? null,
+  };
+}
+
+function reportProblem(ctx: CommandContext, r: import("./exec.ts").ExecActionResult): void {
+  const s = ctx.io.errStyle;
+  if (r.truncated?.stdout || r.truncated?.stderr) ctx.io.err(s.dim(`opsterm: ${r.action.server}: output beyond the capture limit was streamed but not kept for history`));
+  if (!r.error) return;
+  ctx.io.err(`${s.red("opsterm:")} ${r.action.server}: ${r.error.message}`);
+  if (r.hint) ctx.io.err(s.dim(`  hint: ${r.hint}`));
+  else if (r.error.code === "E_APPROVAL_DENIED" || r.error.code === "E_POLICY_REJECT") ctx.io.err(s.dim(`  nothing was run on ${r.action.server}`));
+}
+
+function createProgress(ctx: CommandContext, total: number) {
+  let running = 0;
+  let ok = 0;
+  let failed = 0;
+  const draw = () => void ctx.io.stderr.write(`\r\x1b[K[${ok + failed}/${total}] ${ok} ok, ${failed} failed, ${running} running`);
+  return {
+    start() {
+      running++;
+      draw();
+    },
+    done(success: boolean) {
+      running--;
+      if (success) ok++;
+      else failed++;
+      draw();
+    },
+    clear: () => void ctx.io.stderr.write("\r\x1b[K"),
+  };
+}
+
+function printSummary(ctx: CommandContext, results: { result: import("./exec.ts").ExecActionResult; code: number }[]): void {
+  const s = ctx.io.style;
+  const ran = results.filter((r) => r.result.attempted && r.result.exitCode !== null);
+  const problems = results.filter((r) => !(r.result.attempted && r.result.exitCode !== null));
+  const groups = groupBy(ran.map((r) => ({ server: r.result.action.server, exitCode: r.result.exitCode, output: (r.result.stdout ?? "") + (r.result.stderr ?? ""), truncated: Boolean(r.result.truncated?.stdout || r.result.truncated?.stderr) })));
+  for (const g of groups) {
+    ctx.io.out(s.dim("----------------"));
+    ctx.io.out(`${s.bold(g.servers.join(","))} ${g.exitCode === 0 ? s.green("(exit 0)") : s.red(`(exit ${g.exitCode})`)}${g.truncated ? s.yellow(" (output truncated)") : ""}`);
+    ctx.io.out(s.dim("----------------"));
+    if (g.output) ctx.io.stdout.write(g.output.endsWith("\n") ? g.output : g.output + "\n");
+  }
+  for (const p of problems) {
+    ctx.io.out(`${s.red("fail")} ${s.bold(p.result.action.server)}: ${p.result.error?.message ?? "exit status unknown"}${p.result.hint ? s.dim(` (${p.result.hint})`) : ""}`);
+  }
+  const okCount = results.filter((r) => r.code === 0).length;
+  ctx.io.err(`${results.length} hosts: ${okCount} ok, ${ran.length - okCount < 0 ? 0 : ran.filter((r) => r.code !== 0).length} failed, ${problems.length} not run or status unknown`);
+}
+
+function groupBy(items: { server: string; exitCode: number | null; output: string; truncated: boolean }[]) {
+  const groups = new Map<string, { servers: string[]; exitCode: number | null; output: string; truncated: boolean }>();
+  for (const r of items) {
+    const key = `${r.exitCode}\u0000${r.output}`;
+    const g = groups.get(key);
+    if (g) {
+      g.servers.push(r.server);
+      g.truncated ||= r.truncated;
+    } else groups.set(key, { servers: [r.server], exitCode: r.exitCode, output: r.output, truncated: r.truncated });
+  }
+  return [...groups.values()];
+}
+
+export const sshCommands: CommandSpec[] = [list, show, add, rm, test, importSshConfig, ssh, exec];

@@ -1,0 +1,43 @@
+/**
+ * The ssh plugin: server inventory, interactive ssh, policy-gated remote exec and fan-out.
+ * Provides the "inventory" and "remote" services.
+ */
+import { definePlugin } from "../../src/kernel/index.ts";
+import { sshCommands } from "./commands.ts";
+import { SSH_CONFIG } from "./settings.ts";
+import type { InventoryService, RemoteService } from "./types.ts";
+
+export default definePlugin({
+  name: "ssh",
+  apiVersion: 1,
+  description: "Server inventory, ssh sessions, remote exec and fan-out",
+  commands: sshCommands,
+  config: SSH_CONFIG,
+  setup(ctx) {
+    const settings = () => import("./settings.ts");
+    const load = async () => {
+      const { loadInventory } = await import("./inventory.ts");
+      const { currentUser } = await settings();
+      return loadInventory(ctx.paths, { defaultUser: currentUser(ctx), home: ctx.paths.home });
+    };
+    const inventory: InventoryService = {
+      list: async () => (await load()).servers,
+      get: async (id) => (await load()).byId.get(id),
+      resolveTargets: async (spec) => (await settings()).resolveTargets(await load(), spec),
+    };
+    const remote: RemoteService = {
+      async exec(targetId, command, options) {
+        const { sshSettings, connectOptions } = await settings();
+        const { execAction } = await import("./exec.ts");
+        const { UsageError } = await import("../../src/kernel/index.ts");
+        const server = await inventory.get(targetId);
+        if (!server) throw new UsageError(`Unknown server "${targetId}"`, { code: "E_TARGET", hint: '"opsterm servers list" shows the ids' });
+        const cmdCtx = options.ctx;
+        const connect = connectOptions(cmdCtx, await sshSettings(cmdCtx), options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {});
+        return execAction(cmdCtx, server, command, { ...options, connect, signal: options.signal ?? cmdCtx.signal });
+      },
+    };
+    ctx.provide("inventory", inventory);
+    ctx.provide("remote", remote);
+  },
+});

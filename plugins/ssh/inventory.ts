@@ -1,0 +1,212 @@
+/**
+ * The server inventory: `servers.yaml` in the config dir plus `.opsterm/servers.yaml` in the
+ * workspace (workspace entries replace global ones by id). Strict validation with file:line,
+ * jump chains expanded, unknown proxy ids and proxy cycles reported where they are written.
+ */
+import { join } from "node:path";
+import { ConfigError, UsageError, type Paths } from "../../src/kernel/index.ts";
+import { closest, validate, type SchemaNode } from "../../src/lib/schema.ts";
+import { locate, readYamlFile, schemaError, type YamlFile } from "../../src/lib/yaml-file.ts";
+import type { Hop, ResolvedServer } from "./types.ts";
+
+export const SERVER_SCHEMA: SchemaNode = {
+  type: "object",
+  required: ["host"],
+  properties: {
+    host: { type: "string", description: "Host name or address" },
+    user: { type: "string", description: "Login user (default: the current user)" },
+    port: { type: "number", integer: true, min: 1, max: 65535, description: "SSH port (default 22)" },
+    key: { type: "string", description: "Private key file (default: ssh-agent, then ~/.ssh/id_*)" },
+    proxy: { type: "oneOf", of: [{ type: "string" }, { type: "array", items: { type: "string" } }], description: "Jump host id, or a list for a chain" },
+    tags: { type: "array", items: { type: "string" } },
+    tier: { type: "string", description: "Policy tier, e.g. prod" },
+    desc: { type: "string" },
+  },
+};
+
+export const FILE_SCHEMA: SchemaNode = {
+  type: "object",
+  properties: { servers: { type: "object", additional: SERVER_SCHEMA } },
+};
+
+export interface RawServer {
+  host: string;
+  user?: string;
+  port?: number;
+  key?: string;
+  proxy?: string | string[];
+  tags?: string[];
+  tier?: string;
+  desc?: string;
+}
+
+export interface InventoryFile {
+  scope: "global" | "workspace";
+  path: string;
+  file?: YamlFile;
+  servers: Record<string, RawServer>;
+}
+
+/** Ids become argv elements of ssh and keys in YAML: keep them boring. */
+const ID = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+export function inventoryPaths(paths: Paths): { scope: "global" | "workspace"; path: string }[] {
+  const list: { scope: "global" | "workspace"; path: string }[] = [{ scope: "global", path: join(paths.configDir, "servers.yaml") }];
+  if (paths.workspaceDir) list.push({ scope: "workspace", path: join(paths.workspaceDir, "servers.yaml") });
+  return list;
+}
+
+export async function readInventoryFile(scope: "global" | "workspace", path: string): Promise<InventoryFile> {
+  const file = await readYamlFile(path, ConfigError);
+  if (!file) return { scope, path, servers: {} };
+  const data = file.data ?? {};
+  if (typeof data !== "object" || Array.isArray(data)) {
+    throw new ConfigError("E_SCHEMA", `${path}:1:1: expected a mapping with a "servers:" key`, { hint: "See docs/ssh.md for the servers.yaml format" });
+  }
+  const issues = validate(data, FILE_SCHEMA);
+  const servers = ((data as { servers?: Record<string, RawServer> | null }).servers ?? {}) as Record<string, RawServer>;
+  for (const [id, s] of Object.entries(servers)) {
+    if (!ID.test(id)) issues.push({ path: ["servers", id], atKey: true, message: `invalid id "${id}": use letters, digits, "_", ".", "-" (not first)` });
+    if (!s || typeof s !== "object") continue;
+    for (const field of ["host", "user"] as const) {
+      const v = s[field];
+      if (typeof v === "string" && (v.startsWith("-") || CONTROL.test(v) || /\s/.test(v) || v === "")) {
+        issues.push({ path: ["servers", id, field], message: `invalid ${field} ${JSON.stringify(v)}: must not be empty, start with "-" or hold spaces or control characters` });
+      }
+    }
+  }
+  if (issues.length) throw schemaError(file, issues, ConfigError, `Fix ${path}; see docs/ssh.md for the servers.yaml format`);
+  return { scope, path, file, servers };
+}
+
+export interface Inventory {
+  files: InventoryFile[];
+  servers: ResolvedServer[];
+  byId: Map<string, ResolvedServer>;
+}
+
+export interface InventoryOptions {
+  /** Login user when an entry has none. */
+  defaultUser: string;
+  /** For `~` in key paths. */
+  home: string;
+}
+
+export async function loadInventory(paths: Paths, options: InventoryOptions): Promise<Inventory> {
+  const files = await Promise.all(inventoryPaths(paths).map((f) => readInventoryFile(f.scope, f.path)));
+  return buildInventory(files, options);
+}
+
+export function buildInventory(files: InventoryFile[], options: InventoryOptions): Inventory {
+  const merged = new Map<string, { raw: RawServer; file: InventoryFile; shadows?: InventoryFile }>();
+  for (const file of files) {
+    for (const [id, raw] of Object.entries(file.servers)) {
+      const previous = merged.get(id);
+      merged.set(id, { raw, file, shadows: previous && previous.file.scope !== file.scope ? previous.file : undefined });
+    }
+  }
+  const at = (file: InventoryFile, path: (string | number)[]) => (file.file ? locate(file.file, path) : file.path);
+  const hopOf = (id: string): Hop => {
+    const { raw } = merged.get(id)!;
+    return { id, host: raw.host, port: raw.port ?? 22, user: raw.user ?? options.defaultUser, key: raw.key ? expandHome(raw.key, options.home) : undefined };
+  };
+  const proxiesOf = (raw: RawServer): string[] => (raw.proxy === undefined ? [] : Array.isArray(raw.proxy) ? raw.proxy : raw.proxy.split(",").map((s) => s.trim()).filter(Boolean));
+
+  // Unknown proxy ids.
+  const problems: string[] = [];
+  for (const [id, { raw, file }] of merged) {
+    for (const p of proxiesOf(raw)) {
+      if (!merged.has(p)) {
+        const guess = closest(p, [...merged.keys()]);
+        problems.push(`${at(file, ["servers", id, "proxy"])}: servers.${id}.proxy: unknown server "${p}"${guess ? ` (did you mean "${guess}"?)` : ""}`);
+      }
+    }
+  }
+  if (problems.length) throw new ConfigError("E_PROXY_UNKNOWN", problems.join("\n"), { hint: "A proxy must be the id of another server in servers.yaml" });
+
+  // Expand chains: the hops of a proxy come before the proxy itself, as with ssh -J.
+  const chains = new Map<string, string[]>();
+  const expand = (id: string, stack: string[]): string[] => {
+    const done = chains.get(id);
+    if (done) return done;
+    if (stack.includes(id)) {
+      const cycle = [...stack.slice(stack.indexOf(id)), id];
+      const { file } = merged.get(stack[stack.length - 1])!;
+      throw new ConfigError("E_PROXY_CYCLE", `${at(file, ["servers", stack[stack.length - 1], "proxy"])}: proxy cycle: ${cycle.join(" → ")}`, {
+        hint: "A server cannot be reached through itself: break the cycle in one of these proxy: entries",
+      });
+    }
+    const chain: string[] = [];
+    for (const p of proxiesOf(merged.get(id)!.raw)) chain.push(...expand(p, [...stack, id]), p);
+    if (chain.includes(id)) {
+      throw new ConfigError("E_PROXY_CYCLE", `${at(merged.get(id)!.file, ["servers", id, "proxy"])}: proxy cycle: ${id} is in its own jump chain (${chain.join(" → ")})`, { hint: "Break the cycle" });
+    }
+    chains.set(id, chain);
+    return chain;
+  };
+
+  const servers: ResolvedServer[] = [];
+  for (const [id, { raw, file, shadows }] of [...merged].sort(([a], [b]) => a.localeCompare(b))) {
+    servers.push({
+      ...hopOf(id),
+      proxy: proxiesOf(raw),
+      via: expand(id, []).map(hopOf),
+      tags: raw.tags ?? [],
+      tier: raw.tier,
+      desc: raw.desc,
+      scope: file.scope,
+      at: at(file, ["servers", id]),
+      shadows: shadows ? { scope: "global", at: at(shadows, ["servers", id]) } : undefined,
+    });
+  }
+  return { files, servers, byId: new Map(servers.map((s) => [s.id, s])) };
+}
+
+export function expandHome(path: string, home: string): string {
+  if (path === "~") return home;
+  if (path.startsWith("~/")) return join(home, path.slice(2));
+  return path;
+}
+
+/** `*` and `?` globs over ids. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${body}$`);
+}
+
+/** Resolves `id`, `a,b`, `web*`, `@tag` (mixable with commas) against the inventory. */
+export function resolveTargets(inventory: Inventory, spec: string): ResolvedServer[] {
+  const parts = spec.split(",").map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new UsageError("No target given", { code: "E_TARGET", hint: 'Name a server id, a list "a,b", a glob "web*" or a tag "@prod"' });
+  const picked = new Set<string>();
+  for (const part of parts) {
+    let matches: ResolvedServer[];
+    if (part.startsWith("@")) {
+      const tag = part.slice(1);
+      matches = inventory.servers.filter((s) => s.tags.includes(tag));
+      if (matches.length === 0) {
+        const tags = [...new Set(inventory.servers.flatMap((s) => s.tags))];
+        const guess = closest(tag, tags);
+        throw new UsageError(`No server has tag "${tag}"${guess ? `, did you mean "@${guess}"?` : ""}`, { code: "E_TARGET", hint: tags.length ? `Tags: ${tags.map((t) => "@" + t).join(", ")}` : "No server has tags yet" });
+      }
+    } else if (/[*?]/.test(part)) {
+      const re = globToRegExp(part);
+      matches = inventory.servers.filter((s) => re.test(s.id));
+      if (matches.length === 0) throw new UsageError(`No server id matches "${part}"`, { code: "E_TARGET", hint: `"opsterm servers list" shows the ids` });
+    } else {
+      const server = inventory.byId.get(part);
+      if (!server) {
+        const guess = closest(part, [...inventory.byId.keys()]);
+        throw new UsageError(`Unknown server "${part}"${guess ? `, did you mean "${guess}"?` : ""}`, {
+          code: "E_TARGET",
+          hint: inventory.servers.length ? `"opsterm servers list" shows the ids` : `Add one with "opsterm servers add <id> <host>" or "opsterm servers import-ssh-config"`,
+        });
+      }
+      matches = [server];
+    }
+    for (const m of matches) picked.add(m.id);
+  }
+  return inventory.servers.filter((s) => picked.has(s.id));
+}

@@ -1,0 +1,99 @@
+/**
+ * The `ssh.*` config keys and how they turn into connect() options: known_hosts path and mode,
+ * the TTY question for unknown hosts, agent and default keys, deadlines.
+ */
+import { existsSync } from "node:fs";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { ConfigError, type CommandContext, type SchemaNode } from "../../src/kernel/index.ts";
+import type { ConnectOptions, HostKeyMode } from "./connect.ts";
+import { expandHome, loadInventory, resolveTargets, type Inventory } from "./inventory.ts";
+import { loadKnownHosts } from "./known-hosts.ts";
+
+export const SSH_CONFIG: Record<string, SchemaNode> = {
+  ssh: {
+    type: "object",
+    description: "SSH connections",
+    properties: {
+      knownHosts: { type: "string", description: "known_hosts file (default ~/.ssh/known_hosts; env OPSTERM_KNOWN_HOSTS wins)" },
+      hostKeys: { type: "string", enum: ["ask", "accept-new", "strict"], description: "Unknown host keys: ask on a TTY (refuse without), accept-new, or strict" },
+      connectTimeout: { type: "number", min: 0.1, description: "Seconds to connect and log in, per hop (default 10)" },
+      parallel: { type: "number", integer: true, min: 1, max: 1024, description: "Hosts at once for exec fan-out (default 32)" },
+    },
+  },
+};
+
+export interface SshSettings {
+  knownHostsPath: string;
+  /** Read-only extra known_hosts files. */
+  extraKnownHosts: string[];
+  hostKeys: HostKeyMode;
+  connectTimeoutMs: number;
+  parallel: number;
+}
+
+export async function sshSettings(ctx: CommandContext): Promise<SshSettings> {
+  const config = await ctx.config();
+  const configured = config.get("ssh.knownHosts");
+  const override = ctx.env.OPSTERM_KNOWN_HOSTS || (typeof configured === "string" ? expandHome(configured, ctx.paths.home) : undefined);
+  const mode = config.get("ssh.hostKeys");
+  const timeout = Number(config.get("ssh.connectTimeout") ?? 10);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigError("E_CONFIG_VALUE", "ssh.connectTimeout must be a positive number of seconds", { hint: "opsterm config set ssh.connectTimeout 10" });
+  return {
+    knownHostsPath: override ?? join(ctx.paths.home, ".ssh", "known_hosts"),
+    extraKnownHosts: !override && existsSync("/etc/ssh/ssh_known_hosts") ? ["/etc/ssh/ssh_known_hosts"] : [],
+    hostKeys: mode === "accept-new" || mode === "strict" ? mode : "ask",
+    connectTimeoutMs: timeout * 1000,
+    parallel: Number(config.get("ssh.parallel") ?? 32),
+  };
+}
+
+/** connect() options for this invocation. One known_hosts read is shared by every host of a fan-out. */
+export function connectOptions(ctx: CommandContext, settings: SshSettings, overrides: Partial<ConnectOptions> = {}): ConnectOptions {
+  const knownHosts = loadKnownHosts(settings.knownHostsPath, settings.extraKnownHosts);
+  // Questions from concurrent connections must not interleave on one terminal.
+  let queue: Promise<unknown> = Promise.resolve();
+  const ask = ctx.prompt.interactive && settings.hostKeys === "ask"
+    ? (info: { name: string; keyType: string; fingerprint: string; hop: { id: string } }) => {
+        const turn = queue.then(async () => {
+          // A previous answer may already have recorded this very key.
+          ctx.io.err(`The authenticity of host ${info.name} ("${info.hop.id}") can't be established.`);
+          ctx.io.err(`${info.keyType} key fingerprint is ${info.fingerprint}.`);
+          return ctx.prompt.confirm(`Trust it and add it to ${settings.knownHostsPath}?`, { default: false, what: "An unknown host key" });
+        });
+        queue = turn.catch(() => undefined);
+        return turn;
+      }
+    : undefined;
+  return {
+    hostKeys: { knownHosts, mode: settings.hostKeys, ask },
+    auth: authOptions(ctx),
+    connectTimeoutMs: settings.connectTimeoutMs,
+    signal: ctx.signal,
+    debug: ctx.debug ? (m) => ctx.io.debug(m) : undefined,
+    ...overrides,
+  };
+}
+
+export function authOptions(ctx: CommandContext): ConnectOptions["auth"] {
+  const sshDir = join(ctx.paths.home, ".ssh");
+  return {
+    agent: ctx.env.SSH_AUTH_SOCK || undefined,
+    defaultKeys: ["id_ed25519", "id_ecdsa", "id_rsa"].map((k) => join(sshDir, k)).filter((p) => existsSync(p)),
+  };
+}
+
+export function currentUser(ctx: { env: Record<string, string | undefined> }): string {
+  try {
+    return ctx.env.USER || ctx.env.LOGNAME || userInfo().username;
+  } catch {
+    return "root";
+  }
+}
+
+/** The inventory for this invocation (read once). */
+export async function inventoryFor(ctx: CommandContext): Promise<Inventory> {
+  return loadInventory(ctx.paths, { defaultUser: currentUser(ctx), home: ctx.paths.home });
+}
+
+export { resolveTargets };
