@@ -69,11 +69,16 @@ async function bundle(): Promise<void> {
     legalComments: "none",
     charset: "utf8",
     loader: { ".wasm": "binary" },
-    define: { __OPSTERM_VERSION__: JSON.stringify(pkg.version) },
+    define: {
+      __OPSTERM_VERSION__: JSON.stringify(pkg.version),
+      // CJS has no import.meta: point import.meta.url at the running file (the bundle, or the
+      // executable itself inside the SEA), so fallbacks such as createRequire(import.meta.url) stay valid.
+      "import.meta.url": "__opstermImportMetaUrl",
+    },
     plugins: [nativeStub],
     logLevel: "warning",
     // A bare `opsterm.cjs` must also run under Deno and as the SEA main script.
-    banner: { js: "#!/usr/bin/env node\n\"use strict\";" },
+    banner: { js: `#!/usr/bin/env node\n"use strict";var __opstermImportMetaUrl=require("node:url").pathToFileURL(__filename).href;` },
     metafile: true,
   });
   if (result.errors.length) fail("esbuild failed");

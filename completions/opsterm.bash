@@ -4,7 +4,7 @@ _opsterm() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   local globals='--json --debug --no-color --help -h --version -v'
   if [[ $COMP_CWORD -eq 1 ]]; then
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor history plugin provider' -- "$cur")); fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec get history plugin provider put scp servers ssh' -- "$cur")); fi
     return 0
   fi
   case "${COMP_WORDS[1]}" in
@@ -48,6 +48,12 @@ _opsterm() {
       ;;
     doctor)
       opts=''
+      ;;
+    exec)
+      opts='--yes -y --parallel -p --timeout -t --connect-timeout --max-output'
+      ;;
+    get)
+      opts='--via --yes -y --json'
       ;;
     history)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'compact prune rm search show' -- "$cur")); return 0; fi
@@ -99,6 +105,38 @@ _opsterm() {
       opts='--model'
       ;;
       esac
+      ;;
+    put)
+      opts='--mode --via --yes -y --json'
+      ;;
+    scp)
+      opts='--recursive -r --via --yes -y --json'
+      ;;
+    servers)
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'add import-ssh-config list rm show test' -- "$cur")); return 0; fi
+      case "${COMP_WORDS[2]}" in
+          add)
+      opts='--user --port --key --proxy --tags --tier --desc --workspace --force'
+      ;;
+          import-ssh-config)
+      opts='--file --workspace --force --dry-run'
+      ;;
+          list)
+      opts=''
+      ;;
+          rm)
+      opts='--workspace'
+      ;;
+          show)
+      opts=''
+      ;;
+          test)
+      opts='--parallel'
+      ;;
+      esac
+      ;;
+    ssh)
+      opts='--via'
       ;;
   esac
   if [[ $cur == -* ]]; then

@@ -3,7 +3,7 @@
 _opsterm() {
   if (( CURRENT == 2 )); then
     if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; return; fi
-    local -a cmds; cmds=('ask:Ask the AI (also\: opsterm <question…>); piped stdin becomes context' 'audit:log, show, verify' 'completion:Print the shell completion script for bash, zsh or fish' 'config:get, list, path, set' 'doctor:Check config files, runtime, ssh/git and plugin trust; exit 1 when something needed is broken' 'history:compact, prune, rm, search, show' 'plugin:add, list, remove' 'provider:list, models, test')
+    local -a cmds; cmds=('ask:Ask the AI (also\: opsterm <question…>); piped stdin becomes context' 'audit:log, show, verify' 'completion:Print the shell completion script for bash, zsh or fish' 'config:get, list, path, set' 'doctor:Check config files, runtime, ssh/git and plugin trust; exit 1 when something needed is broken' 'exec:Run a command on one or many servers, through policy, approval and audit' 'get:Read one remote file to a local file, or to stdout with -' 'history:compact, prune, rm, search, show' 'plugin:add, list, remove' 'provider:list, models, test' 'put:Write stdin to a remote file\: atomic replace, verified, snapshotted before and after' 'scp:Copy files to or from a server over SFTP (atomic, verified, snapshotted writes)' 'servers:add, import-ssh-config, list, rm, show, test' 'ssh:Open an interactive SSH session (system ssh, jump chain from the inventory), recorded in the audit log')
     _describe -t commands 'opsterm command' cmds
     return
   fi
@@ -47,6 +47,12 @@ _opsterm() {
       ;;
     (doctor)
       if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else :; fi
+      ;;
+    (exec)
+      if [[ $PREFIX == -* ]]; then local -a o; o=('--yes:Approve approval-required commands in advance (rejected ones never run)' '-y:Approve approval-required commands in advance (rejected ones never run)' '--parallel:Hosts at once for a fan-out (default\: ssh.parallel or 32)' '-p:Hosts at once for a fan-out (default\: ssh.parallel or 32)' '--timeout:Deadline for the command on each host' '-t:Deadline for the command on each host' '--connect-timeout:Deadline to connect and log in, per hop (default\: ssh.connectTimeout or 10)' '--max-output:Output kept per host and stream (default 1 MiB for one host, 256 KiB each for many)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+      ;;
+    (get)
+      if [[ $PREFIX == -* ]]; then local -a o; o=('--via:Jump hosts (inventory ids, comma-separated), replacing the inventory'\''s chain' '--yes:Approve the write in advance (rejected actions still never run)' '-y:Approve the write in advance (rejected actions still never run)' '--json:Print a JSON summary' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
       ;;
     (history)
       if (( CURRENT == 3 )); then local -a acts; acts=('compact:Fold the journal of recent events into history.db now' 'prune:Delete entries older than an age (default\: history.retentionDays from config)' 'rm:Delete one history entry' 'search:Search questions, answers and executions (also\: opsterm history [query])' 'show:Show one history entry in full'); _describe -t actions 'history action' acts; return; fi
@@ -98,6 +104,38 @@ _opsterm() {
           if [[ $PREFIX == -* ]]; then local -a o; o=('--model:Model to test' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
           ;;
       esac
+      ;;
+    (put)
+      if [[ $PREFIX == -* ]]; then local -a o; o=('--mode:File mode in octal, e.g. 0644 (default\: keep the replaced file'\''s, 0644 for a new one)' '--via:Jump hosts (inventory ids, comma-separated), replacing the inventory'\''s chain' '--yes:Approve the write in advance (rejected actions still never run)' '-y:Approve the write in advance (rejected actions still never run)' '--json:Print a JSON summary' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+      ;;
+    (scp)
+      if [[ $PREFIX == -* ]]; then local -a o; o=('--recursive:Copy directories recursively' '-r:Copy directories recursively' '--via:Jump hosts (inventory ids, comma-separated), replacing the inventory'\''s chain' '--yes:Approve the write in advance (rejected actions still never run)' '-y:Approve the write in advance (rejected actions still never run)' '--json:Print a JSON summary' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+      ;;
+    (servers)
+      if (( CURRENT == 3 )); then local -a acts; acts=('add:Add a server to servers.yaml (global, or the workspace'\''s with --workspace)' 'import-ssh-config:Import Host entries from ~/.ssh/config (HostName, User, Port, IdentityFile, ProxyJump; Include followed)' 'list:List servers from servers.yaml (global and workspace), with scope and shadowing' 'rm:Remove a server from servers.yaml' 'show:Show one server with its resolved jump chain and where it is defined' 'test:Connect and log in to servers (host key and credentials), without running anything'); _describe -t actions 'servers action' acts; return; fi
+      case $words[3] in
+        (add)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--user:Login user (default\: the current user)' '--port:SSH port (default 22)' '--key:Private key file' '--proxy:Jump host id(s), comma-separated for a chain' '--tags:Comma-separated tags' '--tier:Policy tier, e.g. prod' '--desc:Description' '--workspace:Write to .opsterm/servers.yaml of this project' '--force:Replace an existing entry with the same id' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          ;;
+        (import-ssh-config)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--file:ssh config to read (default ~/.ssh/config)' '--workspace:Write to .opsterm/servers.yaml of this project' '--force:Replace entries that already exist' '--dry-run:Show what would be imported, write nothing' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else :; fi
+          ;;
+        (list)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          ;;
+        (rm)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--workspace:Remove from .opsterm/servers.yaml of this project' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          ;;
+        (show)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          ;;
+        (test)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--parallel:Servers at once' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          ;;
+      esac
+      ;;
+    (ssh)
+      if [[ $PREFIX == -* ]]; then local -a o; o=('--via:Jump hosts (inventory ids, comma-separated) instead of the inventory'\''s proxy' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
       ;;
     (*) _files ;;
   esac

@@ -17,7 +17,7 @@ describe("completions/", () => {
     fresh = freshCompletions([requireBuilt()]);
   });
 
-  it.each(SHELLS)("completions/opsterm.%s matches `opsterm completion %s` of the built-in plugins", (shell) => {
+  it.each(SHELLS)("completions/opsterm.%s matches what the built binary generates for the built-in plugins", (shell) => {
     const checkedIn = readFileSync(completionFile(shell), "utf8");
     // On failure: run "npm run gen:completions" and commit completions/.
     expect(checkedIn, `completions/opsterm.${shell} is stale: run "npm run gen:completions"`).toBe(fresh[shell]);
