@@ -60,22 +60,38 @@ export function isNoSuchFile(error: unknown): boolean {
 
 export function openSftp(client: Client): Promise<Sftp> {
   return new Promise((resolve, reject) => {
-    client.sftp((error, raw) => (error ? reject(error) : resolve(wrap(raw))));
+    client.sftp((error, raw) => (error ? reject(error) : resolve(wrap(raw, client))));
   });
 }
 
-function wrap(raw: SFTPWrapper): Sftp {
+function wrap(raw: SFTPWrapper, client: Client): Sftp {
   const extensions = (raw as unknown as { _extensions?: Record<string, string> })._extensions ?? {};
+  // ssh2 never answers requests that were in flight when the connection died; every wait below
+  // races this promise, so a dropped link fails the transfer instead of hanging it.
+  let lostError: SftpError | undefined;
+  const lost = new Promise<never>((_, reject) => {
+    const fail = () => {
+      lostError ??= new SftpError("transfer", "", new Error("the connection was lost"));
+      reject(lostError);
+    };
+    raw.once("close", fail);
+    client.once("close", fail);
+    client.once("end", fail);
+  });
+  lost.catch(() => undefined);
+  const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, lost]);
   // Every callback-style call funnels through here, so a call that throws synchronously (ssh2
   // does for unsupported extensions and closed channels) rejects instead of escaping.
   const call = <T>(op: string, path: string, fn: (cb: (err: unknown, value?: T) => void) => void): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      try {
-        fn((err, value) => (err ? reject(new SftpError(op, path, err)) : resolve(value as T)));
-      } catch (error) {
-        reject(new SftpError(op, path, error));
-      }
-    });
+    guard(
+      new Promise<T>((resolve, reject) => {
+        try {
+          fn((err, value) => (err ? reject(new SftpError(op, path, err)) : resolve(value as T)));
+        } catch (error) {
+          reject(new SftpError(op, path, error));
+        }
+      }),
+    );
   const orNull = async (p: Promise<Stats>): Promise<Stats | null> => {
     try {
       return await p;
@@ -104,15 +120,18 @@ function wrap(raw: SFTPWrapper): Sftp {
     unlink: (path) => call("unlink", path, (cb) => raw.unlink(path, cb)),
     mkdir: (path, mode) => call("mkdir", path, (cb) => raw.mkdir(path, mode === undefined ? {} : { mode }, cb)),
     readdir: (path) => call("readdir", path, (cb) => raw.readdir(path, cb)),
-    writeAll: (file, source, onChunk, signal) => writeAll(raw, file, source, onChunk, signal),
-    readAll: (file, onChunk, signal) => readAll(raw, file, onChunk, signal),
+    writeAll: (file, source, onChunk, signal) => writeAll(raw, guard, file, source, onChunk, signal),
+    readAll: (file, onChunk, signal) => readAll(raw, guard, file, onChunk, signal),
     end: () => raw.end(),
   };
   return sftp;
 }
 
+type Guard = <T>(p: Promise<T>) => Promise<T>;
+
 async function writeAll(
   raw: SFTPWrapper,
+  guard: Guard,
   file: SftpFile,
   source: AsyncIterable<Uint8Array>,
   onChunk?: (chunk: Buffer) => void,
@@ -145,16 +164,16 @@ async function writeAll(
       const part = chunk.subarray(at, Math.min(at + CHUNK, chunk.length));
       send(part, offset);
       offset += part.length;
-      while (inflight.size >= WINDOW) await Promise.race(inflight);
+      while (inflight.size >= WINDOW) await guard(Promise.race(inflight));
       if (failure) throw failure;
     }
   }
-  await Promise.all(inflight);
+  await guard(Promise.all(inflight));
   if (failure) throw failure;
   return offset;
 }
 
-async function readAll(raw: SFTPWrapper, file: SftpFile, onChunk: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal): Promise<number> {
+async function readAll(raw: SFTPWrapper, guard: Guard, file: SftpFile, onChunk: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal): Promise<number> {
   let next = 0; // offset of the next request to issue
   let delivered = 0; // bytes handed to onChunk, in order
   let eof = false;
@@ -181,10 +200,10 @@ async function readAll(raw: SFTPWrapper, file: SftpFile, onChunk: (chunk: Buffer
   while (queue.length) {
     if (signal?.aborted) throw signal.reason ?? new Error("aborted");
     const head = queue.shift()!;
-    const data = await head.result;
+    const data = await guard(head.result);
     if (data.length === 0) {
       eof = true;
-      await Promise.allSettled(queue.map((q) => q.result));
+      await guard(Promise.allSettled(queue.map((q) => q.result)));
       break;
     }
     await onChunk(data);
@@ -192,7 +211,7 @@ async function readAll(raw: SFTPWrapper, file: SftpFile, onChunk: (chunk: Buffer
     if (data.length < CHUNK) {
       // A short read: the file may have ended, or the server split it. Drop what is in flight
       // and ask again from where the data stopped; the next read tells which.
-      await Promise.allSettled(queue.map((q) => q.result));
+      await guard(Promise.allSettled(queue.map((q) => q.result)));
       queue.length = 0;
       next = head.position + data.length;
     }

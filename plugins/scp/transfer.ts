@@ -42,9 +42,17 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
   const audit = ctx.use("audit");
   const target = await inspectTarget(sftp, job.remote);
   const snapshots: SnapshotPair = {};
-  const refs = (session.auditArgs.snapshots ??= []) as { path: string; before?: SnapshotRef; after?: SnapshotRef }[];
-  const entry: { path: string; before?: SnapshotRef; after?: SnapshotRef } = { path: target.path };
+  // Commit ids for `opsterm audit show`: every file under `snapshots`, and the last one written
+  // as `snapshot` ({ path in the snapshot repo, before, after }), the shape the audit record uses.
+  const refs = (session.auditArgs.snapshots ??= []) as { path: string; before?: string; after?: string }[];
+  const entry: { path: string; before?: string; after?: string } = { path: target.path };
   refs.push(entry);
+  const record = (which: "before" | "after", ref: SnapshotRef) => {
+    snapshots[which] = ref;
+    entry[which] = ref.commit;
+    const prev = session.auditArgs.snapshot as { path: string; before?: string; after?: string } | undefined;
+    session.auditArgs.snapshot = prev?.path === ref.path ? { ...prev, [which]: ref.commit } : { path: ref.path, [which]: ref.commit };
+  };
 
   let before: Uint8Array | null = null;
   if (target.exists) {
@@ -52,7 +60,7 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
     else before = stub(target.size ?? 0, (await sha256sum(conn.client, target.path).catch(() => undefined)) ?? (await hashRemote(session, target.path)));
   }
   try {
-    snapshots.before = entry.before = await audit.snapshot(server.id, target.path, before, `before write by run ${ctx.runId}`);
+    record("before", await audit.snapshot(server.id, target.path, before, `before write by run ${ctx.runId}`));
   } catch (error) {
     throw new SnapshotFailure("E_SNAPSHOT_BEFORE", `The snapshot of ${server.id}:${target.path} before the write failed, so nothing was written: ${(error as Error).message}`, error);
   }
@@ -68,7 +76,7 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
   const written: WrittenFile = { ...rest, local: job.local, snapshots };
   done.push(written);
   try {
-    snapshots.after = entry.after = await audit.snapshot(server.id, result.path, content ?? stub(result.bytes, result.sha256), `after write by run ${ctx.runId} (sha256 ${result.sha256})`);
+    record("after", await audit.snapshot(server.id, result.path, content ?? stub(result.bytes, result.sha256), `after write by run ${ctx.runId} (sha256 ${result.sha256})`));
   } catch (error) {
     throw new SnapshotFailure("E_SNAPSHOT_AFTER", `${server.id}:${result.path} was written, but its after-snapshot failed: ${(error as Error).message}`, error);
   }
