@@ -5,6 +5,7 @@ import type { OpstermPlugin } from "../src/kernel/index.ts";
 import { corePlugin } from "../src/cli/core-plugin.ts";
 import historyPlugin from "./history/index.ts";
 import chatPlugin from "./chat/index.ts";
+import scpPlugin from "./scp/index.ts";
 import sshPlugin from "./ssh/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, historyPlugin, chatPlugin, sshPlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, historyPlugin, chatPlugin, sshPlugin, scpPlugin];
