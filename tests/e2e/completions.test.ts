@@ -18,9 +18,11 @@ describe("completions/", () => {
   });
 
   it.each(SHELLS)("completions/opsterm.%s matches what the built binary generates for the built-in plugins", (shell) => {
-    const checkedIn = readFileSync(completionFile(shell), "utf8");
-    // On failure: run "npm run gen:completions" and commit completions/.
-    expect(checkedIn, `completions/opsterm.${shell} is stale: run "npm run gen:completions"`).toBe(fresh[shell]);
+    const checkedIn = readFileSync(completionFile(shell), "utf8").split("\n");
+    const generated = fresh[shell].split("\n");
+    const at = generated.findIndex((line, i) => line !== checkedIn[i]);
+    const where = at < 0 ? (checkedIn.length === generated.length ? "" : `line ${generated.length + 1}`) : `line ${at + 1}: expected ${JSON.stringify(generated[at])}, found ${JSON.stringify(checkedIn[at])}`;
+    if (where) throw new Error(`completions/opsterm.${shell} is stale at ${where}\nRun "npm run gen:completions" and commit completions/`);
   });
 
   it.each([
