@@ -6,6 +6,9 @@ import { corePlugin } from "../src/cli/core-plugin.ts";
 import historyPlugin from "./history/index.ts";
 import chatPlugin from "./chat/index.ts";
 import scpPlugin from "./scp/index.ts";
+import auditPlugin from "./audit/index.ts";
 import sshPlugin from "./ssh/index.ts";
+import policyPlugin from "./policy/index.ts";
+import shellPlugin from "./shell/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, historyPlugin, chatPlugin, sshPlugin, scpPlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, shellPlugin];

@@ -21,6 +21,11 @@ export interface AuditInput {
   phase: "intent" | "result" | "event";
   exitCode?: number | null;
   durationMs?: number;
+  /**
+   * File writes: the snapshot commits of `server:path` before and after the write (from
+   * `snapshot()`), so `opsterm audit show <seq>` can print the diff. Not redacted.
+   */
+  snapshot?: { path: string; before?: string; after?: string };
 }
 
 export interface AuditRecord extends AuditInput {

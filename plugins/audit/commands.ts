@@ -1,0 +1,158 @@
+/**
+ * `opsterm audit log|verify|show`. Heavy modules are imported inside the actions.
+ */
+import { defineCommand, EXIT, UsageError, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
+import type { AuditRecord } from "./types.ts";
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `2h`, `7d`, `30m`, or an ISO date/time. */
+export function parseSince(text: string, now: Date): Date {
+  const rel = /^(\d{1,9})([smhdw])$/.exec(text.trim());
+  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNITS[rel[2]]);
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const t = Date.parse(text);
+    if (!Number.isNaN(t)) return new Date(t);
+  }
+  throw new UsageError(`--since "${text}" is neither a duration nor an ISO date`, { code: "E_AUDIT_SINCE", hint: "Use e.g. --since 2h, --since 7d or --since 2025-01-31T12:00:00Z" });
+}
+
+function summary(r: AuditRecord): string {
+  const a = r.args ?? {};
+  const main = typeof a.command === "string" ? a.command : typeof a.path === "string" ? a.path : Object.keys(a).length ? JSON.stringify(a) : "";
+  const oneLine = main.replace(/\s+/g, " ");
+  return oneLine.length > 100 ? oneLine.slice(0, 99) + "…" : oneLine;
+}
+
+function row(ctx: CommandContext, r: AuditRecord): string {
+  const s = ctx.io.style;
+  const decision = r.decision ? (r.decision === "reject" ? s.red(r.decision) : r.decision === "auto-allow" ? s.green(r.decision) : s.yellow(r.decision)) : "-";
+  const exit = r.exitCode === undefined || r.exitCode === null ? "" : ` exit=${r.exitCode}`;
+  return `${String(r.seq).padStart(5)}  ${s.dim(r.ts)}  ${r.server}  ${r.action}/${r.phase}  ${decision}${exit}  ${s.dim(r.actor)}  ${summary(r)}`;
+}
+
+const log = defineCommand({
+  name: "audit log",
+  description: "List audit records (newest last)",
+  options: [
+    { flags: "--server <id>", description: "Only records for this server" },
+    { flags: "--since <time>", description: "Only records since a duration ago (2h, 7d) or an ISO date" },
+    { flags: "--limit <n>", description: "Show at most the last n records", default: 50 },
+    { flags: "--json", description: "Print a JSON array of records" },
+  ],
+  examples: ["opsterm audit log --server web-1 --since 2h", "opsterm audit log --json --limit 1000 | jq '.[] | select(.decision==\"reject\")'"],
+  async action(args, ctx) {
+    const limit = Number(args.limit ?? 50);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, got "${args.limit}"`, { code: "E_AUDIT_LIMIT" });
+    const since = args.since === undefined ? undefined : parseSince(String(args.since), new Date());
+    const server = args.server === undefined ? undefined : String(args.server);
+    const { auditFiles, readRecords } = await import("./log.ts");
+    let records = readRecords(auditFiles(ctx.paths.dataDir));
+    if (server !== undefined) records = records.filter((r) => r.server === server);
+    if (since) records = records.filter((r) => Date.parse(r.ts) >= since.getTime());
+    records = records.slice(-limit);
+    if (ctx.json) return void ctx.io.out(JSON.stringify(records));
+    if (records.length === 0) return void ctx.io.err("No audit records match.");
+    for (const r of records) ctx.io.out(row(ctx, r));
+  },
+});
+
+const verify = defineCommand({
+  name: "audit verify",
+  description: "Check the hash chain and the head anchor; exit 65 naming the first bad record",
+  options: [{ flags: "--json", description: "Print the report as JSON" }],
+  examples: ["opsterm audit verify", "opsterm audit verify --json"],
+  async action(_args, ctx) {
+    const { auditFiles, verifyLog } = await import("./log.ts");
+    const files = auditFiles(ctx.paths.dataDir);
+    const { hashes, ...report } = verifyLog(files);
+    const checked = { ...report, snapshotAnchors: 0 };
+    if (report.ok) {
+      // Second anchor: every snapshot commit recorded the audit head at its time.
+      const { snapshotAnchors } = await import("./snapshot.ts");
+      try {
+        const anchors = await snapshotAnchors(files, { pathEnv: ctx.env.PATH });
+        checked.snapshotAnchors = anchors.length;
+        for (const a of anchors) {
+          if (a.seq > hashes.length) {
+            Object.assign(checked, { ok: false, firstBadSeq: hashes.length + 1, problem: `snapshot commit ${a.commit.slice(0, 12)} was made after record ${a.seq}, but the log ends at ${hashes.length} (tail truncated)` });
+          } else if (a.seq > 0 && hashes[a.seq - 1] !== a.hash) {
+            Object.assign(checked, { ok: false, firstBadSeq: a.seq, problem: `record ${a.seq} differs from the one snapshot commit ${a.commit.slice(0, 12)} recorded` });
+          }
+          if (!checked.ok) break;
+        }
+      } catch (error) {
+        checked.warnings.push(`snapshot anchors not checked: ${(error as Error).message}`);
+      }
+    }
+    if (ctx.json) {
+      ctx.io.out(JSON.stringify(checked));
+      return checked.ok ? EXIT.OK : EXIT.DATA;
+    }
+    const s = ctx.io.style;
+    for (const w of checked.warnings) ctx.io.warn(w);
+    if (!checked.ok) {
+      const at = checked.firstBadSeq === undefined ? "" : ` at seq ${checked.firstBadSeq}`;
+      ctx.io.err(`${ctx.io.errStyle.red("error")} audit log ${files.log} is broken${at}: ${checked.problem}`);
+      ctx.io.err(`${ctx.io.errStyle.cyan("hint")}  Keep the file as evidence; see docs/audit.md "Recovering" to start a new chain`);
+      return EXIT.DATA;
+    }
+    const head = checked.records ? ` head seq ${checked.records} (${hashes[hashes.length - 1].slice(0, 16)}…)` : "";
+    ctx.io.out(`${s.green("ok")} audit log intact: ${checked.records} record(s),${head || " empty"}; ${checked.snapshotAnchors} snapshot anchor(s) agree`);
+  },
+});
+
+const show = defineCommand({
+  name: "audit show",
+  description: "Show one record, its intent/result partner and, for file writes, the snapshot diff",
+  usage: "<seq>",
+  options: [{ flags: "--json", description: "Print { records, diff } as JSON" }],
+  examples: ["opsterm audit show 42"],
+  async action(args, ctx) {
+    const seq = Number(args.seq);
+    if (!Number.isSafeInteger(seq) || seq < 1) throw new UsageError(`<seq> must be a record number, got "${args.seq}"`, { code: "E_AUDIT_SEQ" });
+    const { auditFiles, readRecords } = await import("./log.ts");
+    const files = auditFiles(ctx.paths.dataDir);
+    const all = readRecords(files);
+    const rec = all.find((r) => r.seq === seq);
+    if (!rec) throw new UsageError(`No audit record with seq ${seq} (the log has ${all.length})`, { code: "E_AUDIT_SEQ", hint: 'List records with "opsterm audit log"' });
+    const records = [rec];
+    const same = (r: AuditRecord) => r.runId === rec.runId && r.server === rec.server && r.action === rec.action;
+    if (rec.phase === "intent") {
+      const result = all.find((r) => r.seq > seq && same(r) && r.phase === "result");
+      if (result) records.push(result);
+    } else if (rec.phase === "result") {
+      const intent = all.filter((r) => r.seq < seq && same(r) && r.phase === "intent").pop();
+      if (intent) records.unshift(intent);
+    }
+    const snap = records.reduce<{ path?: string; before?: string; after?: string }>((acc, r) => ({ ...acc, ...r.snapshot }), {});
+    let diff: string | null = null;
+    let diffError: string | undefined;
+    if (snap.path && (snap.before || snap.after)) {
+      try {
+        const { snapshotDiff } = await import("./snapshot.ts");
+        const { currentRedactor } = await import("./service.ts");
+        const raw = await snapshotDiff(files, { path: snap.path, before: snap.before, after: snap.after }, { pathEnv: ctx.env.PATH });
+        // Snapshots hold raw file content; what reaches the terminal is redacted.
+        diff = (await currentRedactor(ctx)).redactor.redact(raw).text;
+      } catch (error) {
+        diffError = (error as Error).message;
+      }
+    }
+    if (ctx.json) return void ctx.io.out(JSON.stringify({ records, diff, ...(diffError ? { diffError } : {}) }));
+    for (const r of records) {
+      ctx.io.out(ctx.io.style.bold(`record ${r.seq}`) + ` (${r.phase})`);
+      for (const [k, v] of Object.entries(r)) {
+        if (k === "seq") continue;
+        ctx.io.out(`  ${k.padEnd(10)} ${typeof v === "string" ? v : JSON.stringify(v)}`);
+      }
+    }
+    if (diffError) ctx.io.warn(`snapshot diff unavailable: ${diffError}`);
+    else if (diff !== null) {
+      ctx.io.out(ctx.io.style.bold(`snapshot ${snap.before?.slice(0, 12) ?? "(none)"} → ${snap.after?.slice(0, 12) ?? "(none)"}`));
+      ctx.io.out(diff || "(no change)");
+    }
+  },
+});
+
+export const auditCommands: CommandSpec[] = [log, verify, show];

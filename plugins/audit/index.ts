@@ -1,0 +1,35 @@
+/**
+ * The audit plugin: provides the "audit" service (append-only, hash-chained, fail-closed log and
+ * the git snapshot store) and the `audit log|verify|show` commands. Setup does no I/O; the log is
+ * opened on the first append.
+ */
+import { definePlugin, IoError, type PluginContext } from "../../src/kernel/index.ts";
+import { auditCommands } from "./commands.ts";
+import type { AuditService } from "./types.ts";
+
+function lazyService(ctx: PluginContext): AuditService {
+  let service: Promise<AuditService> | undefined;
+  const load = () =>
+    (service ??= import("./service.ts").then(
+      (m) => m.createAuditService(ctx),
+      (error: unknown) => {
+        service = undefined;
+        throw new IoError("E_AUDIT_WRITE", `Audit log could not be opened: ${(error as Error).message}; nothing was run`, { cause: error });
+      },
+    ));
+  return {
+    append: async (input) => (await load()).append(input),
+    snapshot: async (server, path, content, message) => (await load()).snapshot(server, path, content, message),
+  };
+}
+
+export default definePlugin({
+  name: "audit",
+  apiVersion: 1,
+  description: "Tamper-evident audit log of remote actions and git snapshots of remote file writes",
+  enforce: "pre",
+  setup(ctx) {
+    ctx.provide("audit", lazyService(ctx));
+  },
+  commands: auditCommands,
+});
