@@ -252,3 +252,16 @@ function composedReason(command: string, facts: ShellFacts): { rule: string; rea
 }
 
 export { baseName };
+
+/** Interactive sessions: approval-required unless a user rule says `session: allow` (or deny). */
+export function sessionVerdict(rules: UserRules, options: ClassifyOptions): Verdict {
+  if (rules.invalid) return verdict("reject", "user.invalid-rules", `policy rules are invalid, so everything is denied: ${rules.invalid}`);
+  const scoped = rules.session.filter((s) => (s.tier === undefined || s.tier === options.tier) && (s.server === undefined || s.server === options.server));
+  const deny = scoped.find((s) => s.mode === "deny");
+  if (deny) return verdict("reject", deny.id, `sessions are denied by your rule (${deny.at})`);
+  const ask = scoped.find((s) => s.mode === "ask");
+  if (ask) return verdict("approval-required", ask.id, `sessions need approval by your rule (${ask.at})`);
+  const allow = scoped.find((s) => s.mode === "allow");
+  if (allow) return verdict("auto-allow", allow.id, `sessions are allowed by your rule (${allow.at})`);
+  return verdict("approval-required", "policy.session", "an interactive session can run anything; it needs approval");
+}

@@ -70,7 +70,7 @@ export function analyze(source: string): ShellFacts {
     return facts;
   }
   facts.statements = script.commands.map((s) => ({ pos: s.pos, end: s.end }));
-  const walker = new Walker(source, facts);
+  const walker = new Walker(facts);
   walker.script(script, source, 0, true);
   return facts;
 }
@@ -81,7 +81,7 @@ class Walker {
   /** Commands collected by the innermost open Command (for `inner`). */
   private collectors: SimpleCmd[][] = [];
 
-  constructor(readonly input: string, facts: ShellFacts) {
+  constructor(facts: ShellFacts) {
     this.facts = facts;
   }
 

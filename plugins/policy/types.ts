@@ -12,7 +12,16 @@ export interface ClassifyOptions {
 }
 
 export interface PolicyService {
+  /**
+   * Classifies one shell command line. Synchronous; needs `load()` to have resolved first (the
+   * plugin loads itself before every command action and in `beforeRemoteAction`). Before that it
+   * throws E_POLICY_NOT_LOADED, which the orchestrator turns into a reject (fail closed).
+   */
   classify(command: string, options?: ClassifyOptions): Verdict;
+  /** Loads the parser and the policy.yaml files once; later calls return the same promise. */
+  load?(): Promise<void>;
+  /** Verdict for starting an interactive session (user rules `session: allow|ask|deny`). */
+  session?(options?: ClassifyOptions): Verdict;
 }
 
 declare module "../../src/kernel/context.ts" {

@@ -1,0 +1,37 @@
+/**
+ * The policy plugin: a deterministic gate that classifies every remote action as auto-allow,
+ * approval-required or reject. Provides the "policy" service; answers `beforeRemoteAction`.
+ */
+import { definePlugin } from "../../src/kernel/index.ts";
+import { policyCommands } from "./commands.ts";
+import { createPolicyService, ruleFiles, type LoadedPolicyService } from "./service.ts";
+
+// Commands that never reach a server do not pay for loading the parser.
+const NO_POLICY = /^(config|plugin|completion|completions|doctor|audit|history|help|version)( |$)/;
+
+let service: LoadedPolicyService | undefined;
+
+export default definePlugin({
+  name: "policy",
+  apiVersion: 1,
+  description: "Deterministic policy gate for remote commands (policy check)",
+  enforce: "pre",
+  commands: policyCommands,
+  setup(ctx) {
+    service = createPolicyService(ruleFiles(ctx.paths));
+    ctx.provide("policy", service);
+    return () => {
+      service = undefined;
+    };
+  },
+  hooks: {
+    async beforeCommand(event) {
+      if (service && !NO_POLICY.test(event.command)) await service.load();
+    },
+    async beforeRemoteAction(action) {
+      // No service means setup failed: answer reject rather than nothing.
+      if (!service) return { decision: "reject", rule: "policy.unavailable", reason: "the policy plugin did not start" };
+      return service.decide(action);
+    },
+  },
+});

@@ -1,0 +1,81 @@
+/**
+ * The "policy" service: loads the engine (unbash) and policy.yaml on first need, so `--help`
+ * and commands that never touch a server pay nothing for them.
+ */
+import { join } from "node:path";
+import { OpstermError } from "../../src/kernel/errors.ts";
+import type { Paths, RemoteAction, Verdict } from "../../src/kernel/index.ts";
+import type { ClassifyOptions, PolicyService } from "./types.ts";
+
+export interface LoadedPolicyService extends PolicyService {
+  load(): Promise<void>;
+  session(options?: ClassifyOptions): Verdict;
+  /** The verdict for any kind of remote action. */
+  decide(action: RemoteAction): Promise<Verdict>;
+  /** Rule files that were read. */
+  files(): string[];
+}
+
+/** policy.yaml in the global config dir, then in the workspace's .opsterm/ (if any). */
+export function ruleFiles(paths: Paths): string[] {
+  return [join(paths.configDir, "policy.yaml"), ...(paths.workspaceDir ? [join(paths.workspaceDir, "policy.yaml")] : [])];
+}
+
+export function createPolicyService(files: string[]): LoadedPolicyService {
+  let engine: { classify: PolicyService["classify"]; session: (o: ClassifyOptions) => Verdict; sensitive: (p: string) => string | undefined } | undefined;
+  let loading: Promise<void> | undefined;
+  let read: string[] = [];
+
+  const ready = () => {
+    if (!engine) {
+      throw new OpstermError("E_POLICY_NOT_LOADED", "The policy engine was used before it was loaded", { hint: "Call `await policy.load()` before `classify()`" });
+    }
+    return engine;
+  };
+
+  const service: LoadedPolicyService = {
+    load() {
+      loading ??= (async () => {
+        const [{ classify, sessionVerdict }, { loadUserRules }, { sensitivePath }] = await Promise.all([import("./engine.ts"), import("./user-rules.ts"), import("./allow-list.ts")]);
+        const rules = await loadUserRules(files);
+        read = rules.files;
+        engine = {
+          classify: (command, options = {}) => classify(command, options, rules),
+          session: (options) => sessionVerdict(rules, options),
+          sensitive: sensitivePath,
+        };
+      })();
+      return loading;
+    },
+    classify: (command, options) => ready().classify(command, options),
+    session: (options = {}) => ready().session(options),
+    files: () => read,
+    async decide(action) {
+      await service.load();
+      const e = ready();
+      const options = { server: action.server, tier: action.tier };
+      switch (action.kind) {
+        case "exec":
+          return e.classify(action.command, options);
+        case "session":
+          return e.session(options);
+        case "read": {
+          const probe = e.classify("true", options);
+          if (probe.decision === "reject") return probe;
+          const secret = action.path ? e.sensitive(action.path) : undefined;
+          if (secret) return { decision: "approval-required", rule: "policy.sensitive-read", reason: `${action.path} may hold ${secret}`, segment: action.path };
+          return { decision: "auto-allow", rule: "policy.file-read", reason: "reading a file changes nothing on the server", segment: action.path };
+        }
+        case "write":
+        case "transfer": {
+          const probe = e.classify("true", options);
+          if (probe.decision === "reject") return probe;
+          return { decision: "approval-required", rule: "policy.file-write", reason: `a ${action.kind} changes files on ${action.server}`, segment: action.path };
+        }
+        default:
+          return { decision: "reject", rule: "policy.unknown-kind", reason: `unknown remote action kind ${JSON.stringify((action as { kind: unknown }).kind)}` };
+      }
+    },
+  };
+  return service;
+}
