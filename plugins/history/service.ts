@@ -79,7 +79,9 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
     if (journal.skipped) deps.debug(`history: skipped ${journal.skipped} torn journal line(s)`);
     let db: Database;
     try {
-      db = openDatabase(SQL, dbPath).db;
+      const opened = openDatabase(SQL, dbPath);
+      db = opened.db;
+      if (opened.newlyVerified) await markVerified(opened.newlyVerified);
     } catch (error) {
       if (error instanceof CorruptDatabase) return write(fn);
       throw error;
@@ -126,13 +128,26 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
   }
 
   async function save(db: Database): Promise<void> {
+    const { fileStamp } = await import("./store.ts");
     try {
       await atomicWrite(dbPath, db.export(), { mode: 0o600 });
+      // What was just written came from a database that passed quick_check: no need to check it again.
+      const stamp = fileStamp(dbPath);
+      if (stamp) await markVerified(stamp);
     } catch (error) {
       throw new IoError("E_HISTORY_SAVE", `Cannot save ${dbPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
         hint: "Check free disk space; the journal still holds every recorded event",
         cause: error,
       });
+    }
+  }
+
+  async function markVerified(stamp: string): Promise<void> {
+    try {
+      await atomicWrite(`${dbPath}.verified`, stamp + "\n", { mode: 0o600 });
+    } catch (error) {
+      // Only costs a quick_check next time.
+      deps.debug(`history: cannot write ${dbPath}.verified: ${(error as Error).message}`);
     }
   }
 

@@ -20,13 +20,12 @@ export function loadSqlJs(): Promise<SqlJsStatic> {
 
 async function loadWasmBinary(): Promise<Uint8Array> {
   try {
-    // esbuild inlines this as bytes (loader ".wasm": "binary"); plain Node refuses the extension.
-    // @ts-ignore: the "*.wasm" module type is declared by the build, not always present.
-    const mod = (await import("sql.js/dist/sql-wasm.wasm")) as { default: unknown };
-    if (mod.default instanceof Uint8Array) return mod.default;
+    const { bytes } = await import("./wasm-binary.ts");
+    if (bytes instanceof Uint8Array) return bytes;
   } catch {
-    // fall through to node_modules
+    // Not bundled: plain Node refuses the extension. Read it from node_modules.
   }
+  if (!import.meta.url) throw new Error("sql.js WebAssembly is missing from this build (bundle it with the .wasm binary loader)");
   const require = createRequire(import.meta.url);
   return readFileSync(require.resolve("sql.js/dist/sql-wasm.wasm"));
 }

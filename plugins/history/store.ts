@@ -5,7 +5,7 @@
  * is stored once; the other tables hold the structured columns. sql.js 1.16 has FTS3/FTS4, not
  * FTS5.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { Database, SqlJsStatic, SqlValue } from "sql.js";
 import type { JournalRecord } from "./journal.ts";
 import type { EntryKind, HistoryEntry, SearchOptions } from "./types.ts";
@@ -35,8 +35,41 @@ CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts4(input, output, tokeniz
 
 export class CorruptDatabase extends Error {}
 
-/** Opens history.db bytes, or a new database. Throws CorruptDatabase when the file is damaged. */
-export function openDatabase(SQL: SqlJsStatic, path: string): { db: Database; existed: boolean } {
+/** Identity of a file version: any write, truncation or replacement changes it. */
+export function fileStamp(path: string): string | undefined {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/** Stamp of the last history.db version that passed quick_check (or that opsterm wrote itself). */
+export function readVerified(path: string): string | undefined {
+  try {
+    return readFileSync(`${path}.verified`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Opened {
+  db: Database;
+  existed: boolean;
+  /** Set when quick_check ran and passed on a version not verified before. */
+  newlyVerified?: string;
+}
+
+/**
+ * Opens history.db, or a new database. Throws CorruptDatabase when the file is damaged.
+ * PRAGMA quick_check reads every page (about 1 s per 40 MB under WebAssembly), so it runs only
+ * on a file version that is not the one recorded in `history.db.verified`: a file opsterm saved
+ * itself, from a database that had passed the check, needs no second look until it changes.
+ */
+export function openDatabase(SQL: SqlJsStatic, path: string): Opened {
+  const before = fileStamp(path);
   let bytes: Uint8Array | undefined;
   try {
     bytes = readFileSync(path);
@@ -57,11 +90,16 @@ export function openDatabase(SQL: SqlJsStatic, path: string): { db: Database; ex
   } catch (error) {
     throw new CorruptDatabase((error as Error).message);
   }
+  let newlyVerified: string | undefined;
   try {
-    // Opening succeeds on a damaged file; quick_check reads every page.
-    const rows = db.exec("PRAGMA quick_check");
-    const verdict = rows[0]?.values.map((r) => String(r[0])) ?? [];
-    if (verdict.length !== 1 || verdict[0] !== "ok") throw new CorruptDatabase(`quick_check: ${verdict.slice(0, 3).join("; ")}`);
+    const known = before !== undefined && before === readVerified(path) && before === fileStamp(path);
+    if (!known) {
+      // Opening succeeds on a damaged file; quick_check reads every page.
+      const rows = db.exec("PRAGMA quick_check");
+      const verdict = rows[0]?.values.map((r) => String(r[0])) ?? [];
+      if (verdict.length !== 1 || verdict[0] !== "ok") throw new CorruptDatabase(`quick_check: ${verdict.slice(0, 3).join("; ")}`);
+      if (before !== undefined && before === fileStamp(path)) newlyVerified = before;
+    }
     const version = db.exec("SELECT value FROM meta WHERE key = 'schema'")[0]?.values[0]?.[0];
     if (version === undefined) throw new CorruptDatabase("not an opsterm history database (no schema version)");
     if (Number(version) > SCHEMA_VERSION) throw new CorruptDatabase(`written by a newer opsterm (schema ${version})`);
@@ -69,7 +107,7 @@ export function openDatabase(SQL: SqlJsStatic, path: string): { db: Database; ex
     db.close();
     throw error instanceof CorruptDatabase ? error : new CorruptDatabase((error as Error).message);
   }
-  return { db, existed: true };
+  return { db, existed: true, newlyVerified };
 }
 
 /** A cheap look at the header: a truncated file has fewer bytes than its page count says. */
