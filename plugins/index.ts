@@ -9,5 +9,6 @@ import scpPlugin from "./scp/index.ts";
 import auditPlugin from "./audit/index.ts";
 import sshPlugin from "./ssh/index.ts";
 import policyPlugin from "./policy/index.ts";
+import shellPlugin from "./shell/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, shellPlugin];

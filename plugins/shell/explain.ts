@@ -1,0 +1,106 @@
+/**
+ * `opsterm explain-last`: the last command, its exit status and output, redacted, sent through
+ * the chat service with "what happened and how do I fix it".
+ */
+import type { ChatMessage, CommandContext } from "../../src/kernel/index.ts";
+import { ConfigError } from "../../src/kernel/index.ts";
+import type { CommandOutput } from "./output.ts";
+import type { LastCommand, ShellService } from "./types.ts";
+// Type-only: the chat plugin augments OpstermServices with "chat"; no runtime import of its code.
+import type {} from "../chat/types.ts";
+
+export const QUESTION = "What happened and how do I fix it?";
+
+export function buildPrompt(last: LastCommand, output: CommandOutput | undefined): string {
+  const secs = (last.durationMs / 1000).toFixed(1);
+  const lines = [
+    `I ran a command in ${last.shell || "my shell"} (working directory ${last.cwd || "unknown"}).`,
+    last.hidden ? "The command line itself is private (it started with a space)." : `Command:\n\`\`\`sh\n${last.command}\n\`\`\``,
+    `It exited with status ${last.exitCode}${last.pipeStatus.length > 1 ? ` (pipeline statuses: ${last.pipeStatus.join(" ")})` : ""} after ${secs} s.`,
+  ];
+  if (output && output.text.trim()) {
+    const what = output.source === "capture" ? "its output" : output.trimmed ? "its output (from the terminal)" : "the end of the terminal screen (the output is somewhere in it)";
+    lines.push(`Here is ${what}${output.truncated ? ", last lines only" : ""}:\n\`\`\`text\n${output.text}\n\`\`\``);
+  } else {
+    lines.push("Its output was not captured.");
+  }
+  lines.push(QUESTION, "If a command fixes it, give exactly one in a ```sh block.");
+  return lines.join("\n\n");
+}
+
+/** The first command in a fenced sh/bash block (or an unlabelled one) of the answer. */
+export function firstSuggestedCommand(answer: string): string | undefined {
+  const fence = /```([A-Za-z-]*)[^\n]*\n([\s\S]*?)```/g;
+  for (const m of answer.matchAll(fence)) {
+    const lang = m[1].toLowerCase();
+    if (lang && !["sh", "bash", "shell", "zsh", "fish", "console"].includes(lang)) continue;
+    const body = m[2]
+      .split("\n")
+      .map((l) => l.replace(/^\s*\$ /, ""))
+      .filter((l) => l.trim() && !l.trim().startsWith("#"))
+      .join("\n")
+      .trim();
+    if (body) return body;
+  }
+  return undefined;
+}
+
+export async function explainLast(ctx: CommandContext, last: LastCommand, output: CommandOutput | undefined, opts: { model?: string; provider?: string; allowSecrets?: boolean }): Promise<number> {
+  const chat = ctx.tryUse("chat");
+  if (!chat) {
+    throw new ConfigError("E_SHELL_NO_CHAT", "explain-last needs the chat plugin, which is not loaded", {
+      hint: "Run `opsterm doctor` to see why the chat plugin failed to load, or `opsterm last` to see the record without AI",
+    });
+  }
+  let content = buildPrompt(last, output);
+  if (!opts.allowSecrets) {
+    const { createRedactor } = await import("../../src/lib/redact.ts");
+    const redactor = createRedactor({ knownSecrets: await ctx.hooks.call("secretValues") });
+    content = redactor.redact(content).text;
+  }
+  const messages: ChatMessage[] = [{ role: "user", content }];
+  const streaming = !ctx.json;
+  let wroteAny = false;
+  let endsWithNewline = true;
+  const answer = await chat.ask(messages, {
+    model: opts.model,
+    provider: opts.provider,
+    allowSecrets: opts.allowSecrets,
+    signal: ctx.signal,
+    onToken: streaming
+      ? (t) => {
+          ctx.io.stdout.write(t);
+          wroteAny = true;
+          endsWithNewline = t.endsWith("\n");
+        }
+      : undefined,
+  });
+  if (streaming && wroteAny && !endsWithNewline) ctx.io.stdout.write("\n");
+  if (streaming && !wroteAny) ctx.io.out(answer.content);
+
+  const suggestion = answer.truncated ? undefined : firstSuggestedCommand(answer.content);
+  const shell = ctx.tryUse("shell") as ShellService | undefined;
+  if (suggestion && shell) await shell.saveSuggestion(suggestion);
+  try {
+    await ctx.hooks.call("history", {
+      mode: "explain",
+      question: answer.sent[answer.sent.length - 1]?.content ?? content,
+      answer: answer.content,
+      provider: answer.provider,
+      model: answer.model,
+      durationMs: answer.durationMs,
+      finishReason: answer.finishReason ?? undefined,
+      runId: ctx.runId,
+    });
+  } catch (error) {
+    ctx.io.warn(`history was not recorded: ${(error as Error).message}`);
+  }
+  if (answer.truncated) ctx.io.warn("the answer was cut off at the length limit (finish_reason: length); no command was saved from it");
+  if (ctx.json) {
+    ctx.io.out(JSON.stringify({ last, output, answer: answer.content, provider: answer.provider, model: answer.model, truncated: answer.truncated, redactions: answer.redactions, suggestion: suggestion ?? null }));
+  } else if (suggestion && shell) {
+    const key = ctx.env.OPSTERM_INSERT_KEY || "\\eo";
+    ctx.io.err(ctx.io.errStyle.dim(`opsterm: suggested command saved; press ${key === "\\eo" ? "Alt-o" : key} at your prompt to insert it`));
+  }
+  return 0;
+}
