@@ -99,7 +99,9 @@ export function createCommandRegistry(): CommandRegistry {
   }
 
   function all(): RegisteredCommand[] {
-    return [...new Set(byName.values())].sort((a, b) => a.name.localeCompare(b.name));
+    // Code-unit order, not localeCompare: the first localeCompare loads ICU collation data, a
+    // measurable share of `opsterm --help` (this runs for every registered command).
+    return [...new Set(byName.values())].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   function groups(): Map<string, RegisteredCommand[]> {

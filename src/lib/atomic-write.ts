@@ -5,7 +5,6 @@
  */
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import writeFileAtomic from "write-file-atomic";
 
 export interface AtomicWriteOptions {
   /** File mode, default 0600 (state files may hold secrets). */
@@ -16,6 +15,8 @@ export interface AtomicWriteOptions {
 
 export async function atomicWrite(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   ensureDir(dirname(path), options.dirMode ?? 0o700);
+  // Loaded on first use, to keep it (and its signal-exit handlers) out of startup.
+  const { default: writeFileAtomic } = await import("write-file-atomic");
   await writeFileAtomic(path, typeof data === "string" ? data : Buffer.from(data), { mode: options.mode ?? 0o600, fsync: true });
   fsyncDir(dirname(path));
 }

@@ -2,7 +2,6 @@
  * Cross-process mutual exclusion with a lock directory next to the guarded file (Node has no
  * flock). Stale locks from crashed processes are taken over after `staleMs`.
  */
-import lockfile from "proper-lockfile";
 import { TemporaryError } from "../kernel/errors.ts";
 import { ensureDir } from "./atomic-write.ts";
 import { dirname } from "node:path";
@@ -21,6 +20,8 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
   const started = Date.now();
   let release: (() => Promise<void>) | undefined;
   let delay = 2;
+  // Loaded on first use: proper-lockfile pulls in graceful-fs, which patches fs at import (startup cost).
+  const { default: lockfile } = await import("proper-lockfile");
   while (!release) {
     try {
       release = await lockfile.lock(path, {
