@@ -437,7 +437,7 @@ function printSummary(ctx: CommandContext, results: { result: import("./exec.ts"
     ctx.io.out(`${s.red("fail")} ${s.bold(p.result.action.server)}: ${p.result.error?.message ?? "exit status unknown"}${p.result.hint ? s.dim(` (${p.result.hint})`) : ""}`);
   }
   const okCount = results.filter((r) => r.code === 0).length;
-  ctx.io.err(`${results.length} hosts: ${okCount} ok, ${ran.length - okCount < 0 ? 0 : ran.filter((r) => r.code !== 0).length} failed, ${problems.length} not run or status unknown`);
+  ctx.io.err(`${results.length} hosts: ${okCount} ok, ${ran.filter((r) => r.code !== 0).length} failed, ${problems.length} not run or status unknown`);
 }
 
 function groupBy(items: { server: string; exitCode: number | null; output: string; truncated: boolean }[]) {

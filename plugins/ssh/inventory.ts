@@ -107,7 +107,7 @@ export function buildInventory(files: InventoryFile[], options: InventoryOptions
       merged.set(id, { raw, file, shadows: previous && previous.file.scope !== file.scope ? previous.file : undefined });
     }
   }
-  const at = (file: InventoryFile, path: (string | number)[]) => (file.file ? locate(file.file, path) : file.path);
+  const at = (file: InventoryFile, path: (string | number)[], atKey = false) => (file.file ? locate(file.file, path, atKey) : file.path);
   const hopOf = (id: string): Hop => {
     const { raw } = merged.get(id)!;
     return { id, host: raw.host, port: raw.port ?? 22, user: raw.user ?? options.defaultUser, key: raw.key ? expandHome(raw.key, options.home) : undefined };
@@ -139,7 +139,13 @@ export function buildInventory(files: InventoryFile[], options: InventoryOptions
       });
     }
     const chain: string[] = [];
-    for (const p of proxiesOf(merged.get(id)!.raw)) chain.push(...expand(p, [...stack, id]), p);
+    for (const p of proxiesOf(merged.get(id)!.raw)) {
+      const sub = expand(p, [...stack, id]);
+      // `proxy: [bastion, inner]` where inner itself goes through bastion: do not hop twice.
+      const already = sub.length <= chain.length && sub.every((h, i) => chain[chain.length - sub.length + i] === h);
+      if (!already) chain.push(...sub);
+      chain.push(p);
+    }
     if (chain.includes(id)) {
       throw new ConfigError("E_PROXY_CYCLE", `${at(merged.get(id)!.file, ["servers", id, "proxy"])}: proxy cycle: ${id} is in its own jump chain (${chain.join(" → ")})`, { hint: "Break the cycle" });
     }
@@ -157,8 +163,8 @@ export function buildInventory(files: InventoryFile[], options: InventoryOptions
       tier: raw.tier,
       desc: raw.desc,
       scope: file.scope,
-      at: at(file, ["servers", id]),
-      shadows: shadows ? { scope: "global", at: at(shadows, ["servers", id]) } : undefined,
+      at: at(file, ["servers", id], true),
+      shadows: shadows ? { scope: "global", at: at(shadows, ["servers", id], true) } : undefined,
     });
   }
   return { files, servers, byId: new Map(servers.map((s) => [s.id, s])) };
