@@ -277,7 +277,7 @@ export function getEntry(db: Database, id: number | string): HistoryEntry | unde
 }
 
 export function lastConversation(db: Database): { uid: string; entries: HistoryEntry[] } | undefined {
-  const conv = rows(db, "SELECT id, uid FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1", [])[0];
+  const conv = rows(db, "SELECT c.id, c.uid FROM entries e JOIN conversations c ON c.id = e.conversation_id WHERE e.conversation_id IS NOT NULL ORDER BY e.ts DESC, e.id DESC LIMIT 1", [])[0];
   if (!conv) return undefined;
   const list = rows(db, `${SELECT} FROM entries e ${JOINS} WHERE e.conversation_id = ? ORDER BY e.ts, e.id`, [conv[0]]).map((r) => toEntry(r, true));
   return { uid: String(conv[1]), entries: list };

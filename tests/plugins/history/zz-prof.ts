@@ -1,0 +1,15 @@
+import { readFileSync } from "node:fs";
+import { loadSqlJs } from "../../../plugins/history/sqlite.ts";
+import { search } from "../../../plugins/history/store.ts";
+const path = process.argv[2];
+let t = performance.now();
+const lap = (n: string) => { const x = performance.now(); console.log(n, (x - t).toFixed(1)); t = x; };
+const SQL = await loadSqlJs(); lap("init");
+const bytes = readFileSync(path); lap("read");
+const db = new SQL.Database(bytes); lap("open");
+console.log(db.exec("PRAGMA quick_check")[0].values); lap("quick_check");
+console.log(db.exec("PRAGMA integrity_check(1)")[0].values); lap("integrity");
+console.log(search(db, { query: "nginx", limit: 20 }).length); lap("search");
+console.log(search(db, { query: "nginx", limit: 20 }).length); lap("search2");
+console.log(search(db, { limit: 20 }).length); lap("list");
+console.log(db.exec("select count(*) from entries_fts where entries_fts match 'nginx'")[0].values); lap("count");
