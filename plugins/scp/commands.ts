@@ -147,7 +147,10 @@ const get = defineCommand({
   async action(args, ctx) {
     const path = checkRemotePath(String(args.path));
     const server = String(args.server);
-    const local = args.local === undefined ? undefined : String(args.local);
+    // cac turns a lone "-" into no value at all; the raw argv still has it.
+    const argv = ctx.runtime.argv;
+    const dash = args.local == null && argv.slice(Math.max(0, argv.indexOf("get"))).includes("-");
+    const local = dash ? "-" : args.local == null ? undefined : String(args.local);
     const via = parseVia(args.via);
     const preApproved = Boolean(args.yes);
     if (local === "-") {

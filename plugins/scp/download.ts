@@ -35,6 +35,7 @@ export async function readRemote(sftp: Sftp, path: string, sink: (chunk: Buffer)
         await sink(chunk);
       },
       options.signal,
+      stats.size,
     );
     return { bytes, sha256: hash.digest("hex"), mode: permissionBits(stats) };
   } finally {

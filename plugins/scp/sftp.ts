@@ -37,7 +37,7 @@ export interface Sftp {
   /** Writes `source` from offset 0 with up to WINDOW writes in flight; returns the bytes written. */
   writeAll(file: SftpFile, source: AsyncIterable<Uint8Array>, onChunk?: (chunk: Buffer) => void, signal?: AbortSignal): Promise<number>;
   /** Reads the file from offset 0 to EOF with pipelined requests, calling `onChunk` in order. */
-  readAll(file: SftpFile, onChunk: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal): Promise<number>;
+  readAll(file: SftpFile, onChunk: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal, sizeHint?: number): Promise<number>;
   end(): void;
 }
 
@@ -121,7 +121,7 @@ function wrap(raw: SFTPWrapper, client: Client): Sftp {
     mkdir: (path, mode) => call("mkdir", path, (cb) => raw.mkdir(path, mode === undefined ? {} : { mode }, cb)),
     readdir: (path) => call("readdir", path, (cb) => raw.readdir(path, cb)),
     writeAll: (file, source, onChunk, signal) => writeAll(raw, guard, file, source, onChunk, signal),
-    readAll: (file, onChunk, signal) => readAll(raw, guard, file, onChunk, signal),
+    readAll: (file, onChunk, signal, sizeHint) => readAll(raw, guard, file, onChunk, signal, sizeHint),
     end: () => raw.end(),
   };
   return sftp;
@@ -173,7 +173,10 @@ async function writeAll(
   return offset;
 }
 
-async function readAll(raw: SFTPWrapper, guard: Guard, file: SftpFile, onChunk: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal): Promise<number> {
+async function readAll(raw: SFTPWrapper, guard: Guard, file: SftpFile, onChunk: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal, sizeHint?: number): Promise<number> {
+  // Past the size fstat reported, one request at a time: it finds EOF (or growth) without a
+  // window full of EOF answers.
+  const limit = sizeHint ?? Infinity;
   let next = 0; // offset of the next request to issue
   let delivered = 0; // bytes handed to onChunk, in order
   let eof = false;
@@ -189,7 +192,7 @@ async function readAll(raw: SFTPWrapper, guard: Guard, file: SftpFile, onChunk: 
       }
     });
   const fill = () => {
-    while (!eof && queue.length < WINDOW) {
+    while (!eof && queue.length < WINDOW && (next < limit || queue.length === 0)) {
       const result = request(next);
       result.catch(() => undefined); // awaited in order below; never an unhandled rejection
       queue.push({ position: next, result });
