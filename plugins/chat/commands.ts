@@ -29,7 +29,7 @@ export const askCommand = defineCommand({
     'opsterm "why is /var full?"',
     "journalctl -u nginx -n 200 | opsterm why does it fail",
     "dmesg | opsterm",
-    "opsterm -c and how do I make it permanent",
+    "opsterm ask -c and how do I make it permanent",
     "opsterm --on web-1 how do I check the nginx config",
   ],
   action: (args, ctx) => runAsk(args, ctx),
