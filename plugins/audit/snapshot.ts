@@ -116,7 +116,8 @@ export async function snapshot(files: AuditFiles, server: string, path: string, 
       const parent = await head(repo, options);
       await gitOk(repo, options, parent ? ["read-tree", parent] : ["read-tree", "--empty"]);
       if (content === null) {
-        await gitOk(repo, options, ["update-index", "--force-remove", "--", inRepo]);
+        // Mode 0 in --index-info removes the entry (--force-remove needs a work tree).
+        await gitOk(repo, options, ["update-index", "--index-info"], `0 ${"0".repeat(40)}\t${inRepo}\n`);
       } else {
         const blob = await gitOk(repo, options, ["hash-object", "-w", "--stdin"], content);
         await gitOk(repo, options, ["update-index", "--add", "--cacheinfo", `100644,${blob},${inRepo}`]);
