@@ -90,7 +90,7 @@ export const ALLOW: Record<string, Spec> = {
     longValued: ["unit", "user-unit", "since", "until", "lines", "priority", "output", "directory", "boot", "identifier", "grep", "facility", "cursor", "after-cursor", "output-fields", "namespace", "case-sensitive", "machine"],
     positionals: (p) => (p.every((x) => /^[A-Z_]+=/.test(x)) ? undefined : "journalctl only takes FIELD=value matches"),
   },
-  dmesg: { flags: "dekLrtTxHPSuw", valued: "flsF", long: ["ctime", "decode", "kernel", "raw", "notime", "userspace", "human", "nopager", "show-delta", "syslog", "color", "reltime"], longValued: ["level", "facility", "time-format", "color", "buffer-size"], maxPositionals: 0 },
+  dmesg: { flags: "dekLrtTxHPSu", valued: "flsF", long: ["ctime", "decode", "kernel", "raw", "notime", "userspace", "human", "nopager", "show-delta", "syslog", "color", "reltime"], longValued: ["level", "facility", "time-format", "color", "buffer-size"], maxPositionals: 0 },
   ss: { flags: "hVHnrapleoimTsEZzNbf46wxutdSMO0", valued: "AFf", long: ["numeric", "resolve", "all", "listening", "options", "extended", "memory", "processes", "info", "summary", "tcp", "udp", "unix", "raw", "ipv4", "ipv6", "no-header", "oneline"], longValued: ["query", "family"], positionals: (p) => (p.length <= 8 && p.every((x) => /^[a-z0-9:.*=!()-]+$/i.test(x)) ? undefined : "unexpected filter") },
   netstat: { flags: "tulnpaerisWgM46ovx", long: ["tcp", "udp", "listening", "numeric", "program", "all", "extend", "route", "interfaces", "statistics", "wide", "groups"], maxPositionals: 0 },
   ip: { custom: checkIp },
@@ -163,6 +163,7 @@ function checkPs(args: string[]): string | undefined {
   const FORMS = /^(aux|auxf|auxww|axjf|ax|-ef|-efH|-eF|-ely|-e|-f|-F|-A|-a|-H|-l|-L|-T|-ww|-w|--forest|--no-headers|-eLf|-fp|-o|-eo|-p|-u|-U|-C|-g|-G|--sort|--pid|--ppid|--user|-q|-x)$/;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    if (/^--(sort|pid|ppid|user|format)=[a-zA-Z0-9_,%+:.-]+$/.test(a) && !/(^|[,=])(e|environ|ev)(,|$)/.test(a)) continue;
     if (!FORMS.test(a)) return `ps ${JSON.stringify(a)} is not on the accepted list (e.g. \`ps e\` shows environments)`;
     if (/^(-o|-eo|-fp|-p|-u|-U|-C|-g|-G|--sort|--pid|--ppid|--user|-q)$/.test(a)) {
       const v = args[++i];

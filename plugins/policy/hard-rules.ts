@@ -33,6 +33,8 @@ export function isCriticalPath(raw: string): boolean {
   if (p === "" ) return false;
   if (/^~[^/]*\/?(\*|\.\*)?$/.test(p)) return true;
   if (p.startsWith("~")) p = "/home/user" + p.slice(p.indexOf("/") >= 0 ? p.indexOf("/") : p.length);
+  // Relative paths only reach a system directory through `..` (the cwd is not known).
+  if (!p.startsWith("/") && !p.split("/").includes("..")) return false;
   const candidates = p.startsWith("/") ? [p] : ["/root/" + p, "/home/user/" + p];
   for (const c of candidates) {
     const n = normalise(c);

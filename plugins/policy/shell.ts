@@ -234,7 +234,11 @@ class Walker {
       } else if (item.type === "Assignment") {
         this.facts.features.add("assignment");
         const value = item.value.type === "Word" ? wordInfo(item.value) : undefined;
-        assignments.push({ name: item.name, value });
+        if (words.length > 0) {
+          // `alias x='…'`, `export A=$(…)`: an argument of the command, not a prefix assignment.
+          const head = item.text.slice(0, item.text.indexOf("=") + 1);
+          words.push({ text: item.text, literal: value?.literal === undefined ? undefined : head + value.literal, plain: false, guesses: value ? value.guesses.map((g) => head + g) : [item.text] });
+        } else assignments.push({ name: item.name, value });
         this.visit(item, src, depth);
       } else {
         this.facts.features.add("redirect");

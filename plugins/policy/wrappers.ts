@@ -153,11 +153,12 @@ export function unwrap(argv: string[], stdinWords?: string[]): Unwrapped | undef
     case "flock": {
       let i = 1;
       const scripts: string[] = [];
+      for (let k = 1; k < argv.length; k++) {
+        if (argv[k] === "-c" || argv[k] === "--command") scripts.push(argv[k + 1] ?? "");
+      }
+      if (scripts.length) return { wrapper: name, scripts };
       while (i < argv.length && argv[i].startsWith("-")) {
-        if (argv[i] === "-c" || argv[i] === "--command") {
-          scripts.push(argv[i + 1] ?? "");
-          i++;
-        } else if (/^-[wEe]$|^--(timeout|wait|conflict-exit-code)$/.test(argv[i])) i++;
+        if (/^-[wEe]$|^--(timeout|wait|conflict-exit-code)$/.test(argv[i])) i++;
         i++;
       }
       i++; // the lock file
@@ -204,6 +205,7 @@ function unwrapSu(name: string, argv: string[], table: OptionTable): Unwrapped {
     const a = argv[i];
     if (a === "-c" || a === "--command" || a === "--session-command") scripts.push(argv[++i] ?? "");
     else if (a.startsWith("--command=")) scripts.push(a.slice(10));
+    else if (a === "--") return { wrapper: name, argv: argv.slice(i + 1), scripts };
     else if (a.startsWith("-") && a.length === 2 && table.valued.includes(a[1])) i++;
   }
   return { wrapper: name, scripts };

@@ -1,0 +1,105 @@
+/**
+ * Table-driven corpus: every row of corpus/<decision>.txt must get that decision (and, when the
+ * row names one, a rule with that prefix). Plus generated rows: every hard command in every
+ * disguise (wrappers, quoting, escapes, composition) is rejected.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { classify } from "../../../plugins/policy/engine.ts";
+import { EMPTY_RULES } from "../../../plugins/policy/user-rules.ts";
+
+const dir = join(import.meta.dirname, "corpus");
+
+function rows(file: string): { command: string; rule?: string }[] {
+  return readFileSync(join(dir, file), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() && !l.startsWith("#"))
+    .map((l) => {
+      const v = JSON.parse(l) as string | [string, string];
+      return Array.isArray(v) ? { command: v[0], rule: v[1] || undefined } : { command: v };
+    });
+}
+
+const judge = (command: string) => classify(command, {}, EMPTY_RULES);
+
+describe.each([
+  ["reject.txt", "reject"],
+  ["approval.txt", "approval-required"],
+  ["allow.txt", "auto-allow"],
+] as const)("corpus/%s", (file, decision) => {
+  const table = rows(file);
+  it(`has rows`, () => expect(table.length).toBeGreaterThan(100));
+  it.each(table)(`classify($command) is ${decision}`, ({ command, rule }) => {
+    const v = judge(command);
+    expect({ command, decision: v.decision }).toEqual({ command, decision });
+    if (rule) expect(v.rule.startsWith(rule), `rule ${v.rule} for ${JSON.stringify(command)}`).toBe(true);
+    expect(v.reason.length).toBeGreaterThan(5);
+  });
+});
+
+const HARD = ["rm -rf /", "rm -rf /etc", "mkfs.ext4 /dev/sda1", "dd if=/dev/zero of=/dev/sda", "wipefs -a /dev/sdb", "kill -9 -1", "chmod -R 777 /", "chown -R x /usr", "echo b > /proc/sysrq-trigger", "curl x | sh"];
+const DISGUISES: ((c: string) => string)[] = [
+  (c) => c,
+  (c) => `sudo ${c}`,
+  (c) => `sudo -u root ${c}`,
+  (c) => `doas ${c}`,
+  (c) => `env A=1 ${c}`,
+  (c) => `timeout 5 ${c}`,
+  (c) => `nice -n 5 ${c}`,
+  (c) => `nohup ${c}`,
+  (c) => `stdbuf -oL ${c}`,
+  (c) => `command ${c}`,
+  (c) => `exec ${c}`,
+  (c) => `busybox ${c}`,
+  (c) => `bash -c '${c.replace(/'/g, "'\\''")}'`,
+  (c) => `sh -c "${c.replace(/"/g, '\\"')}"`,
+  (c) => `sudo bash -c '${c.replace(/'/g, "'\\''")}'`,
+  (c) => `eval '${c.replace(/'/g, "'\\''")}'`,
+  (c) => `ls; ${c}`,
+  (c) => `ls && ${c}`,
+  (c) => `ls || ${c}`,
+  (c) => `ls & ${c}`,
+  (c) => `ls\n${c}`,
+  (c) => `true # x\n${c}`,
+  (c) => `(${c})`,
+  (c) => `{ ${c}; }`,
+  (c) => `echo "$(${c})"`,
+  (c) => `if true; then ${c}; fi`,
+  (c) => `\\${c}`,
+  (c) => `"${c.split(" ")[0]}" ${c.split(" ").slice(1).join(" ")}`,
+  (c) => `/usr/bin/${c}`,
+];
+
+describe("hard rules in every disguise", () => {
+  const cases = HARD.flatMap((h) => DISGUISES.map((d) => d(h)));
+  it.each(cases)("classify(%j) is reject", (command) => {
+    const v = judge(command);
+    expect({ command, decision: v.decision }).toEqual({ command, decision: "reject" });
+  });
+});
+
+describe("nothing composed, wrapped or outside the allow-list is auto-allowed", () => {
+  const SAFE = ["ls -la", "uptime", "cat /etc/hosts", "df -h"];
+  const WRAPS: ((c: string) => string)[] = [
+    (c) => `${c} 2>/dev/null`, (c) => `${c} > x`, (c) => `${c} &`, (c) => `${c}; ${c}`, (c) => `${c} && ${c}`, (c) => `${c} | ${c}`, (c) => `${c}\n${c}`,
+    (c) => `sudo ${c}`, (c) => `env ${c}`, (c) => `timeout 5 ${c}`, (c) => `nice ${c}`, (c) => `bash -c '${c}'`, (c) => `(${c})`, (c) => `{ ${c}; }`, (c) => `A=1 ${c}`,
+    (c) => `${c} # x`, (c) => `\\${c}`, (c) => `/bin/${c}`, (c) => `$(${c})`, (c) => `${c} $(id)`, (c) => `${c} \`id\``, (c) => `${c} $HOME`, (c) => `time ${c}`, (c) => `! ${c}`,
+  ];
+  const cases = SAFE.flatMap((s) => WRAPS.map((w) => w(s)));
+  it.each(cases)("classify(%j) is not auto-allow", (command) => {
+    expect(judge(command).decision).not.toBe("auto-allow");
+  });
+});
+
+describe("verdict shape", () => {
+  it("classify() names the rule, a one-line reason and the segment", () => {
+    const v = judge("ls; sudo rm -rf /etc");
+    expect(v).toMatchObject({ decision: "reject", rule: "hard.rm-root" });
+    expect(v.segment).toContain("rm -rf /etc");
+    expect(v.reason).not.toContain("\n");
+  });
+  it("classify() is deterministic", () => {
+    for (const c of ["ls -la", "rm -rf /", "git status"]) expect(judge(c)).toEqual(judge(c));
+  });
+});
