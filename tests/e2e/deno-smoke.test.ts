@@ -1,5 +1,7 @@
 /**
- * The bundle (dist/opsterm.cjs) under Deno, from the `deno` npm package: a smoke set that keeps
+ * The bundle (dist/opsterm.cjs) under Deno, from the npm package @deno/linux-x64-glibc (the
+ * platform package of `deno`, which holds the binary; the registry reachable here carries only
+ * this platform's package, so the `deno` meta package cannot be locked): a smoke set that keeps
  * the source Deno-compatible. Fails (never skips) when Deno or the bundle is missing.
  */
 import { existsSync } from "node:fs";
@@ -8,10 +10,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { bundlePath, packageVersion, repoRoot, requireBuilt, run, tempDir } from "../helpers/binary.ts";
 
 function denoBinary(): string {
-  // The platform package holds the real binary; npm's bin shim would need an install script.
-  const candidates = [join(repoRoot, "node_modules/@deno/linux-x64-glibc/deno"), join(repoRoot, "node_modules/deno/deno")];
+  const candidates = [join(repoRoot, "node_modules/@deno/linux-x64-glibc/deno")];
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`Deno is missing (looked for ${candidates.join(", ")}): run "npm ci" (deno is a devDependency)`);
+  if (!found) throw new Error(`Deno is missing (looked for ${candidates.join(", ")}): run "npm ci" (@deno/linux-x64-glibc is a devDependency)`);
   return found;
 }
 
