@@ -107,6 +107,26 @@ describe("opsterm put", () => {
   });
 });
 
+describe("opsterm put, fail-closed on snapshots", () => {
+  it("does not write when the before-snapshot cannot be committed (exit 74)", async () => {
+    // A file where the snapshot repo should be: git cannot create it, so the snapshot fails.
+    const broken = writeOpstermHome({ servers: { web1: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
+    try {
+      mkdirSync(join(broken.home, "audit"), { recursive: true, mode: 0o700 });
+      writeFileSync(join(broken.home, "audit", "snapshots"), "not a repo\n");
+      const path = join(remote, "guarded.conf");
+      writeFileSync(path, "guarded\n");
+      const r = await runOpsterm(["put", "web1", path, "--yes"], broken.env, { input: "changed\n" });
+      expect(r.code).toBe(74);
+      expect(r.stderr).toMatch(/before the write failed, so nothing was written/);
+      expect(readFileSync(path, "utf8")).toBe("guarded\n");
+      expect(readdirSync(remote).filter((n) => n.startsWith(".guarded.conf.opsterm-"))).toEqual([]);
+    } finally {
+      broken.cleanup();
+    }
+  });
+});
+
 describe("opsterm get", () => {
   it("writes the remote file to stdout with -", async () => {
     const path = join(remote, "hello.txt");
@@ -152,6 +172,26 @@ describe("opsterm scp", () => {
     expect(down.code).toBe(0);
     for (const rel of ["index.html", "css/a.css", "blob.bin"]) {
       expect(sha(readFileSync(join(back, "site", rel)))).toBe(sha(readFileSync(join(src, "site", rel))));
+    }
+  });
+
+  it("goes through the jump host given with --via", async () => {
+    const bastion = await startSshd({ extraConfig: ["LogLevel DEBUG1"] });
+    const jumpHome = writeOpstermHome({
+      servers: { bastion: bastion.server(), web1: sshd.server() },
+      knownHosts: [sshd.knownHostsLine(), bastion.knownHostsLine()],
+    });
+    try {
+      const local = join(mkdtempSync(join(tmpdir(), "opsterm-scp-via-")), "via.txt");
+      writeFileSync(local, "through the bastion\n");
+      const r = await runOpsterm(["scp", local, `web1:${remote}/via.txt`, "--via", "bastion", "--yes"], jumpHome.env);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(readFileSync(join(remote, "via.txt"), "utf8")).toBe("through the bastion\n");
+      expect(bastion.logs()).toMatch(new RegExp(`direct-tcpip.*${sshd.port}|port ${sshd.port}`));
+    } finally {
+      await bastion.stop();
+      jumpHome.cleanup();
     }
   });
 
