@@ -102,6 +102,20 @@ __opsterm_prepare() {
   [[ -f $1 ]] || (umask 077 && : >| "$1") 2>/dev/null
 }
 
+# The last history entry into __opsterm_n (number) and __opsterm_h (text), with builtins only:
+# through a 0600 scratch file that is emptied right after, rather than a forked $(...).
+__opsterm_hist() {
+  __opsterm_prepare "$__opsterm_file.h" || return 1
+  HISTTIMEFORMAT= builtin history 1 >| "$__opsterm_file.h" 2>/dev/null || return 1
+  local h=
+  IFS= read -r -d '' h < "$__opsterm_file.h"
+  : >| "$__opsterm_file.h"
+  h=\${h%$'\\n'}
+  h=\${h#"\${h%%[! ]*}"}
+  __opsterm_n=\${h%%[!0-9]*}
+  __opsterm_h=\${h:\${#__opsterm_n}+2}
+}
+
 # DEBUG trap: runs before every simple command, acts once per command line read at the prompt.
 __opsterm_preexec() {
   [[ -n $__opsterm_armed && -z \${COMP_LINE-} ]] || return 0
@@ -112,19 +126,15 @@ __opsterm_preexec() {
   __opsterm_start=$EPOCHREALTIME
   __opsterm_cwd=$PWD
   __opsterm_flags=
-  local h= n=
-  if [[ -o history ]] && __opsterm_prepare "$__opsterm_file.h" && HISTTIMEFORMAT= builtin history 1 >| "$__opsterm_file.h" 2>/dev/null; then
-    IFS= read -r -d '' h < "$__opsterm_file.h"
-    : >| "$__opsterm_file.h"
-    h=\${h%$'\\n'}
-    h=\${h#"\${h%%[! ]*}"}
-    n=\${h%%[!0-9]*}
-    h=\${h:\${#n}+2}
-    if [[ -n $__opsterm_histnum && $n == "$__opsterm_histnum" && \${BASH_COMMAND%% *} != "\${h%% *}" ]]; then
-      # No new history entry and not a repeat: HISTCONTROL/HISTIGNORE kept it out of history.
+  local h=
+  if [[ -o history ]] && __opsterm_hist; then
+    h=$__opsterm_h
+    if [[ -n $__opsterm_histnum && $__opsterm_n == "$__opsterm_histnum" && $h != "$BASH_COMMAND"* ]]; then
+      # No new history entry and not a repeat of the last one (ignoredups): HISTCONTROL or
+      # HISTIGNORE kept this line out of history, so keep it out of the record too.
       h= __opsterm_flags=hidden
     fi
-    __opsterm_histnum=$n
+    __opsterm_histnum=$__opsterm_n
   else
     h=$BASH_COMMAND
   fi
@@ -151,6 +161,8 @@ __opsterm_precmd() {
 __opsterm_arm() {
   local s=$?
   __opsterm_armed=1
+  # Once, at the first prompt (after bash loaded HISTFILE): where history stands.
+  if [[ -z $__opsterm_histnum && -o history ]] && __opsterm_hist; then __opsterm_histnum=\${__opsterm_n:-0}; fi
   return "$s"
 }
 
