@@ -168,10 +168,18 @@ class Walker {
       case "Case":
       case "Select":
       case "Coproc":
+        f.add("compound");
+        break;
       case "TestCommand":
+        f.add("compound");
+        break;
       case "ArithmeticCommand":
       case "Redirected":
         f.add("compound");
+        break;
+      case "ExtendedGlob":
+        // extglob is off in a non-interactive bash: `bash -c` and `bash -n` refuse these.
+        this.facts.errors.push({ message: "extended glob pattern (extglob is off in bash -c)", pos: node.pos });
         break;
       case "Redirect":
       case "HereString":
