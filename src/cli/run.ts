@@ -4,7 +4,7 @@
  */
 import { createKernel, type Kernel } from "../kernel/kernel.ts";
 import type { RegisteredCommand } from "../kernel/commands.ts";
-import { EXIT, InterruptedError, isOpstermError, OpstermError, UsageError } from "../kernel/errors.ts";
+import { EXIT, InterruptedError, isOpstermError, OpstermError, UnavailableError, UsageError } from "../kernel/errors.ts";
 import { loadUserPlugins } from "../kernel/loader.ts";
 import { resolvePaths } from "../kernel/paths.ts";
 import type { OpstermPlugin } from "../kernel/plugin.ts";
@@ -37,7 +37,16 @@ export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promi
       debug: flags.debug,
       coreConfig: CORE_CONFIG,
     });
-    return await dispatch(kernel, flags, rest, user.refusedCommands, new Set(user.plugins.map((p) => p.plugin.name)));
+    const refused = new Map(user.refusedCommands);
+    // A user plugin that loaded but failed in setup: its commands explain that, rather than
+    // falling through to the default command as if they were words of a question.
+    for (const failure of kernel.facts.failures) {
+      const entry = user.entries.find((e) => e.name === failure.name);
+      for (const cmd of entry?.commands ?? []) {
+        if (!refused.has(cmd)) refused.set(cmd, new UnavailableError("E_PLUGIN_FAILED", `Command "${cmd}" is unavailable: ${failure.message}`, { plugin: failure.name, hint: failure.hint }));
+      }
+    }
+    return await dispatch(kernel, flags, rest, refused, new Set(user.plugins.map((p) => p.plugin.name)));
   } catch (error) {
     const formatted = formatError(error, { debug: flags.debug, json: flags.json, style: createStyle(errColor) });
     runtime.stderr.write(formatted.text + "\n");
@@ -70,9 +79,11 @@ async function dispatch(kernel: Kernel, flags: GlobalFlags, argv: string[], refu
     return runCommand(kernel, resolution.command, resolution.rest, flags);
   }
   const fallback = registry.defaultCommand();
-  if (flags.help || (words.length === 0 && !(fallback && !io.isTTY.stdin))) {
+  // Bare `opsterm` on a terminal shows help; with piped stdin or options (`-c …`) it is a question.
+  const bare = argv.length === 0 && (io.isTTY.stdin || !fallback);
+  if (flags.help || bare || (!fallback && words.length === 0)) {
     io.out(renderMainHelp(registry, kernel.facts.version, io.style, userPlugins));
-    return words.length === 0 && !flags.help && argv.length > 0 ? EXIT.USAGE : EXIT.OK;
+    return flags.help || argv.length === 0 ? EXIT.OK : EXIT.USAGE;
   }
   // One short word that is nearly a command name is a typo, not a question for the default command.
   const typo = words.length === 1 && argv.length === 1 ? unknownCommand(registry, words[0]) : undefined;

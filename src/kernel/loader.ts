@@ -23,13 +23,16 @@ export interface LoadedUserPlugins {
   failures: KernelFacts["failures"];
   /** Command names of refused plugins, so invoking one explains why instead of "unknown command". */
   refusedCommands: Map<string, OpstermError>;
+  /** Every trusted entry, loaded or not (their recorded command names explain later failures). */
+  entries: TrustEntry[];
 }
 
 export async function loadUserPlugins(configDir: string): Promise<LoadedUserPlugins> {
-  const result: LoadedUserPlugins = { plugins: [], failures: [], refusedCommands: new Map() };
+  const result: LoadedUserPlugins = { plugins: [], failures: [], refusedCommands: new Map(), entries: [] };
   let entries: TrustEntry[];
   try {
     entries = readTrustStore(configDir).plugins;
+    result.entries = entries;
   } catch (error) {
     const e = error as OpstermError;
     result.failures.push({ name: "plugins.json", code: e.code ?? "E_TRUST_STORE", message: e.message, hint: e.hint });

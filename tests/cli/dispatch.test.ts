@@ -93,4 +93,19 @@ describe("CLI dispatch", () => {
     const debug = await runInProcess(["crash", "--debug"], { home, plugins: [corePlugin, crashy] });
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
+
+  it("routes words and leading options to the default command, but treats a near-miss word as a typo", async () => {
+    const asker = definePlugin({
+      name: "asker",
+      apiVersion: 1,
+      commands: [{ name: "ask", isDefault: true, description: "Ask", usage: "[question...]", options: [{ flags: "-c, --continue", description: "Continue" }], action: (a, ctx) => void ctx.io.out(JSON.stringify({ q: a.question, c: a.continue ?? false })) }],
+    });
+    const go = (argv: string[]) => runInProcess(argv, { home: tempDir(), plugins: [corePlugin, asker] });
+    expect(JSON.parse((await go(["why", "is", "nginx", "down"])).stdout)).toEqual({ q: ["why", "is", "nginx", "down"], c: false });
+    expect(JSON.parse((await go(["-c", "and", "now?"])).stdout)).toEqual({ q: ["and", "now?"], c: true });
+    expect(JSON.parse((await go([])).stdout)).toEqual({ q: [], c: false }); // piped stdin (not a TTY): pipe mode
+    const typo = await go(["doctr"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('did you mean "doctor"');
+  });
 });

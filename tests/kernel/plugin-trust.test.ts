@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { runInProcess, tempDir } from "../helpers/run-cli.ts";
+import { corePlugin } from "../../src/cli/core-plugin.ts";
 
 const fixture = (name: string) => join(import.meta.dirname, "..", "fixtures", "plugins", name, "index.mjs");
 
@@ -62,7 +63,9 @@ describe("user plugins", () => {
     const r = await u.run(["config", "path"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('Plugin "explodes" failed in setup: cannot reach the license server');
-    expect((await u.run(["boom"])).code).toBe(2);
+    const boom = await u.run(["boom"]);
+    expect(boom.code).toBe(69);
+    expect(boom.stderr).toContain('Command "boom" is unavailable: Plugin "explodes" failed in setup');
   });
 
   it("refuses to add a plugin with another API version, or a command that shadows a built-in", async () => {
@@ -95,6 +98,7 @@ describe("user plugins", () => {
     expect(typo.stderr).toContain('did you mean "hello"');
     expect((await u.run(["plugin", "remove", "hello"])).code).toBe(0);
     expect(readFileSync(u.path, "utf8")).toContain("hello");
-    expect((await u.run(["hello"])).code).toBe(2);
+    // Without a default (chat) command, an unknown word is a usage error.
+    expect((await runInProcess(["hello"], { home: u.home, plugins: [corePlugin] })).code).toBe(2);
   });
 });
