@@ -125,21 +125,23 @@ const show = defineCommand({
       const intent = all.filter((r) => r.seq < seq && same(r) && r.phase === "intent").pop();
       if (intent) records.unshift(intent);
     }
-    const snap = records.reduce<{ path?: string; before?: string; after?: string }>((acc, r) => ({ ...acc, ...r.snapshot }), {});
-    let diff: string | null = null;
-    let diffError: string | undefined;
-    if (snap.path && (snap.before || snap.after)) {
-      try {
-        const { snapshotDiff } = await import("./snapshot.ts");
-        const { currentRedactor } = await import("./service.ts");
-        const raw = await snapshotDiff(files, { path: snap.path, before: snap.before, after: snap.after }, { pathEnv: ctx.env.PATH });
-        // Snapshots hold raw file content; what reaches the terminal is redacted.
-        diff = (await currentRedactor(ctx)).redactor.redact(raw).text;
-      } catch (error) {
-        diffError = (error as Error).message;
+    const refs = snapshotRefs(records);
+    const diffs: { path: string; before?: string; after?: string; diff?: string; error?: string }[] = [];
+    if (refs.length) {
+      const { snapshotDiff } = await import("./snapshot.ts");
+      const { currentRedactor } = await import("./service.ts");
+      const { redactor } = await currentRedactor(ctx);
+      for (const ref of refs) {
+        try {
+          // Snapshots hold raw file content; what reaches the terminal is redacted.
+          diffs.push({ ...ref, diff: redactor.redact(await snapshotDiff(files, ref, { pathEnv: ctx.env.PATH })).text });
+        } catch (error) {
+          diffs.push({ ...ref, error: (error as Error).message });
+        }
       }
     }
-    if (ctx.json) return void ctx.io.out(JSON.stringify({ records, diff, ...(diffError ? { diffError } : {}) }));
+    const diff = diffs.length ? diffs.map((d) => d.diff ?? "").join("") : null;
+    if (ctx.json) return void ctx.io.out(JSON.stringify({ records, diff, diffs }));
     for (const r of records) {
       ctx.io.out(ctx.io.style.bold(`record ${r.seq}`) + ` (${r.phase})`);
       for (const [k, v] of Object.entries(r)) {
@@ -147,12 +149,39 @@ const show = defineCommand({
         ctx.io.out(`  ${k.padEnd(10)} ${typeof v === "string" ? v : JSON.stringify(v)}`);
       }
     }
-    if (diffError) ctx.io.warn(`snapshot diff unavailable: ${diffError}`);
-    else if (diff !== null) {
-      ctx.io.out(ctx.io.style.bold(`snapshot ${snap.before?.slice(0, 12) ?? "(none)"} → ${snap.after?.slice(0, 12) ?? "(none)"}`));
-      ctx.io.out(diff || "(no change)");
+    for (const d of diffs) {
+      if (d.error) {
+        ctx.io.warn(`snapshot diff of ${d.path} unavailable: ${d.error}`);
+        continue;
+      }
+      ctx.io.out(ctx.io.style.bold(`snapshot ${d.path}: ${d.before?.slice(0, 12) ?? "(none)"} → ${d.after?.slice(0, 12) ?? "(none)"}`));
+      ctx.io.out(d.diff || "(no change)");
     }
   },
 });
+
+type Ref = { path: string; before?: string; after?: string };
+
+/**
+ * Snapshot refs of a record pair, merged by path. Accepted places: the record's `snapshot` field,
+ * and `args.snapshot` / `args.snapshots[]` (what the orchestrator passes through as audit args).
+ */
+export function snapshotRefs(records: AuditRecord[]): Ref[] {
+  const byPath = new Map<string, Ref>();
+  const add = (v: unknown) => {
+    const r = v as Partial<Ref> | null;
+    if (!r || typeof r !== "object" || typeof r.path !== "string") return;
+    const prev = byPath.get(r.path) ?? { path: r.path };
+    if (typeof r.before === "string") prev.before = r.before;
+    if (typeof r.after === "string") prev.after = r.after;
+    byPath.set(r.path, prev);
+  };
+  for (const rec of records) {
+    add(rec.snapshot);
+    add(rec.args?.snapshot);
+    if (Array.isArray(rec.args?.snapshots)) for (const s of rec.args.snapshots as unknown[]) add(s);
+  }
+  return [...byPath.values()].filter((r) => r.before || r.after);
+}
 
 export const auditCommands: CommandSpec[] = [log, verify, show];

@@ -139,4 +139,19 @@ describe("opsterm audit", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/No audit record with seq 9/);
   });
+
+  it("audit show also finds snapshot refs passed as args.snapshot / args.snapshots (orchestrator style)", async () => {
+    const { home, audit } = await auditService();
+    const a1 = await audit.snapshot("web-1", "/a", Buffer.from("one\n"), "before");
+    const b1 = await audit.snapshot("web-1", "/b", null, "before");
+    const a2 = await audit.snapshot("web-1", "/a", Buffer.from("two\n"), "after");
+    const b2 = await audit.snapshot("web-1", "/b", Buffer.from("new file\n"), "after");
+    await audit.append(exec({ action: "transfer", args: { snapshots: [{ path: a1.path, before: a1.commit }, { path: b1.path, before: b1.commit }] } }));
+    await audit.append(exec({ action: "transfer", phase: "result", args: { snapshot: { path: b2.path, after: b2.commit }, snapshots: [{ path: a2.path, after: a2.commit }] } }));
+    const r = await runInProcess(["audit", "show", "2", "--json"], { home, plugins: PLUGINS });
+    const body = JSON.parse(r.stdout);
+    expect(body.diffs.map((d: { path: string }) => d.path).sort()).toEqual([a1.path, b1.path].sort());
+    expect(body.diff).toContain("-one\n+two");
+    expect(body.diff).toContain("+new file");
+  });
 });
