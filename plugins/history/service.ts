@@ -95,10 +95,11 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
   }
 
   /** Under the lock: rotate the journal, fold it in, run `fn`, save, then drop the folded files. */
-  async function write<T>(fn: (db: Database, added: number) => T): Promise<T> {
+  async function write<T>(fn: (db: Database, added: number, expired: number) => T): Promise<T> {
     const { loadSqlJs } = await import("./sqlite.ts");
     const { openDatabase, ingest, deleteWhere, CorruptDatabase } = await import("./store.ts");
     const SQL = await loadSqlJs();
+    // Compactions queue behind each other; under load one can take seconds, so wait longer than the default.
     return withLock(dbPath, async () => {
       rotate(journalPath, deps.pid);
       const journal = readAll(journalPath, false);
@@ -114,8 +115,8 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
       try {
         const added = ingest(db, journal.records);
         const days = await deps.retentionDays();
-        if (days !== undefined) deleteWhere(db, "ts < ?", [now() - days * 86_400_000], false);
-        const result = fn(db, added);
+        const expired = days === undefined ? 0 : deleteWhere(db, "ts < ?", [now() - days * 86_400_000], false);
+        const result = fn(db, added, expired);
         await save(db);
         // Only now are the folded rows safe in history.db; a crash before this line replays
         // them next time, and their ids keep them from being added twice.
@@ -124,7 +125,7 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
       } finally {
         db.close();
       }
-    });
+    }, { timeoutMs: 30_000 });
   }
 
   async function save(db: Database): Promise<void> {
@@ -191,7 +192,8 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
     },
     async prune(cutoffMs) {
       const { deleteWhere } = await import("./store.ts");
-      return write((db) => deleteWhere(db, "ts < ?", [cutoffMs], false));
+      // Entries the configured retention removed on the way count as pruned too.
+      return write((db, _added, expired) => expired + deleteWhere(db, "ts < ?", [cutoffMs], false));
     },
     async count() {
       const { count } = await import("./store.ts");
