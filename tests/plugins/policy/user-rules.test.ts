@@ -1,0 +1,146 @@
+/**
+ * policy.yaml: allow / ask / deny prefixes, per tier and server; deny wins; no rule lifts a hard
+ * reject or a composed command; an invalid file denies everything with file:line:col.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createPolicyService } from "../../../plugins/policy/service.ts";
+
+async function policyWith(global: string | undefined, workspace?: string) {
+  const dir = mkdtempSync(join(tmpdir(), "policy-rules-"));
+  const files = [join(dir, "policy.yaml"), join(dir, "ws", ".opsterm", "policy.yaml")];
+  if (global !== undefined) writeFileSync(files[0], global);
+  if (workspace !== undefined) {
+    mkdirSync(join(dir, "ws", ".opsterm"), { recursive: true });
+    writeFileSync(files[1], workspace);
+  }
+  const service = createPolicyService(files);
+  await service.load();
+  return { service, files };
+}
+
+const RULES = `
+deny:
+  - rm -rf
+  - [systemctl, stop]
+ask:
+  - cat /var/log/secure
+allow:
+  - git status
+  - docker ps
+  - cat
+tiers:
+  prod:
+    deny:
+      - systemctl restart
+    ask:
+      - uptime
+servers:
+  db-1:
+    allow:
+      - psql -c
+session: ask
+`;
+
+describe("user rules", () => {
+  it("classify() applies deny to any command in the line, through wrappers", async () => {
+    const { service } = await policyWith(RULES);
+    for (const c of ["rm -rf /tmp/x", "sudo rm -rf /tmp/x", "ls; rm -rf build", "bash -c 'rm -rf build'", "/bin/rm -rf x", "systemctl stop nginx"]) {
+      const v = service.classify(c);
+      expect({ c, d: v.decision, r: v.rule.startsWith("user.deny") }).toEqual({ c, d: "reject", r: true });
+    }
+    expect(service.classify("rm -rf build").reason).toMatch(/policy\.yaml:3:5/);
+  });
+
+  it("classify() lets allow lift approval for single plain commands only", async () => {
+    const { service } = await policyWith(RULES);
+    expect(service.classify("git status")).toMatchObject({ decision: "auto-allow", rule: "user.allow[0]" });
+    expect(service.classify("git status --short")).toMatchObject({ decision: "auto-allow" });
+    expect(service.classify("docker ps -a")).toMatchObject({ decision: "auto-allow", rule: "user.allow[1]" });
+    expect(service.classify("git statusx").decision).toBe("approval-required");
+    expect(service.classify("git status; ls").decision).toBe("approval-required");
+    expect(service.classify("git status | cat").decision).toBe("approval-required");
+    expect(service.classify("git status 2>/dev/null").decision).toBe("approval-required");
+    expect(service.classify("sudo git status").decision).toBe("approval-required");
+    expect(service.classify("/usr/bin/git status").decision).toBe("approval-required");
+    expect(service.classify("git status $(id)").decision).toBe("approval-required");
+  });
+
+  it("classify() keeps secrets behind approval even when a broad allow matches", async () => {
+    const { service } = await policyWith(RULES);
+    expect(service.classify("cat /etc/shadow").decision).toBe("approval-required");
+    expect(service.classify("cat .env").decision).toBe("approval-required");
+  });
+
+  it("classify() never lifts a hard reject", async () => {
+    const { service } = await policyWith("allow:\n  - rm\n  - dd\n  - bash\n");
+    expect(service.classify("rm -rf /").decision).toBe("reject");
+    expect(service.classify("dd if=/dev/zero of=/dev/sda").decision).toBe("reject");
+    expect(service.classify("bash -c 'rm -rf /'").decision).toBe("reject");
+    expect(service.classify("rm -rf build")).toMatchObject({ decision: "auto-allow", rule: "user.allow[0]" });
+  });
+
+  it("classify() lets ask override the built-in allow-list", async () => {
+    const { service } = await policyWith(RULES);
+    expect(service.classify("cat /var/log/secure")).toMatchObject({ decision: "approval-required", rule: "user.ask[0]" });
+  });
+
+  it("classify() applies tier and server scopes only to their targets", async () => {
+    const { service } = await policyWith(RULES);
+    expect(service.classify("uptime").decision).toBe("auto-allow");
+    expect(service.classify("uptime", { tier: "prod" })).toMatchObject({ decision: "approval-required", rule: "user.tiers.prod.ask[0]" });
+    expect(service.classify("systemctl restart nginx", { tier: "prod" })).toMatchObject({ decision: "reject", rule: "user.tiers.prod.deny[0]" });
+    expect(service.classify("systemctl restart nginx", { tier: "staging" }).decision).toBe("approval-required");
+    expect(service.classify("psql -c 'select 1'", { server: "db-1" })).toMatchObject({ decision: "auto-allow", rule: "user.servers.db-1.allow[0]" });
+    expect(service.classify("psql -c 'select 1'", { server: "db-2" }).decision).toBe("approval-required");
+  });
+
+  it("deny wins over allow, also across the global and workspace files", async () => {
+    const { service } = await policyWith("allow:\n  - docker ps\n", "deny:\n  - docker\n");
+    expect(service.classify("docker ps").decision).toBe("reject");
+  });
+
+  it("an invalid file denies everything and names file:line:col", async () => {
+    const { service, files } = await policyWith("deny:\n  - rm -rf\nallwo:\n  - ls\n");
+    const v = service.classify("ls");
+    expect(v.decision).toBe("reject");
+    expect(v.rule).toBe("user.invalid-rules");
+    expect(v.reason).toContain(`${files[0]}:3:1`);
+    expect(v.reason).toContain('did you mean "allow"');
+  });
+
+  it.each([
+    ["deny: [ 'rm -rf' \n", "invalid YAML"],
+    ["deny: rm\n", "expected a list"],
+    ["deny:\n  - 'ls; rm'\n", "not a plain command prefix"],
+    ["tiers:\n  prod:\n    alow: [ls]\n", "unknown key"],
+    ["session: maybe\n", "must be one of"],
+  ])("invalid rules %j are rejected with a clear error", async (text, message) => {
+    const { service } = await policyWith(text);
+    const v = service.classify("uptime");
+    expect(v.decision).toBe("reject");
+    expect(v.reason).toContain(message);
+    expect(v.reason).toMatch(/policy\.yaml:\d+:\d+/);
+  });
+
+  it("decide() answers every action kind", async () => {
+    const { service } = await policyWith(RULES);
+    const base = { server: "web-1", origin: "user" as const, runId: "r" };
+    expect(await service.decide({ ...base, kind: "exec", command: "uptime" })).toMatchObject({ decision: "auto-allow" });
+    expect(await service.decide({ ...base, kind: "write", command: "write", path: "/etc/x" })).toMatchObject({ decision: "approval-required", rule: "policy.file-write" });
+    expect(await service.decide({ ...base, kind: "transfer", command: "upload", path: "/tmp/x" })).toMatchObject({ decision: "approval-required", rule: "policy.file-write" });
+    expect(await service.decide({ ...base, kind: "read", command: "read", path: "/var/log/syslog" })).toMatchObject({ decision: "auto-allow" });
+    expect(await service.decide({ ...base, kind: "read", command: "read", path: "/etc/shadow" })).toMatchObject({ decision: "approval-required" });
+    expect(await service.decide({ ...base, kind: "session", command: "ssh" })).toMatchObject({ decision: "approval-required", rule: "user.session" });
+    const open = await policyWith("servers:\n  web-1:\n    session: allow\n");
+    expect(await open.service.decide({ ...base, kind: "session", command: "ssh" })).toMatchObject({ decision: "auto-allow" });
+    expect(await open.service.decide({ ...base, server: "web-2", kind: "session", command: "ssh" })).toMatchObject({ decision: "approval-required", rule: "policy.session" });
+  });
+
+  it("classify() throws before load(), so callers fail closed", () => {
+    const service = createPolicyService([]);
+    expect(() => service.classify("ls")).toThrow(/before it was loaded/);
+  });
+});
