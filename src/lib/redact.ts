@@ -94,6 +94,8 @@ const RULES: Rule[] = [
   { kind: "json-secret", re: /"(?:password|passwd|secret|client_secret|token|access_token|refresh_token|api_key|apikey|private_key)"\s{0,5}:\s{0,5}"((?:[^"\\\n]|\\.){1,4096})"/dgi, group: 1 },
 ];
 
+const PLACEHOLDER = /\[REDACTED:[a-z0-9-]{1,40}-\d{1,9}\]/g;
+
 const PRIORITY = new Map(RULES.map((r, i) => [r.kind, i + 1]));
 
 function escapeRegExp(s: string): string {
@@ -152,6 +154,13 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         if (!span || span[1] <= span[0]) continue;
         found.push({ start: span[0], end: span[1], kind: rule.kind, priority: PRIORITY.get(rule.kind)! });
       }
+    }
+    // Idempotence: text that was already redacted (chat redacts hook-added context a second
+    // time) keeps its placeholders; `TOKEN=[REDACTED:env-secret-1]` is not a new secret.
+    if (text.includes("[REDACTED:")) {
+      const held = [...text.matchAll(PLACEHOLDER)].map((m) => [m.index, m.index + m[0].length] as const);
+      const overlaps = (m: Match) => held.some(([s, e]) => m.start < e && m.end > s);
+      for (let i = found.length - 1; i >= 0; i--) if (overlaps(found[i])) found.splice(i, 1);
     }
     // Earliest first; at the same start the longest; then known secrets before patterns.
     found.sort((a, b) => a.start - b.start || b.end - a.end || a.priority - b.priority);

@@ -46,6 +46,12 @@ describe("redactor fixtures", () => {
     expect(result.kinds[kind]).toBe(secrets.length);
   });
 
+  it.each(positive)("redact() is idempotent on the output of $kind case $i (placeholders are not secrets)", ({ marked }) => {
+    const r = createRedactor();
+    const once = r.redact(parse(marked).text).text;
+    expect(r.redact(once)).toEqual({ text: once, count: 0, kinds: {} });
+  });
+
   it.each(negative)("redact() leaves $kind negative case $i untouched", ({ text }) => {
     const result = createRedactor().redact(text);
     expect(result.text).toBe(text);
