@@ -4,6 +4,7 @@
  */
 import { definePlugin } from "../../src/kernel/index.ts";
 import { historyCommands } from "./commands.ts";
+import type { HistoryStore } from "./service.ts";
 import type { HistoryService } from "./types.ts";
 
 /** The service of the running invocation; hooks receive only their payload. */
@@ -28,18 +29,28 @@ export default definePlugin({
   },
   setup(ctx) {
     // sql.js and the store load on first use: startup stays cheap.
-    let store: Promise<HistoryService> | undefined;
+    let store: Promise<HistoryStore> | undefined;
+    let recorded = false;
     const lazy = () => (store ??= import("./service.ts").then((m) => m.createHistoryStore(m.pluginDeps(ctx))));
     const service: HistoryService = {
-      record: async (e) => (await lazy()).record(e),
+      record: async (e) => {
+        recorded = true;
+        return (await lazy()).record(e);
+      },
       search: async (o) => (await lazy()).search(o),
       get: async (id) => (await lazy()).get(id),
       lastConversation: async () => (await lazy()).lastConversation(),
     };
     current = service;
     ctx.provide("history", service);
-    return () => {
+    return async () => {
       if (current === service) current = undefined;
+      // Nobody may search for a long time (cron jobs only append): keep the journal bounded.
+      if (!recorded || !store) return;
+      const [{ journalBytes }, { JOURNAL_MAX_BYTES }] = await Promise.all([import("./journal.ts"), import("./service.ts")]);
+      const s = await store;
+      if (journalBytes(s.journalPath) <= JOURNAL_MAX_BYTES) return;
+      await s.compact().catch((error: Error) => ctx.io.debug(`history: compaction at exit failed: ${error.message}`));
     };
   },
 });

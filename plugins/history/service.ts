@@ -14,6 +14,8 @@ import type { ConversationMessages, HistoryEntry, HistoryService, SearchOptions 
 
 /** Above this much journal, a reader saves the compacted database instead of folding in memory. */
 export const COMPACT_BYTES = 256 * 1024;
+/** Above this much journal, a process that recorded events compacts before it exits. */
+export const JOURNAL_MAX_BYTES = 4 * COMPACT_BYTES;
 
 export interface HistoryDeps {
   dataDir: string;
