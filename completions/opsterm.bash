@@ -4,7 +4,7 @@ _opsterm() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   local globals='--json --debug --no-color --help -h --version -v'
   if [[ $COMP_CWORD -eq 1 ]]; then
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec get history plugin provider put scp servers ssh' -- "$cur")); fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last get history init last plugin policy provider put scp servers ssh' -- "$cur")); fi
     return 0
   fi
   case "${COMP_WORDS[1]}" in
@@ -52,6 +52,9 @@ _opsterm() {
     exec)
       opts='--yes -y --parallel -p --timeout -t --connect-timeout --max-output'
       ;;
+    explain-last)
+      opts='--model --provider --lines -n --allow-secrets'
+      ;;
     get)
       opts='--via --yes -y --json'
       ;;
@@ -75,6 +78,13 @@ _opsterm() {
       ;;
       esac
       ;;
+    init)
+      opts='--key --capture-fn'
+      values='bash zsh fish'
+      ;;
+    last)
+      opts='--lines -n'
+      ;;
     plugin)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'add list remove rm' -- "$cur")); return 0; fi
       case "${COMP_WORDS[2]}" in
@@ -89,6 +99,14 @@ _opsterm() {
       ;;
           rm)
       opts=''
+      ;;
+      esac
+      ;;
+    policy)
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'check' -- "$cur")); return 0; fi
+      case "${COMP_WORDS[2]}" in
+          check)
+      opts='--server --tier --batch --exit-code'
       ;;
       esac
       ;;

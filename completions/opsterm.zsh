@@ -3,7 +3,7 @@
 _opsterm() {
   if (( CURRENT == 2 )); then
     if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; return; fi
-    local -a cmds; cmds=('ask:Ask the AI (also\: opsterm <question…>); piped stdin becomes context' 'audit:log, show, verify' 'completion:Print the shell completion script for bash, zsh or fish' 'config:get, list, path, set' 'doctor:Check config files, runtime, ssh/git and plugin trust; exit 1 when something needed is broken' 'exec:Run a command on one or many servers, through policy, approval and audit' 'get:Read one remote file to a local file, or to stdout with -' 'history:compact, prune, rm, search, show' 'plugin:add, list, remove' 'provider:list, models, test' 'put:Write stdin to a remote file\: atomic replace, verified, snapshotted before and after' 'scp:Copy files to or from a server over SFTP (atomic, verified, snapshotted writes)' 'servers:add, import-ssh-config, list, rm, show, test' 'ssh:Open an interactive SSH session (system ssh, jump chain from the inventory), recorded in the audit log')
+    local -a cmds; cmds=('ask:Ask the AI (also\: opsterm <question…>); piped stdin becomes context' 'audit:log, show, verify' 'completion:Print the shell completion script for bash, zsh or fish' 'config:get, list, path, set' 'doctor:Check config files, runtime, ssh/git and plugin trust; exit 1 when something needed is broken' 'exec:Run a command on one or many servers, through policy, approval and audit' 'explain-last:Ask the AI what happened in the last command and how to fix it (redacted before it leaves)' 'get:Read one remote file to a local file, or to stdout with -' 'history:compact, prune, rm, search, show' 'init:Print the shell integration (records the last command for `opsterm last`/`explain-last`, binds Alt-o)' 'last:Show what the shell integration recorded about the last command\: line, exit status, cwd, duration, output' 'plugin:add, list, remove' 'policy:check' 'provider:list, models, test' 'put:Write stdin to a remote file\: atomic replace, verified, snapshotted before and after' 'scp:Copy files to or from a server over SFTP (atomic, verified, snapshotted writes)' 'servers:add, import-ssh-config, list, rm, show, test' 'ssh:Open an interactive SSH session (system ssh, jump chain from the inventory), recorded in the audit log')
     _describe -t commands 'opsterm command' cmds
     return
   fi
@@ -51,6 +51,9 @@ _opsterm() {
     (exec)
       if [[ $PREFIX == -* ]]; then local -a o; o=('--yes:Approve approval-required commands in advance (rejected ones never run)' '-y:Approve approval-required commands in advance (rejected ones never run)' '--parallel:Hosts at once for a fan-out (default\: ssh.parallel or 32)' '-p:Hosts at once for a fan-out (default\: ssh.parallel or 32)' '--timeout:Deadline for the command on each host' '-t:Deadline for the command on each host' '--connect-timeout:Deadline to connect and log in, per hop (default\: ssh.connectTimeout or 10)' '--max-output:Output kept per host and stream (default 1 MiB for one host, 256 KiB each for many)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
       ;;
+    (explain-last)
+      if [[ $PREFIX == -* ]]; then local -a o; o=('--model:Model to use' '--provider:Provider to use' '--lines:Send at most n lines of output' '-n:Send at most n lines of output' '--allow-secrets:Do not redact secrets (sends them as they are)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else :; fi
+      ;;
     (get)
       if [[ $PREFIX == -* ]]; then local -a o; o=('--via:Jump hosts (inventory ids, comma-separated), replacing the inventory'\''s chain' '--yes:Approve the write in advance (rejected actions still never run)' '-y:Approve the write in advance (rejected actions still never run)' '--json:Print a JSON summary' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
       ;;
@@ -74,6 +77,12 @@ _opsterm() {
           ;;
       esac
       ;;
+    (init)
+      if [[ $PREFIX == -* ]]; then local -a o; o=('--key:Key that inserts the last suggested command (default $OPSTERM_INSERT_KEY or \\eo = Alt-o; none = no binding)' '--capture-fn:Name of the opt-in output capture wrapper (default oc; none = no wrapper)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else local -a vals; vals=('bash' 'zsh' 'fish'); _describe -t values 'value' vals; fi
+      ;;
+    (last)
+      if [[ $PREFIX == -* ]]; then local -a o; o=('--lines:Show at most n lines of output' '-n:Show at most n lines of output' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else :; fi
+      ;;
     (plugin)
       if (( CURRENT == 3 )); then local -a acts; acts=('add:Trust a plugin file\: record its path and SHA-256, so a changed file is refused' 'list:List plugins\: built-in, trusted, and refused (changed or missing files)' 'remove:Stop trusting a user plugin (its file is left alone)' 'rm:Stop trusting a user plugin (its file is left alone)'); _describe -t actions 'plugin action' acts; return; fi
       case $words[3] in
@@ -88,6 +97,14 @@ _opsterm() {
           ;;
         (rm)
           if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          ;;
+      esac
+      ;;
+    (policy)
+      if (( CURRENT == 3 )); then local -a acts; acts=('check:Classify a shell command\: auto-allow, approval-required or reject, with the rule and why'); _describe -t actions 'policy action' acts; return; fi
+      case $words[3] in
+        (check)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--server:Judge it for this inventory server (its tier and server rules apply)' '--tier:Judge it for this tier (e.g. prod); overrides the server'\''s' '--batch:Read one JSON string per line from stdin, write one JSON object per line' '--exit-code:Exit 0 auto-allow, 10 approval-required, 77 reject (default\: 0 for any answer)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
           ;;
       esac
       ;;

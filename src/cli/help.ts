@@ -77,6 +77,7 @@ function groupDescription(actions: RegisteredCommand[]): string {
 export const GROUP_DESCRIPTIONS: Record<string, string> = {
   plugin: "Add, list and remove user plugins",
   config: "Read and change settings",
+  history: "Search and manage past questions, answers and executions (opsterm history [query] searches)",
 };
 
 function table(rows: readonly (readonly [string, string])[]): string[] {

@@ -86,14 +86,30 @@ export function startShell(kind: ShellKind, options: { env?: Record<string, stri
     },
     capture: () => tmux("capture-pane", "-p", "-J", "-t", "0", "-S", "-200"),
     close() {
+      let pid = 0;
       try {
+        pid = Number(tmux("display-message", "-p", "-t", "0", "#{pane_pid}").trim());
         tmux("kill-server");
       } catch {
         // Already gone.
       }
-      rmSync(home, { recursive: true, force: true });
+      // The shell writes its history file as it exits after SIGHUP: wait for it, then remove HOME.
+      waitForExit(pid, 5_000);
+      rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
+}
+
+function waitForExit(pid: number, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  while (pid > 0 && Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
 }
 
 function sq(value: string): string {
