@@ -51,6 +51,20 @@ const nativeStub: Plugin = {
   },
 };
 
+/**
+ * Node built-ins that cost milliseconds to initialise (node:crypto alone is ~5-10 ms) and that
+ * most commands never touch. In the bundle, `require("node:crypto")` becomes a proxy that loads
+ * the module on first property access, so a top-level `import { createHash } from "node:crypto"`
+ * in any plugin no longer costs startup time. (esbuild calls named imports as
+ * `(0, mod.createHash)(…)`, i.e. a property read at call time.)
+ */
+const LAZY_BUILTINS = ["crypto", "child_process", "readline", "net", "tls", "http", "https", "http2", "zlib", "worker_threads", "dgram", "dns", "assert", "perf_hooks", "v8", "vm", "inspector"];
+const LAZY_REQUIRE = new RegExp(`(?<![\\w$.])require\\("(?:node:)?(${LAZY_BUILTINS.join("|")})"\\)`, "g");
+const LAZY_RUNTIME =
+  "var __opstermLazy=(id)=>{let m;const l=()=>m??=require(id);return new Proxy({},{get:(t,k)=>l()[k],has:(t,k)=>k in l()," +
+  "ownKeys:()=>Reflect.ownKeys(l()),getOwnPropertyDescriptor:(t,k)=>{const d=Reflect.getOwnPropertyDescriptor(l(),k);return d&&{...d,configurable:!0}}," +
+  "getPrototypeOf:()=>Reflect.getPrototypeOf(l()),set:(t,k,v)=>(l()[k]=v,!0),defineProperty:(t,k,d)=>(Object.defineProperty(l(),k,d),!0)})};";
+
 async function bundle(): Promise<void> {
   mkdirSync(DIST, { recursive: true });
   const t = performance.now();
@@ -78,12 +92,16 @@ async function bundle(): Promise<void> {
     plugins: [nativeStub],
     logLevel: "warning",
     // A bare `opsterm.cjs` must also run under Deno and as the SEA main script.
-    banner: { js: `#!/usr/bin/env node\n"use strict";var __opstermImportMetaUrl=require("node:url").pathToFileURL(__filename).href;` },
+    banner: { js: `#!/usr/bin/env node\n"use strict";var __opstermImportMetaUrl=require("node:url").pathToFileURL(__filename).href;${LAZY_RUNTIME}` },
     metafile: true,
+    write: false,
   });
   if (result.errors.length) fail("esbuild failed");
+  const code = result.outputFiles[0].text;
+  let lazy = 0;
+  writeFileSync(BUNDLE, code.replace(LAZY_REQUIRE, (_m, id: string) => (lazy++, `__opstermLazy("node:${id}")`)), { mode: 0o644 });
   writeFileSync(join(DIST, "meta.json"), JSON.stringify(result.metafile));
-  console.log(`bundle  ${rel(BUNDLE)}  ${mb(statSync(BUNDLE).size)}  ${Math.round(performance.now() - t)} ms`);
+  console.log(`bundle  ${rel(BUNDLE)}  ${mb(statSync(BUNDLE).size)}  ${Math.round(performance.now() - t)} ms  (${lazy} built-in requires made lazy)`);
 }
 
 async function sea(): Promise<void> {
