@@ -107,7 +107,12 @@ function runBatch(policy: LoadedPolicyService, options: ClassifyOptions, ctx: Co
       out.push(judge(pending));
       pending = Buffer.alloc(0);
     }
-    if (out.length) ctx.io.stdout.write(out.join("\n") + "\n");
+    if (out.length === 0) return;
+    // Backpressure: a slow reader pauses stdin instead of buffering every answer in memory.
+    if (!ctx.io.stdout.write(out.join("\n") + "\n")) {
+      stdin.pause();
+      ctx.io.stdout.once("drain", () => stdin.resume());
+    }
   };
 
   return new Promise((resolve, reject) => {
@@ -118,7 +123,8 @@ function runBatch(policy: LoadedPolicyService, options: ClassifyOptions, ctx: Co
     });
     stdin.on("end", () => {
       drain(true);
-      resolve(bad > 0 ? 65 : 0);
+      // The process exits right after: resolve only once everything written has been flushed.
+      ctx.io.stdout.write("", () => resolve(bad > 0 ? 65 : 0));
     });
     stdin.on("error", reject);
   });
