@@ -42,16 +42,17 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
   const audit = ctx.use("audit");
   const target = await inspectTarget(sftp, job.remote);
   const snapshots: SnapshotPair = {};
-  // Commit ids for `opsterm audit show`: every file under `snapshots`, and the last one written
-  // as `snapshot` ({ path in the snapshot repo, before, after }), the shape the audit record uses.
-  const refs = (session.auditArgs.snapshots ??= []) as { path: string; before?: string; after?: string }[];
-  const entry: { path: string; before?: string; after?: string } = { path: target.path };
+  // Commit ids for `opsterm audit show`, which diffs `path` (inside the snapshot repo) between
+  // `before` and `after`: every file under `snapshots`, the last one written as `snapshot`.
+  type Entry = { path?: string; remote: string; before?: string; after?: string };
+  const refs = (session.auditArgs.snapshots ??= []) as Entry[];
+  const entry: Entry = { remote: target.path };
   refs.push(entry);
   const record = (which: "before" | "after", ref: SnapshotRef) => {
     snapshots[which] = ref;
+    entry.path = ref.path;
     entry[which] = ref.commit;
-    const prev = session.auditArgs.snapshot as { path: string; before?: string; after?: string } | undefined;
-    session.auditArgs.snapshot = prev?.path === ref.path ? { ...prev, [which]: ref.commit } : { path: ref.path, [which]: ref.commit };
+    session.auditArgs.snapshot = { path: ref.path, before: entry.before, after: entry.after };
   };
 
   let before: Uint8Array | null = null;

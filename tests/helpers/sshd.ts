@@ -139,9 +139,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
           child.once("exit", () => resolve());
           child.kill("SIGTERM");
           setTimeout(() => child.kill("SIGKILL"), 2000).unref();
-        }).then(() => {
-          if (!options.hostKeyPath && !options.userKeyPath) rmSync(dir, { recursive: true, force: true });
-        });
+        }).then(() => rmSync(dir, { recursive: true, force: true }));
         return stopped;
       },
     };
