@@ -33,6 +33,7 @@ function row(ctx: CommandContext, r: AuditRecord): string {
 
 const log = defineCommand({
   name: "audit log",
+  groupDescription: "Read and verify the tamper-evident log of remote actions",
   description: "List audit records (newest last)",
   options: [
     { flags: "--server <id>", description: "Only records for this server" },

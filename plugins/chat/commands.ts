@@ -199,6 +199,7 @@ async function targetFacts(ctx: CommandContext, server: string): Promise<{ id: s
 
 const providerList = defineCommand({
   name: "provider list",
+  groupDescription: "List, test and query AI providers",
   description: "Show the configured providers, presets, and which one is the default",
   async action(_args, ctx) {
     const { configuredProviders, PRESETS, presetProvider, resolveProvider } = await import("./config.ts");

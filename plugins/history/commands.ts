@@ -24,6 +24,7 @@ function notFound(id: number | string): DataError {
 
 const search = defineCommand({
   name: "history search",
+  groupDescription: "Search and manage past questions, answers and executions (opsterm history [query] searches)",
   description: "Search questions, answers and executions (also: opsterm history [query])",
   usage: "[...query]",
   groupDefault: true,

@@ -12,6 +12,7 @@ export const DECISION_EXIT: Record<Verdict["decision"], number> = { "auto-allow"
 
 const check = defineCommand({
   name: "policy check",
+  groupDescription: "Classify commands: auto-allow, approval-required or reject, and why",
   description: "Classify a shell command: auto-allow, approval-required or reject, with the rule and why",
   usage: "[command...]",
   options: [

@@ -33,6 +33,7 @@ function serverJson(s: ResolvedServer): Record<string, unknown> {
 
 const list = defineCommand({
   name: "servers list",
+  groupDescription: "Manage the server inventory (servers.yaml) and test logins",
   description: "List servers from servers.yaml (global and workspace), with scope and shadowing",
   usage: "[target]",
   examples: ["opsterm servers list", "opsterm servers list @prod --json"],

@@ -68,17 +68,10 @@ function withUsage(cmd: RegisteredCommand): string {
   return cmd.usage ? `${cmd.name} ${cmd.usage}` : cmd.name;
 }
 
+/** The group's own line when one of its actions declares it, else the list of actions. */
 function groupDescription(actions: RegisteredCommand[]): string {
-  const first = actions[0];
-  return GROUP_DESCRIPTIONS[first.name.split(" ")[0]] ?? `${actions.map((a) => a.name.split(" ")[1]).join(", ")}`;
+  return actions.find((a) => a.groupDescription)?.groupDescription ?? actions.map((a) => a.name.split(" ")[1]).join(", ");
 }
-
-/** One line per group; a plugin can name its group by registering its description here. */
-export const GROUP_DESCRIPTIONS: Record<string, string> = {
-  plugin: "Add, list and remove user plugins",
-  config: "Read and change settings",
-  history: "Search and manage past questions, answers and executions (opsterm history [query] searches)",
-};
 
 function table(rows: readonly (readonly [string, string])[]): string[] {
   const width = Math.min(Math.max(0, ...rows.map(([a]) => a.length)) + 2, 34);

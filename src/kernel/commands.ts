@@ -37,6 +37,8 @@ export interface CommandSpec {
    * `opsterm history nginx` means `opsterm history search nginx`. At most one per group.
    */
   groupDefault?: boolean;
+  /** For a group action: one line describing the whole group in `opsterm --help` (any one action may carry it). */
+  groupDescription?: string;
   hidden?: boolean;
   /** Values to complete the first positional with, e.g. `["bash","zsh","fish"]`. */
   complete?: string[];

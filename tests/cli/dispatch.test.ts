@@ -17,7 +17,7 @@ const probe = definePlugin({
       ],
       action: (args, ctx) => void ctx.io.out(JSON.stringify(args)),
     },
-    { name: "probe paint", description: "Prints in colour", action: (_a, ctx) => void ctx.io.out(ctx.io.style.red("red")) },
+    { name: "probe paint", description: "Prints in colour", groupDescription: "Probe the dispatcher", action: (_a, ctx) => void ctx.io.out(ctx.io.style.red("red")) },
   ],
 });
 
@@ -55,6 +55,12 @@ describe("CLI dispatch", () => {
     expect(bare.code).toBe(2);
     expect(bare.stdout).toMatch(/Actions:\n\s+paint\s+Prints in colour\n\s+run <target> \[rest\.\.\.\]/);
     expect((await run(["probe", "--help"])).code).toBe(0);
+  });
+
+  it("describes a group in the main help by the line one of its actions declares", async () => {
+    const r = await run(["--help"]);
+    expect(r.stdout).toMatch(/probe <paint\|run>\s+Probe the dispatcher/);
+    expect(r.stdout).toMatch(/plugin <add\|list\|remove>\s+Add, list and remove user plugins/);
   });
 
   it("shows per-command help with options, defaults and global options", async () => {

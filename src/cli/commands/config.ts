@@ -55,6 +55,7 @@ const list = defineCommand({
 
 const get = defineCommand({
   name: "config get",
+  groupDescription: "Read and change settings",
   description: "Print one value (exit 1 when it is not set)",
   usage: "<key>",
   examples: ["opsterm config get ai.model"],

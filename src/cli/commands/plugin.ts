@@ -11,6 +11,7 @@ import { closest } from "../../lib/schema.ts";
 
 const add = defineCommand({
   name: "plugin add",
+  groupDescription: "Add, list and remove user plugins",
   description: "Trust a plugin file: record its path and SHA-256, so a changed file is refused",
   usage: "<path>",
   examples: ["opsterm plugin add ~/opsterm-plugins/hello.mjs", "opsterm plugin add ./hello.mjs   # again after editing it, to re-trust"],
