@@ -154,7 +154,7 @@ _opsterm() {
       esac
       ;;
     ssh)
-      opts='--via'
+      opts='--via --yes -y'
       ;;
   esac
   if [[ $cur == -* ]]; then

@@ -137,4 +137,5 @@ complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_sub
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from test' -l parallel -r -d 'Servers at once'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from test' -F
 complete -c opsterm -n '__fish_seen_subcommand_from ssh' -l via -r -d 'Jump hosts (inventory ids, comma-separated) instead of the inventory\'s proxy'
+complete -c opsterm -n '__fish_seen_subcommand_from ssh' -l yes -s y -d 'Approve the session in advance when the policy asks for approval (a denied session never opens)'
 complete -c opsterm -n '__fish_seen_subcommand_from ssh' -F

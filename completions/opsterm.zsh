@@ -152,7 +152,7 @@ _opsterm() {
       esac
       ;;
     (ssh)
-      if [[ $PREFIX == -* ]]; then local -a o; o=('--via:Jump hosts (inventory ids, comma-separated) instead of the inventory'\''s proxy' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+      if [[ $PREFIX == -* ]]; then local -a o; o=('--via:Jump hosts (inventory ids, comma-separated) instead of the inventory'\''s proxy' '--yes:Approve the session in advance when the policy asks for approval (a denied session never opens)' '-y:Approve the session in advance when the policy asks for approval (a denied session never opens)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
       ;;
     (*) _files ;;
   esac

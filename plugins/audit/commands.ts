@@ -118,7 +118,9 @@ const show = defineCommand({
     const rec = all.find((r) => r.seq === seq);
     if (!rec) throw new UsageError(`No audit record with seq ${seq} (the log has ${all.length})`, { code: "E_AUDIT_SEQ", hint: 'List records with "opsterm audit log"' });
     const records = [rec];
-    const same = (r: AuditRecord) => r.runId === rec.runId && r.server === rec.server && r.action === rec.action;
+    // A session's intent is "session-start" and its result "session-end"; other actions keep their name.
+    const kind = (a: string) => (a === "session-end" ? "session-start" : a);
+    const same = (r: AuditRecord) => r.runId === rec.runId && r.server === rec.server && kind(r.action) === kind(rec.action);
     if (rec.phase === "intent") {
       const result = all.find((r) => r.seq > seq && same(r) && r.phase === "result");
       if (result) records.push(result);

@@ -165,7 +165,7 @@ export interface AppendOptions {
 export async function appendRecord(files: AuditFiles, input: AuditInput, options: AppendOptions = {}): Promise<AuditRecord> {
   const fail = (error: unknown): IoError => {
     if (error instanceof IoError) return error;
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message ?? String(error);
+    const reason = reasonOf(error);
     return new IoError("E_AUDIT_WRITE", `Audit log ${files.log} could not be written: ${reason}; nothing was run`, {
       cause: error,
       hint: "Free disk space or fix the permissions of the audit directory (it must be writable by you), then retry",
@@ -238,6 +238,25 @@ export async function appendRecord(files: AuditFiles, input: AuditInput, options
   } catch (error) {
     throw fail(error);
   }
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is exhausted",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "the file system is read-only",
+  EEXIST: "a file is in the way of the audit directory",
+  ENOTDIR: "a file is in the way of the audit directory",
+  EISDIR: "a directory is in the way of an audit file",
+  EIO: "an I/O error occurred",
+};
+
+/** A short reason with the errno code kept for searching, e.g. "the disk is full (ENOSPC)". */
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (typeof code === "string") return ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} (${code})` : code;
+  return error instanceof Error ? error.message : String(error);
 }
 
 export interface VerifyReport {

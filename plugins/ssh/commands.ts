@@ -3,7 +3,7 @@
  * Heavy modules (ssh2, yaml) are imported inside actions so `--help` stays fast.
  */
 import { defineCommand, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
-import { ConfigError, EXIT, IoError, UsageError } from "../../src/kernel/index.ts";
+import { ConfigError, EXIT, UsageError } from "../../src/kernel/index.ts";
 import type { ResolvedServer } from "./types.ts";
 
 const lazy = {
@@ -258,10 +258,13 @@ const ssh = defineCommand({
   name: "ssh",
   description: "Open an interactive SSH session (system ssh, jump chain from the inventory), recorded in the audit log",
   usage: "<server>",
-  options: [{ flags: "--via <ids>", description: "Jump hosts (inventory ids, comma-separated) instead of the inventory's proxy" }],
-  examples: ["opsterm ssh web1", "opsterm ssh db1 --via bastion,inner"],
+  options: [
+    { flags: "--via <ids>", description: "Jump hosts (inventory ids, comma-separated) instead of the inventory's proxy" },
+    { flags: "-y, --yes", description: "Approve the session in advance when the policy asks for approval (a denied session never opens)" },
+  ],
+  examples: ["opsterm ssh web1", "opsterm ssh db1 --via bastion,inner", "echo uptime | opsterm ssh web1 --yes"],
   async action(args, ctx) {
-    const [{ inventoryFor, resolveTargets, sshSettings, currentUser }, { spawn }] = await Promise.all([lazy.settings(), import("node:child_process")]);
+    const [{ inventoryFor, resolveTargets, sshSettings }, { spawn }] = await Promise.all([lazy.settings(), import("node:child_process")]);
     const inventory = await inventoryFor(ctx);
     const id = String(args.server);
     if (UNSAFE.test(id)) throw new UsageError(`Refusing server ${JSON.stringify(id)}: it starts with "-" or holds spaces or control characters`, { code: "E_UNSAFE_ARG" });
@@ -276,31 +279,30 @@ const ssh = defineCommand({
     }
     const settings = await sshSettings(ctx);
     const argv = sshArgv(server, ctx.env.OPSTERM_KNOWN_HOSTS || (await ctx.config()).get("ssh.knownHosts") ? settings.knownHostsPath : undefined);
-    const audit = ctx.tryUse("audit");
-    const base = { runId: ctx.runId, actor: `${currentUser(ctx)} (user)`, server: server.id, args: { command: "ssh", via: server.via.map((h) => h.id), argv }, phase: "event" as const };
-    if (!audit) throw new IoError("E_AUDIT_MISSING", "No audit plugin is loaded, so no session is opened (sessions must be recorded)", { hint: 'Run "opsterm doctor" to see why the audit plugin did not load' });
-    try {
-      await audit.append({ ...base, action: "session-start" });
-    } catch (error) {
-      throw new IoError("E_AUDIT_WRITE", `The session could not be recorded in the audit log, so it was not opened: ${(error as Error).message}`, { hint: "Fix the audit log (opsterm doctor), then try again" });
+    // One orchestrated action (DESIGN.md §5): policy (session rules, tiers) → approval → audit
+    // intent (session-start) → ssh → audit result (session-end). Fails closed like exec.
+    const { runRemoteAction, exitCodeFor } = await import("../../src/lib/remote-action.ts");
+    const action = { kind: "session" as const, server: server.id, tier: server.tier, command: `ssh ${server.user}@${server.host}`, origin: "user" as const, runId: ctx.runId };
+    const result = await runRemoteAction(
+      ctx,
+      action,
+      async () => {
+        ctx.io.debug(`ssh ${argv.join(" ")}`);
+        return new Promise((resolve) => {
+          const child = spawn("ssh", argv, { stdio: "inherit" });
+          child.on("error", (error) => resolve({ exitCode: null, completed: false, error: { code: "E_SSH_SPAWN", message: `cannot run ssh: ${error.message} (install openssh-client)` } }));
+          child.on("exit", (c, sig) => resolve({ exitCode: c ?? (sig ? 128 + (({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }) as Record<string, number>)[sig] || 255 : 255), completed: true }));
+        });
+      },
+      { preApproved: Boolean(args.yes), auditArgs: { via: server.via.map((h) => h.id), argv } },
+    );
+    if (result.error) {
+      const s = ctx.io.errStyle;
+      ctx.io.err(`${s.red("opsterm:")} ${server.id}: ${result.error.message}`);
+      if (!result.attempted) ctx.io.err(s.dim(`  hint: ${result.error.code.startsWith("E_AUDIT") ? "fix the audit log (opsterm audit verify, opsterm doctor); no session opens without its record" : "no session was opened"}`));
+      if (result.error.code === "E_SSH_SPAWN") return EXIT.UNAVAILABLE;
     }
-    const started = Date.now();
-    ctx.io.debug(`ssh ${argv.join(" ")}`);
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn("ssh", argv, { stdio: "inherit" });
-      child.on("error", (error) => {
-        ctx.io.err(`opsterm: cannot run ssh: ${error.message} (install openssh-client)`);
-        resolve(EXIT.UNAVAILABLE);
-      });
-      child.on("exit", (c, sig) => resolve(c ?? (sig ? 128 + (({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }) as Record<string, number>)[sig] || 255 : 255)));
-    });
-    try {
-      await audit.append({ ...base, action: "session-end", exitCode: code, durationMs: Date.now() - started });
-    } catch (error) {
-      ctx.io.warn(`the end of the session could not be recorded in the audit log: ${(error as Error).message}`);
-      return EXIT.IO;
-    }
-    return code;
+    return exitCodeFor(result);
   },
 });
 

@@ -91,9 +91,9 @@ export async function runRemoteAction(
     return finish({ verdict, approver, error: { code: "E_AUDIT_MISSING", message: "No audit plugin is loaded, so nothing was run (remote actions need an audit record first)" } });
   }
   try {
-    await audit.append(record({ phase: "intent", action: auditActionOf(action), approver }));
+    await audit.append(record({ phase: "intent", action: auditActionOf(action, "intent"), approver }));
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = (error instanceof Error ? error.message : String(error)).replace(/;? nothing was run\.?$/, "");
     return finish({ verdict, approver, error: { code: "E_AUDIT_WRITE", message: `Audit intent could not be written, so nothing was run: ${message}` } });
   }
 
@@ -114,7 +114,7 @@ export async function runRemoteAction(
   let auditStatus: RemoteActionResult["auditStatus"] = "written";
   let auditError: { code: string; message: string } | undefined;
   try {
-    await audit.append(record({ phase: "result", action: auditActionOf(action), approver, exitCode, durationMs: Date.now() - started }));
+    await audit.append(record({ phase: "result", action: auditActionOf(action, "result"), approver, exitCode, durationMs: Date.now() - started }));
   } catch (error) {
     auditStatus = "partial";
     auditError = { code: "E_AUDIT_RESULT", message: `The action ran, but its audit result could not be written: ${error instanceof Error ? error.message : String(error)}` };
@@ -245,8 +245,10 @@ async function notify(ctx: ActionContext, result: RemoteActionResult): Promise<v
   }
 }
 
-function auditActionOf(action: RemoteAction): AuditInput["action"] {
-  return action.kind === "session" ? "session-start" : action.kind;
+/** A session's intent is its start and its result its end; other kinds keep their name. */
+function auditActionOf(action: RemoteAction, phase: "intent" | "result"): AuditInput["action"] {
+  if (action.kind === "session") return phase === "intent" ? "session-start" : "session-end";
+  return action.kind;
 }
 
 function userName(ctx: ActionContext): string {

@@ -62,7 +62,7 @@ describe("appendRecord()", () => {
     const error = await appendRecord(files, INPUTS[0]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(IoError);
     expect(error).toMatchObject({ code: "E_AUDIT_WRITE", exitCode: 74 });
-    expect((error as Error).message).toMatch(/could not be written: ENOSPC; nothing was run/);
+    expect((error as Error).message).toMatch(/could not be written: the disk is full \(ENOSPC\); nothing was run/);
     expect(existsSync(files.head)).toBe(false);
   });
 
@@ -70,7 +70,7 @@ describe("appendRecord()", () => {
     const root = home();
     writeFileSync(join(root, "audit"), "not a dir");
     const error = await appendRecord(auditFiles(root), INPUTS[0]).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "E_AUDIT_WRITE", exitCode: 74 });
+    expect(error).toMatchObject({ code: "E_AUDIT_WRITE", exitCode: 74, message: expect.stringMatching(/a file is in the way of the audit directory \(EEXIST\); nothing was run/) });
   });
 
   it("appendRecord() fails closed and leaves the log unchanged when the head anchor cannot be written", async () => {
