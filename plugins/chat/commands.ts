@@ -113,7 +113,8 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
   if (!streaming && sink) sink.push(answer.content);
   sink?.end();
 
-  const { extractCommands } = await import("./suggest.ts");
+  const { extractCommands, saveSuggestion } = await import("./suggest.ts");
+  // Nothing from a truncated answer is offered, saved or run (an incomplete one threw above).
   const commands = answer.truncated ? [] : extractCommands(answer.content);
   const sentUser = answer.sent[answer.sent.length - 1];
   const turns = [...answer.sent.filter((m) => m.role !== "system"), { role: "assistant" as const, content: answer.content }];
@@ -139,6 +140,13 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
     ctx.io.warn(`history was not recorded: ${(error as Error).message}`);
   }
 
+  const tier = typeof target?.tier === "string" ? target.tier : undefined;
+  const suggestion = commands.length > 0 ? await saveSuggestion(ctx, commands, server, tier) : undefined;
+  if (suggestion && !ctx.json && ctx.env.OPSTERM_SHELL_SESSION) {
+    const key = ctx.env.OPSTERM_INSERT_KEY || "\\eo";
+    ctx.io.err(s.dim(`opsterm: suggested command saved; press ${key === "\\eo" ? "Alt-o" : key} at your prompt to insert it`));
+  }
+
   if (answer.truncated) {
     ctx.io.warn("the answer was cut off at the length limit (finish_reason: length); commands from it are not offered. Raise maxTokens or ask for less");
   }
@@ -156,6 +164,7 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
         redactions: answer.redactions,
         input: input ? { bytesRead: input.bytesRead, truncated: input.truncated, omittedBytes: input.omittedBytes, binary: input.binary } : null,
         commands,
+        suggestion: suggestion ?? null,
       }),
     );
     return 0;
@@ -170,7 +179,7 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
   const { offerCommands } = await import("./suggest.ts");
   const results = await offerCommands(ctx, commands, {
     server,
-    tier: typeof target?.tier === "string" ? target.tier : undefined,
+    tier,
     describe: async (command) => {
       const sinkD = ctx.io.isTTY.stdout ? markdownSink((t) => void ctx.io.stderr.write(t), ctx.io.errStyle) : plainSink((t) => void ctx.io.stderr.write(t));
       await chat.ask(

@@ -1,13 +1,15 @@
 /**
  * Suggested commands: extracted from an answer, classified by the policy service (none → reject,
  * fail closed), offered as Execute / Modify / Describe / Abort (default Abort), and run locally
- * (`bash -c` with the command as one argv element, audited when an audit service exists) or on a
- * server through the ssh plugin's "remote" service.
+ * (`bash -c` with the command as one argv element, audit intent first: no audit service, nothing
+ * runs) or on a server through the ssh plugin's "remote" service (src/lib/remote-action.ts).
  */
 import { spawn } from "node:child_process";
 import { userInfo } from "node:os";
 import type { CommandContext, Verdict } from "../../src/kernel/index.ts";
 import { IoError, UnavailableError } from "../../src/kernel/index.ts";
+// Type-only: the shell plugin augments OpstermServices with "shell"; no runtime import of its code.
+import type {} from "../shell/types.ts";
 
 const SHELL_LANGS = new Set(["bash", "sh", "shell", "zsh", "console", "shell-session", "shellsession"]);
 
@@ -78,6 +80,38 @@ export function describeVerdict(ctx: CommandContext, v: Verdict): string {
   const s = ctx.io.errStyle;
   const colour = v.decision === "auto-allow" ? s.green : v.decision === "approval-required" ? s.yellow : s.red;
   return `${colour(v.decision)} ${s.dim(`(${v.rule})`)} ${v.reason}`;
+}
+
+/** POSIX single-quoting for one shell word. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * What the shell key binding should insert for these suggestions: the first command the policy
+ * does not reject (a rejected one is never offered, so it is not handed to the prompt either).
+ * With `--on`, it is wrapped in `opsterm exec <server> -- '…'`, so pressing Enter runs it where it
+ * was meant to run, through the same gate.
+ */
+export function suggestionFor(ctx: CommandContext, commands: string[], server?: string, tier?: string): string | undefined {
+  const command = commands.find((c) => classify(ctx, c, server, tier).decision !== "reject");
+  if (command === undefined) return undefined;
+  return server ? `opsterm exec ${shellQuote(server)} -- ${shellQuote(command)}` : command;
+}
+
+/** Saves the suggestion for the key binding when the shell plugin is loaded; never fails the answer. */
+export async function saveSuggestion(ctx: CommandContext, commands: string[], server?: string, tier?: string): Promise<string | undefined> {
+  const shell = ctx.tryUse("shell");
+  if (!shell || typeof shell.saveSuggestion !== "function") return undefined;
+  const text = suggestionFor(ctx, commands, server, tier);
+  if (text === undefined) return undefined;
+  try {
+    await shell.saveSuggestion(text);
+    return text;
+  } catch (error) {
+    ctx.io.warn(`the suggested command was not saved for the shell key binding: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /** Offers each command in turn. Abort (the default) stops the whole offer. */
@@ -162,9 +196,17 @@ async function runRemote(ctx: CommandContext, server: string, command: string): 
   return { exitCode: result.attempted ? result.exitCode : undefined };
 }
 
-/** Local run: audit intent first when an audit service exists (its failure stops the run), then bash -c. */
+/**
+ * Local run, fail closed like a remote action: no audit service, or an intent record that cannot
+ * be written, means nothing runs. Then `bash -c` with the command as one argv element.
+ */
 export async function runLocal(ctx: CommandContext, command: string, verdict: Verdict, approver?: string): Promise<number | null> {
   const audit = ctx.tryUse("audit");
+  if (!audit || typeof audit.append !== "function") {
+    throw new IoError("E_AUDIT_MISSING", "No audit plugin is loaded, so the suggested command was not run (every execution needs an audit record first)", {
+      hint: 'Run "opsterm doctor" to see why the audit plugin failed to load',
+    });
+  }
   const started = Date.now();
   const base = {
     runId: ctx.runId,
@@ -176,14 +218,12 @@ export async function runLocal(ctx: CommandContext, command: string, verdict: Ve
     rule: verdict.rule,
     approver,
   };
-  if (audit) {
-    try {
-      await audit.append({ ...base, phase: "intent" });
-    } catch (error) {
-      throw new IoError("E_AUDIT_WRITE", `The audit record could not be written, so nothing was run: ${(error as Error).message}`, {
-        hint: "Check the audit directory (opsterm audit verify)",
-      });
-    }
+  try {
+    await audit.append({ ...base, phase: "intent" });
+  } catch (error) {
+    throw new IoError("E_AUDIT_WRITE", `The audit record could not be written, so nothing was run: ${(error as Error).message}`, {
+      hint: "Check the audit directory (opsterm audit verify)",
+    });
   }
   const exitCode = await new Promise<number | null>((resolve) => {
     const child = spawn("bash", ["-c", command], { stdio: ["inherit", "inherit", "inherit"], env: ctx.env as NodeJS.ProcessEnv, cwd: ctx.runtime.cwd() });
@@ -197,12 +237,10 @@ export async function runLocal(ctx: CommandContext, command: string, verdict: Ve
   });
   const durationMs = Date.now() - started;
   ctx.io.err(ctx.io.errStyle.dim(`  exit ${exitCode ?? "?"} (${durationMs} ms)`));
-  if (audit) {
-    try {
-      await audit.append({ ...base, phase: "result", exitCode, durationMs });
-    } catch (error) {
-      ctx.io.warn(`the command ran, but its audit result could not be written: ${(error as Error).message}`);
-    }
+  try {
+    await audit.append({ ...base, phase: "result", exitCode, durationMs });
+  } catch (error) {
+    ctx.io.warn(`the command ran, but its audit result could not be written: ${(error as Error).message}`);
   }
   try {
     await ctx.hooks.call("history", {

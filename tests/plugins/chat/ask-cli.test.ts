@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { definePlugin, type OpstermPlugin } from "../../../src/kernel/index.ts";
@@ -118,6 +118,33 @@ describe("opsterm <question…> (default command)", () => {
     expect(r.code).toBe(69);
     expect(r.stderr).toContain("Incomplete answer");
     expect(r.stderr).not.toContain("Suggested command");
+    expect(existsSync(join(home, "shell", "suggestion"))).toBe(false);
+  });
+
+  it("saves the first command the policy does not reject for the shell key binding (0600)", async () => {
+    ai.enqueue(ai.stream(["Not this:\n```bash\nrm -rf /\n```\nThis:\n```bash\ndf -h /var\n```\n```bash\ndu -sh /var/log\n```\n"]));
+    const r = await run(["ask", "--json", "disk?"], { env: { OPSTERM_SHELL_SESSION: "4242" } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ commands: ["rm -rf /", "df -h /var", "du -sh /var/log"], suggestion: "df -h /var" });
+    const file = join(home, "shell", "suggestion");
+    expect(readFileSync(file, "utf8")).toBe("df -h /var\n");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // Plain output with the integration loaded says how to insert it.
+    ai.enqueue(ai.stream(["```bash\nuptime\n```\n"]));
+    const plain = await run(["load?"], { env: { OPSTERM_SHELL_SESSION: "4242" } });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toContain("suggested command saved; press Alt-o at your prompt");
+    expect(readFileSync(file, "utf8")).toBe("uptime\n");
+  });
+
+  it("saves nothing from a truncated answer, and nothing when every command is rejected", async () => {
+    ai.enqueue(ai.stream(["```bash\ndf -h\n```\n```bash\nsystemctl restart ng", "inx\n```"], { finish: "length" }));
+    const cut = await run(["ask", "--json", "restart?"]);
+    expect(JSON.parse(cut.stdout)).toMatchObject({ truncated: true, commands: [], suggestion: null });
+    ai.enqueue(ai.stream(["```bash\nrm -rf /\n```\n"]));
+    const rejected = await run(["ask", "--json", "wipe?"]);
+    expect(JSON.parse(rejected.stdout)).toMatchObject({ commands: ["rm -rf /"], suggestion: null });
+    expect(existsSync(join(home, "shell", "suggestion"))).toBe(false);
   });
 
   it("a 401 whose body echoes the key exits 78 without showing the key", async () => {
@@ -177,49 +204,86 @@ describe("pipe mode", () => {
     expect(r.stderr).toContain("warning: piped input is");
   });
 
-  it("a 1 GB stream on stdin is not read into memory (spawned CLI)", async () => {
+  it("a 1 GB stream on stdin is not read into memory: peak RSS stays within 40 MiB of a tiny input's (spawned CLI)", async () => {
     writeTree(home, { "config.yaml": "chat:\n  maxInputBytes: 65536\n" });
-    ai.enqueue(ai.stream(["It is a repeated log line."]));
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "what", "is", "this"], {
-      cwd: process.cwd(),
-      env: { PATH: process.env.PATH, HOME: home, OPSTERM_HOME: home, ...env() },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c));
-    child.stderr.on("data", (c: Buffer) => (stderr += c));
-    const line = Buffer.from("Jan 01 host app[1]: request served in 3 ms\n".repeat(1500));
-    let written = 0;
-    let stopped = false;
-    child.stdin.on("error", () => (stopped = true));
-    child.stdin.on("close", () => (stopped = true));
-    const pump = async () => {
-      while (!stopped && written < 1024 ** 3) {
-        written += line.length;
-        if (!child.stdin.write(line)) await new Promise((resolve) => child.stdin.once("drain", resolve).once("close", resolve));
-      }
-    };
-    void pump();
-    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    stopped = true;
-    expect(stderr).toContain("warning: piped input is longer than");
-    expect(code).toBe(0);
-    expect(stdout).toBe("It is a repeated log line.\n");
-    expect(written).toBeLessThan(200 * 1024 * 1024);
-    const content = ai.chats()[0].body?.messages?.at(-1)?.content ?? "";
+    ai.enqueue(ai.stream(["Small."]), ai.stream(["It is a repeated log line."]));
+    const small = await pipeInto(["what", "is", "this"], 64 * 1024);
+    expect(small.code).toBe(0);
+    const big = await pipeInto(["what", "is", "this"], 1024 ** 3);
+    expect(big.stderr).toContain("warning: piped input is longer than");
+    expect(big.code).toBe(0);
+    expect(big.stdout).toBe("It is a repeated log line.\n");
+    // It stopped reading (the producer saw the pipe close) long before 1 GiB…
+    expect(big.written).toBeLessThan(200 * 1024 * 1024);
+    expect(big.written).toBeGreaterThan(16 * 1024 * 1024);
+    // …and what it did read (tens of MiB) never stayed resident.
+    expect(small.peakKiB).toBeGreaterThan(0);
+    expect(big.peakKiB - small.peakKiB).toBeLessThan(40 * 1024);
+    const content = ai.chats()[1].body?.messages?.at(-1)?.content ?? "";
     expect(content.length).toBeLessThan(70 * 1024);
     expect(content).toContain("stopped reading after");
-    noKey(stdout, stderr);
+    noKey(big.stdout, big.stderr);
   }, 60_000);
 });
 
+/** Spawns the CLI, offers `total` bytes of log lines on stdin as fast as it reads, samples its peak RSS (VmHWM). */
+async function pipeInto(args: string[], total: number) {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH, HOME: home, OPSTERM_HOME: home, ...env() },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c));
+  child.stderr.on("data", (c: Buffer) => (stderr += c));
+  const line = Buffer.from("Jan 01 host app[1]: request served in 3 ms\n".repeat(1500));
+  let written = 0;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const stop = () => {
+    stopped = true;
+    wake?.();
+  };
+  child.stdin.on("error", stop);
+  child.stdin.on("close", stop);
+  child.stdin.on("drain", () => wake?.());
+  void (async () => {
+    while (!stopped && written < total) {
+      const piece = total - written < line.length ? line.subarray(0, total - written) : line;
+      written += piece.length;
+      if (!child.stdin.write(piece)) await new Promise<void>((resolve) => (wake = resolve));
+    }
+    if (!stopped) child.stdin.end();
+  })();
+  let peakKiB = 0;
+  const sampler = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+      if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
+    } catch {
+      // exited between two samples
+    }
+  }, 10);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearInterval(sampler);
+  stop();
+  return { code, stdout, stderr, written, peakKiB };
+}
+
 describe("providers", () => {
   it("with nothing configured and no local server, one message says how to configure (exit 78)", async () => {
-    const r = await runInProcess(["how", "are", "you"], { home, env: { NO_COLOR: "1" }, stdin: "" });
-    expect(r.code).toBe(78);
-    expect(r.stderr).toContain("No AI provider is configured");
-    expect(r.stderr).toContain("opsterm config set providers.openai.apiKeyEnv");
+    for (const argv of [["how", "are", "you"], ["provider", "test"], ["provider", "models"]]) {
+      const r = await runInProcess(argv, { home, env: { NO_COLOR: "1" }, stdin: "" });
+      expect(r.code, argv.join(" ")).toBe(78);
+      expect(r.stderr.match(/^error /gm), argv.join(" ")).toHaveLength(1);
+      expect(r.stderr).toContain("No AI provider is configured and no local server (ollama, llama.cpp) answers (E_CHAT_NO_PROVIDER)");
+      expect(r.stderr).toContain("opsterm config set providers.openai.apiKeyEnv");
+    }
+    // Listing still works, and says there is no default.
+    const list = await runInProcess(["provider", "list"], { home, env: { NO_COLOR: "1" } });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain("No default: set chat.provider");
   });
 
   it("provider list / models / test work against a configured provider; config get/set knows the keys", async () => {

@@ -91,6 +91,15 @@ describe("offerCommands()", () => {
     expect(prompt.asked).toEqual([]);
   });
 
+  it("fails closed without an audit service: nothing runs, no history row", async () => {
+    const w = await world([policyPlugin]);
+    const marker = join(w.home, "ran");
+    const prompt = scripted(["execute", "y"]);
+    await expect(offerCommands(w.with(prompt), [`touch ${marker}`])).rejects.toMatchObject({ code: "E_AUDIT_MISSING", exitCode: 74 });
+    expect(existsSync(marker)).toBe(false);
+    expect(w.history).toEqual([]);
+  });
+
   it("approval-required needs an explicit yes; no means nothing runs", async () => {
     const w = await world();
     const marker = join(w.home, "restarted");
