@@ -10,9 +10,13 @@ const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86
 export function parseSince(text: string, now: Date): Date {
   const rel = /^(\d{1,9})([smhdw])$/.exec(text.trim());
   if (rel) return new Date(now.getTime() - Number(rel[1]) * UNITS[rel[2]]);
-  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (ymd) {
     const t = Date.parse(text);
-    if (!Number.isNaN(t)) return new Date(t);
+    // Date.parse rolls 2025-02-30 over to March 2: a calendar day that does not exist is an error.
+    const day = new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3])));
+    const real = day.getUTCFullYear() === Number(ymd[1]) && day.getUTCMonth() === Number(ymd[2]) - 1 && day.getUTCDate() === Number(ymd[3]);
+    if (!Number.isNaN(t) && real) return new Date(t);
   }
   throw new UsageError(`--since "${text}" is neither a duration nor an ISO date`, { code: "E_AUDIT_SINCE", hint: "Use e.g. --since 2h, --since 7d or --since 2025-01-31T12:00:00Z" });
 }
@@ -48,7 +52,8 @@ const log = defineCommand({
     const since = args.since === undefined ? undefined : parseSince(String(args.since), new Date());
     const server = args.server === undefined ? undefined : String(args.server);
     const { auditFiles, readRecords } = await import("./log.ts");
-    let records = readRecords(auditFiles(ctx.paths.dataDir));
+    const files = auditFiles(ctx.paths.dataDir);
+    let records = readRecords(files, (line) => ctx.io.warn(`${files.log} line ${line} is not a JSON record; records after it are not shown (run "opsterm audit verify")`));
     if (server !== undefined) records = records.filter((r) => r.server === server);
     if (since) records = records.filter((r) => Date.parse(r.ts) >= since.getTime());
     records = records.slice(-limit);

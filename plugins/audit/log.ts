@@ -334,8 +334,8 @@ export function verifyBuffer(buf: Buffer, head: HeadAnchor | undefined, options:
   return { ...base, ok: true, records: count };
 }
 
-/** Parses the log for display; stops at the first line that does not parse. */
-export function readRecords(files: AuditFiles): AuditRecord[] {
+/** Parses the log for display; stops at the first line that does not parse (reported to `onBadLine`). */
+export function readRecords(files: AuditFiles, onBadLine?: (line: number) => void): AuditRecord[] {
   let buf: Buffer;
   try {
     buf = readFileSync(files.log);
@@ -346,8 +346,11 @@ export function readRecords(files: AuditFiles): AuditRecord[] {
   const out: AuditRecord[] = [];
   for (const line of splitLines(buf)) {
     try {
-      out.push(JSON.parse(buf.subarray(line.start, line.end).toString("utf8")) as AuditRecord);
+      const rec = JSON.parse(buf.subarray(line.start, line.end).toString("utf8")) as AuditRecord;
+      if (typeof rec !== "object" || rec === null || Array.isArray(rec)) throw new Error("not an object");
+      out.push(rec);
     } catch {
+      onBadLine?.(out.length + 1);
       break;
     }
   }

@@ -83,9 +83,27 @@ describe("opsterm audit", () => {
 
   it("audit log --since rejects a value that is neither a duration nor a date (exit 2)", async () => {
     const { home } = await seeded();
-    const r = await runInProcess(["audit", "log", "--since", "yesterday"], { home, plugins: PLUGINS });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/E_AUDIT_SINCE/);
+    for (const since of ["yesterday", "2025-02-30", "2025-13-01", "2025-01-31garbage", "2x", "1.5h"]) {
+      const r = await runInProcess(["audit", "log", "--since", since], { home, plugins: PLUGINS, env: { NO_COLOR: "1" } });
+      expect({ since, code: r.code }).toEqual({ since, code: 2 });
+      expect(r.stdout).toBe("");
+      // One error line (plus its hint), never a stack trace.
+      expect(r.stderr).toMatch(new RegExp(`^error --since "${since}" is neither a duration nor an ISO date \\(E_AUDIT_SINCE\\)\nhint {2}Use e\\.g\\. --since 2h`));
+      expect(r.stderr.trim().split("\n")).toHaveLength(2);
+    }
+    const ok = await runInProcess(["audit", "log", "--json", "--since", "2025-02-28T23:00:00Z"], { home, plugins: PLUGINS });
+    expect(JSON.parse(ok.stdout)).toHaveLength(3);
+  });
+
+  it("audit log warns at a line that is not a record instead of hiding the rest silently", async () => {
+    const { home } = await seeded();
+    const log = join(home, "audit", "audit.jsonl");
+    const lines = readFileSync(log, "utf8").split("\n");
+    writeFileSync(log, [lines[0], "{torn", lines[2], ""].join("\n"));
+    const r = await runInProcess(["audit", "log", "--json"], { home, plugins: PLUGINS, env: { NO_COLOR: "1" } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).map((x: { seq: number }) => x.seq)).toEqual([1]);
+    expect(r.stderr).toMatch(/line 2 is not a JSON record; .*opsterm audit verify/);
   });
 
   it("audit verify exits 0 on an intact log and 65 naming the first bad seq after a byte flip", async () => {
