@@ -18,6 +18,7 @@ import policyPlugin from "../../../plugins/policy/index.ts";
 import sshPlugin from "../../../plugins/ssh/index.ts";
 import { createAuditService } from "../../../plugins/audit/service.ts";
 import { offerCommands } from "../../../plugins/chat/suggest.ts";
+import "../../../plugins/scp/types.ts";
 import { runOpsterm, startSshd, writeOpstermHome, type OpstermHome, type SshdHandle } from "../../helpers/sshd.ts";
 import { runInProcess } from "../../helpers/run-cli.ts";
 import { createTestKernel } from "../../helpers/test-kernel.ts";
@@ -176,6 +177,37 @@ describe("opsterm put / get / scp", () => {
       expect(readdirSync(scratch).filter((n) => n.includes(".opsterm-"))).toEqual([]);
       expect(existsSync(join(h.home, "audit", "snapshots"))).toBe(false);
     }
+  });
+
+  it("put: a failed after-snapshot is a partial failure (exit 74), never success", async () => {
+    const h = home();
+    // The real audit service; only the after-write snapshot is made to fail (failure injection).
+    const flakyAudit = definePlugin({
+      name: "audit",
+      apiVersion: 1,
+      setup(ctx) {
+        const real = createAuditService(ctx);
+        ctx.provide("audit", {
+          append: real.append,
+          snapshot: (server, path, content, message) => (message.startsWith("after") ? Promise.reject(new Error("git exploded")) : real.snapshot(server, path, content, message)),
+        });
+      },
+    });
+    const plugins = [...BUILTIN_PLUGINS.filter((p) => p.name !== "audit"), flakyAudit];
+    const t = await createTestKernel(plugins, { home: h.home, env: h.env });
+    const path = marker("partial");
+    writeFileSync(path, "old\n");
+    const put = await t.ctx.use("files").put(t.ctx, { server: "web1", path, content: "new\n", preApproved: true });
+    await t.kernel.close();
+    expect(readFileSync(path, "utf8")).toBe("new\n");
+    expect(put.exitCode).toBe(74);
+    expect(put.failure).toMatchObject({ code: "E_SNAPSHOT_AFTER", message: expect.stringMatching(/was written, but its after-snapshot failed: .*git exploded/) });
+    expect(put.snapshots.before?.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(put.snapshots.after).toBeUndefined();
+    const rs = records(h);
+    expect(shape(rs)).toEqual(["write/intent", "write/result"]);
+    // The result record does not claim success.
+    expect(rs[1].exitCode).not.toBe(0);
   });
 
   it("get reads nothing when the audit intent cannot be written (exit 74)", async () => {
