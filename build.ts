@@ -81,7 +81,7 @@ async function bundle(): Promise<void> {
     keepNames: false,
     treeShaking: true,
     legalComments: "none",
-    charset: "utf8",
+    charset: "ascii",
     loader: { ".wasm": "binary" },
     define: {
       __OPSTERM_VERSION__: JSON.stringify(pkg.version),

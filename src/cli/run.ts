@@ -80,8 +80,8 @@ async function dispatch(kernel: Kernel, flags: GlobalFlags, argv: string[], refu
   }
   const fallback = registry.defaultCommand();
   // Bare `opsterm` on a terminal shows help; with piped stdin or options (`-c …`) it is a question.
-  const bare = argv.length === 0 && (io.isTTY.stdin || !fallback);
-  if (flags.help || bare || (!fallback && words.length === 0)) {
+  // `flags.help` first: it spares `opsterm --help` from building the stdin stream.
+  if (flags.help || (argv.length === 0 && (!fallback || io.isTTY.stdin)) || (!fallback && words.length === 0)) {
     io.out(renderMainHelp(registry, kernel.facts.version, io.style, userPlugins));
     return flags.help || argv.length === 0 ? EXIT.OK : EXIT.USAGE;
   }

@@ -69,6 +69,7 @@ export interface CommandRegistry {
 
 export function createCommandRegistry(): CommandRegistry {
   const byName = new Map<string, RegisteredCommand>();
+  let fallback: RegisteredCommand | undefined;
 
   function add(plugin: string, spec: CommandSpec): void {
     const names = [spec.name, ...(spec.aliases ?? [])];
@@ -88,36 +89,46 @@ export function createCommandRegistry(): CommandRegistry {
     }
     if (spec.groupDefault) {
       const [group] = spec.name.split(" ");
-      const other = all().find((c) => c.groupDefault && c.name.split(" ")[0] === group);
+      const other = [...byName.values()].find((c) => c.groupDefault && c.name.split(" ")[0] === group);
       if (!spec.name.includes(" ") || other) {
         throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" marks "${spec.name}" as the default of group "${group}", ${other ? `but "${other.name}" already is` : "which is not a group action"}`, { plugin });
       }
     }
-    if (spec.isDefault && defaultCommand()) {
-      throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" declares a default command, but "${defaultCommand()!.plugin}" already does`, { plugin });
+    if (spec.isDefault && fallback) {
+      throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" declares a default command, but "${fallback.plugin}" already does`, { plugin });
     }
     const registered = { ...spec, plugin };
     for (const name of names) byName.set(name, registered);
+    if (spec.isDefault) fallback = registered;
+    sorted = undefined;
+    grouped = undefined;
   }
 
+  // Sorted once per change, not on every call: help, completions and the kernel's conflict check
+  // ask for the list many times during one startup.
+  let sorted: RegisteredCommand[] | undefined;
+  let grouped: Map<string, RegisteredCommand[]> | undefined;
   function all(): RegisteredCommand[] {
     // Code-unit order, not localeCompare: the first localeCompare loads ICU collation data, a
     // measurable share of `opsterm --help` (this runs for every registered command).
-    return [...new Set(byName.values())].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    sorted ??= [...new Set(byName.values())].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...sorted];
   }
 
   function groups(): Map<string, RegisteredCommand[]> {
-    const map = new Map<string, RegisteredCommand[]>();
-    for (const cmd of all()) {
-      if (!cmd.name.includes(" ")) continue;
-      const group = cmd.name.split(" ")[0];
-      map.set(group, [...(map.get(group) ?? []), cmd]);
+    if (!grouped) {
+      grouped = new Map<string, RegisteredCommand[]>();
+      for (const cmd of all()) {
+        if (!cmd.name.includes(" ")) continue;
+        const group = cmd.name.split(" ")[0];
+        grouped.set(group, [...(grouped.get(group) ?? []), cmd]);
+      }
     }
-    return map;
+    return new Map(grouped);
   }
 
   function defaultCommand(): RegisteredCommand | undefined {
-    return all().find((c) => c.isDefault);
+    return fallback;
   }
 
   return { add, all, get: (name) => byName.get(name), groups, defaultCommand };

@@ -154,7 +154,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
         runId: randomUUID(),
         json: flags.json,
         debug: options.debug,
-        prompt: createPrompter(runtime.stdin, runtime.stderr),
+        prompt: createPrompter(() => runtime.stdin, runtime.stderr),
         signal,
         registry,
         configSchema,
@@ -183,11 +183,21 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
 function createIo(runtime: Runtime, color: { stdout: boolean; stderr: boolean }, debug: boolean): Io {
   const style = createStyle(color.stdout);
   const errStyle = createStyle(color.stderr);
+  // stdin is looked at only when asked for (see hostRuntime): building it costs startup time.
+  let stdinIsTTY: boolean | undefined;
   return {
     stdout: runtime.stdout,
     stderr: runtime.stderr,
-    stdin: runtime.stdin,
-    isTTY: { stdin: Boolean(runtime.stdin.isTTY), stdout: Boolean(runtime.stdout.isTTY), stderr: Boolean(runtime.stderr.isTTY) },
+    get stdin() {
+      return runtime.stdin;
+    },
+    isTTY: {
+      get stdin() {
+        return (stdinIsTTY ??= Boolean(runtime.stdin.isTTY));
+      },
+      stdout: Boolean(runtime.stdout.isTTY),
+      stderr: Boolean(runtime.stderr.isTTY),
+    },
     style,
     errStyle,
     out: (text) => void runtime.stdout.write(text + "\n"),

@@ -27,7 +27,11 @@ export function hostRuntime(): Runtime {
     argv: process.argv.slice(2),
     env: process.env,
     cwd: () => process.cwd(),
-    stdin: process.stdin,
+    // A getter: touching process.stdin builds its stream (and loads the stream modules), a few
+    // milliseconds that `opsterm --help` and most commands never need.
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     platform: process.platform,

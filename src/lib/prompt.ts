@@ -16,11 +16,14 @@ export interface Prompter {
   text(message: string, options?: { default?: string }): Promise<string>;
 }
 
-export function createPrompter(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream): Prompter {
-  const interactive = Boolean(stdin.isTTY && stderr.isTTY);
+/** `stdin` may be a function, so the stream is only built when a question is asked. */
+export function createPrompter(stdin: NodeJS.ReadStream | (() => NodeJS.ReadStream), stderr: NodeJS.WriteStream): Prompter {
+  const input = typeof stdin === "function" ? stdin : () => stdin;
+  let isInteractive: boolean | undefined;
+  const interactive = () => (isInteractive ??= Boolean(stderr.isTTY && input().isTTY));
 
   async function ask(question: string): Promise<string> {
-    const rl = createInterface({ input: stdin, output: stderr, terminal: true });
+    const rl = createInterface({ input: input(), output: stderr, terminal: true });
     try {
       return await new Promise<string>((resolve, reject) => {
         rl.on("SIGINT", () => reject(new InterruptedError()));
@@ -34,9 +37,11 @@ export function createPrompter(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStr
   }
 
   return {
-    interactive,
+    get interactive() {
+      return interactive();
+    },
     async confirm(message, options = {}) {
-      if (!interactive) {
+      if (!interactive()) {
         throw new DeniedError("E_NO_TTY", `${options.what ?? "This"} needs approval, and there is no terminal to ask on`, {
           hint: "Run it from a terminal, or pass --yes to approve it in advance",
         });
@@ -47,7 +52,7 @@ export function createPrompter(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStr
       return answer === "y" || answer === "yes";
     },
     async select(message, choices, defaultValue) {
-      if (!interactive) return defaultValue;
+      if (!interactive()) return defaultValue;
       const menu = choices.map((c, i) => `  ${i + 1}) ${c.label}${c.value === defaultValue ? " (default)" : ""}`).join("\n");
       const answer = (await ask(`${message}\n${menu}\n> `)).toLowerCase();
       if (answer === "") return defaultValue;
@@ -56,7 +61,7 @@ export function createPrompter(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStr
       return (byNumber ?? byLetter)?.value ?? defaultValue;
     },
     async text(message, options = {}) {
-      if (!interactive) return options.default ?? "";
+      if (!interactive()) return options.default ?? "";
       const answer = await ask(`${message}${options.default ? ` [${options.default}]` : ""} `);
       return answer || options.default || "";
     },
