@@ -2,6 +2,7 @@
  * `opsterm servers list|show|add|rm|test|import-ssh-config`, `opsterm ssh`, `opsterm exec`.
  * Heavy modules (ssh2, yaml) are imported inside actions so `--help` stays fast.
  */
+import { setMaxListeners } from "node:events";
 import { defineCommand, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
 import { ConfigError, EXIT, UsageError } from "../../src/kernel/index.ts";
 import type { ResolvedServer } from "./types.ts";
@@ -173,7 +174,10 @@ const test = defineCommand({
     const servers = resolveTargets(await inventoryFor(ctx), String(args.target));
     const settings = await sshSettings(ctx);
     const options = connectOptions(ctx, settings);
-    const results = await mapLimit(servers, Number(args.parallel ?? settings.parallel), async (server) => {
+    const parallel = Number(args.parallel ?? settings.parallel);
+    if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel expects a positive whole number, got "${args.parallel}"`);
+    allowListeners(ctx.signal, parallel);
+    const results = await mapLimit(servers, parallel, async (server) => {
       const started = Date.now();
       try {
         const conn = await connect(server, options);
@@ -362,6 +366,7 @@ const exec = defineCommand({
             return yes ? `tty:${ctx.env.USER ?? "user"}` : false;
           })())
       : undefined;
+    allowListeners(ctx.signal, parallel);
     const progress = !ctx.json && ctx.io.isTTY.stderr ? createProgress(ctx, servers.length) : undefined;
     const results = await ex.mapLimit(servers, parallel, async (server) => {
       progress?.start();
@@ -376,6 +381,14 @@ const exec = defineCommand({
     return ex.fanoutExitCode(results.map((r) => r.code));
   },
 });
+
+/**
+ * Every connection in flight listens on the invocation's abort signal (a few listeners each), so a
+ * fan-out passes Node's default of 10 and would print a MaxListenersExceededWarning.
+ */
+function allowListeners(signal: AbortSignal, parallel: number): void {
+  setMaxListeners(Math.max(10, parallel * 4 + 10), signal);
+}
 
 function resultJson(r: import("./exec.ts").ExecActionResult, code: number): Record<string, unknown> {
   return {

@@ -106,6 +106,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
       "MaxSessions 100",
       "LogLevel INFO",
       "Subsystem sftp internal-sftp",
+      // bash reads ~/.bashrc for commands run over ssh only while SHLVL < 2: keep the login user's
+      // rc files (pyenv, nvm, … taking 100+ ms and printing warnings) out of tests and benchmarks.
+      "SetEnv SHLVL=5",
     ].join("\n");
     const configPath = join(dir, "sshd_config");
     writeFileSync(configPath, config + "\n", { mode: 0o600 });
