@@ -5,13 +5,13 @@
  */
 import type { Verdict } from "../../src/kernel/types.ts";
 import { ALLOW, MIDDLEWARE, checkOptions, recursiveSecretRead, sensitivePath } from "./allow-list.ts";
-import { checkArgv, checkRedirect, isForkBombCode, type Hit } from "./hard-rules.ts";
+import { checkArgv, checkRedirect, globRegex, isForkBombCode, type Hit } from "./hard-rules.ts";
 import { screen } from "./screen.ts";
 import { analyze, baseName, type ShellFacts, type SimpleCmd } from "./shell.ts";
 import { strictArgv } from "./strict.ts";
 import type { ClassifyOptions } from "./types.ts";
 import { applicable, matchesPrefix, type UserRule, type UserRules } from "./user-rules.ts";
-import { INTERPRETERS, SHELLS, programName, unwrap } from "./wrappers.ts";
+import { INTERPRETERS, SHELLS, codeStrings, findHasFilters, findStartPaths, programName, unwrap } from "./wrappers.ts";
 
 const MAX_DEPTH = 8;
 const DOWNLOADERS = new Set(["curl", "wget", "fetch", "aria2c", "http", "https", "lwp-request", "GET", "lynx", "links", "w3m", "nc", "ncat", "socat", "tftp", "scp", "rsync", "ftp"]);
@@ -130,19 +130,28 @@ function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
     }
   }
   const literal = cmd.words.every((w) => w.literal !== undefined) ? cmd.words.map((w) => w.literal!) : undefined;
-  for (const start of literal ? [literal, cmd.argv] : [cmd.argv]) {
+  const stdinWords = cmd.stdinWords ?? producedPaths(cmd);
+  for (const start of startArgvs(cmd, literal)) {
     let argv: string[] | undefined = start;
     const chain: string[] = [];
     for (let n = 0; argv && argv.length; n++) {
       if (n > MAX_DEPTH) return { hit: { rule: "hard.nesting", reason: "wrappers nested too deeply to judge" }, segment: cmd.segment };
-      const hit = checkArgv(argv) ?? pipeToShell(cmd, argv) ?? substitutedDownload(cmd, argv);
-      if (hit) return { hit: chain.length ? { ...hit, reason: `${hit.reason} (through ${chain.join(", ")})` } : hit, segment: cmd.segment };
-      const step = unwrap(argv, cmd.stdinWords);
+      for (const alt of programGlobs(argv)) {
+        const hit = checkArgv(alt) ?? pipeToShell(cmd, alt) ?? substitutedDownload(cmd, alt);
+        if (hit) return { hit: chain.length ? { ...hit, reason: `${hit.reason} (through ${chain.join(", ")})` } : hit, segment: cmd.segment };
+      }
+      const step = unwrap(argv, stdinWords);
       if (!step) break;
       chain.push(step.wrapper);
-      for (const script of step.scripts) {
+      // `echo 'rm -rf /' | sh`, `bash <<< '…'`, `sh <<EOF … EOF`: what a shell reads on stdin is code.
+      const fed = step.readsStdin && cmd.stdinText ? cmd.stdinText : [];
+      if (INTERPRETERS.has(step.wrapper) && cmd.stdinText) {
+        for (const code of cmd.stdinText) if (isForkBombCode(code)) return { hit: { rule: "hard.fork-bomb", reason: `${step.wrapper} code forks without end` }, segment: cmd.segment };
+        fed.push(...codeStrings(cmd.stdinText));
+      }
+      for (const script of [...step.scripts, ...fed]) {
         if (INTERPRETERS.has(step.wrapper) && isForkBombCode(script)) return { hit: { rule: "hard.fork-bomb", reason: `${step.wrapper} code forks without end` }, segment: cmd.segment };
-        const inner = analyze(script);
+        const inner = analyze(script, step.vars);
         const found = findHard(inner, depth + 1);
         if (found) return { hit: { ...found.hit, reason: `${found.hit.reason} (inside ${step.wrapper})` }, segment: cmd.segment };
       }
@@ -153,6 +162,42 @@ function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The argv forms to judge: the literal words, the guessed expansion, and both resolved against a
+ * directory an earlier `cd` in the line moved to (`cd / && rm -rf *`).
+ */
+function startArgvs(cmd: SimpleCmd, literal: string[] | undefined): string[][] {
+  const starts = literal ? [literal, cmd.argv] : [cmd.argv];
+  if (!cmd.cwd) return starts;
+  const resolved: string[][] = [];
+  for (const dir of cmd.cwd) {
+    for (const argv of starts) resolved.push(argv.map((w, i) => (i === 0 || w === "" || /^[-/~]/.test(w) || /[\s=]/.test(w) ? w : `${dir}/${w}`)));
+  }
+  return [...starts, ...resolved];
+}
+
+const GLOB_TARGETS = ["rm", "rmdir", "unlink", "dd", "mkfs", "mke2fs", "mkswap", "shred", "wipefs", "blkdiscard", "chmod", "chown", "chgrp", "kill", "killall5", "find", "tee", "cp", "mv", "sysctl", "sudo", "doas", "env", "xargs", "timeout", "nice", "nohup", "busybox", ...SHELLS, ...INTERPRETERS];
+
+/** `/bin/r? -rf /`: a globbed program name is judged as every dangerous program it can match. */
+function programGlobs(argv: string[]): string[][] {
+  const name = baseName(argv[0] ?? "");
+  if (!/[*?[]/.test(name)) return [argv];
+  const re = globRegex(name);
+  const names = GLOB_TARGETS.filter((t) => re.test(t));
+  if (/^mkfs/.test(name) || re.test("mkfs.ext4")) names.push("mkfs.ext4");
+  return [argv, ...names.map((n) => [n, ...argv.slice(1)])];
+}
+
+/** What `xargs` reads when an upstream `find` lists a whole tree: its start paths. */
+function producedPaths(cmd: SimpleCmd): string[] | undefined {
+  const producer = cmd.upstream[cmd.upstream.length - 1];
+  if (!producer) return undefined;
+  const argv = innermost(producer.argv);
+  if (programName(argv[0] ?? "") !== "find") return undefined;
+  const { paths, exprStart } = findStartPaths(argv);
+  return findHasFilters(argv, exprStart) ? undefined : paths;
 }
 
 /** The program after looking through every wrapper. */
@@ -173,10 +218,16 @@ function isShellLike(argv: string[]): boolean {
 
 /** `curl … | sh`, `wget -O- … | sudo bash`: a downloader piped into a shell or interpreter. */
 function pipeToShell(cmd: SimpleCmd, argv: string[]): Hit | undefined {
-  if (!isShellLike(argv)) return undefined;
   const source = cmd.upstream.find((u) => DOWNLOADERS.has(programName(innermost(u.argv)[0] ?? "")));
   if (!source) return undefined;
-  return { rule: "hard.pipe-to-shell", reason: `output of ${programName(innermost(source.argv)[0])} is piped into ${programName(argv[0])}: runs unreviewed code from the network` };
+  const from = programName(innermost(source.argv)[0]);
+  // `curl … | $SHELL`: a program only known at run time may well be a shell.
+  if (argv[0] === "") return { rule: "hard.pipe-to-shell", reason: `output of ${from} is piped into a program named by a variable: may run unreviewed code from the network` };
+  if (isShellLike(argv)) return { rule: "hard.pipe-to-shell", reason: `output of ${from} is piped into ${programName(argv[0])}: runs unreviewed code from the network` };
+  // `curl … | tee >(sh)`: a shell in a process substitution of the stage that gets the download.
+  const sub = cmd.inner.find((c) => isShellLike(innermost(c.argv)));
+  if (sub) return { rule: "hard.pipe-to-shell", reason: `output of ${from} reaches ${programName(innermost(sub.argv)[0])} through a process substitution: runs unreviewed code from the network` };
+  return undefined;
 }
 
 /** `bash -c "$(curl …)"`, `sh <(wget …)`, `source <(curl …)`, `eval "$(curl …)"`. */

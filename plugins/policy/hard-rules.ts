@@ -24,6 +24,8 @@ function normalise(path: string): string {
     else out.push(seg);
   }
   while (out.length && /^(\*|\.\*|\*\*)$/.test(out[out.length - 1])) out.pop();
+  // /proc/self/root and /proc/PID/root are the root directory.
+  while (out[0] === "proc" && out[2] === "root" && out.length >= 3) out.splice(0, 3);
   return "/" + out.join("/");
 }
 
@@ -71,16 +73,48 @@ function splitArgs(args: string[]): { options: string[]; positionals: string[] }
   return { options, positionals };
 }
 
+/** Short letters in any cluster, or a long option given in full or abbreviated (`--rec`: getopt accepts unique prefixes). */
 function hasShort(options: string[], letters: string, longs: string[]): boolean {
-  return options.some((o) => (o.startsWith("--") ? longs.includes(o.split("=")[0].slice(2)) : [...o.slice(1)].some((c) => letters.includes(c))));
+  return options.some((o) => {
+    if (!o.startsWith("--")) return [...o.slice(1)].some((c) => letters.includes(c));
+    const name = o.split("=")[0].slice(2);
+    return name.length > 0 && longs.some((l) => l.startsWith(name));
+  });
+}
+
+/** The SysRq trigger or switch, also through a glob (`/proc/sysrq-t*`). */
+export function isSysrqPath(word: string, globs = false): boolean {
+  if (word.includes("sysrq-trigger") || /\/proc\/sys\/kernel\/sysrq$/.test(word)) return true;
+  if (!globs || !/[*?[]/.test(word) || !/sys|rq|trig|^\/proc\//.test(word)) return false;
+  const re = globRegex(word.includes("/") ? word : `*/${word}`);
+  return re.test("/proc/sysrq-trigger") || re.test("/proc/sys/kernel/sysrq");
+}
+
+/** A shell glob as a regular expression (`*`, `?`, `[…]`); `*` also crosses `/` (over-approximation). */
+export function globRegex(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[") {
+      const close = glob.indexOf("]", i + 2);
+      if (close < 0) re += "\\[";
+      else {
+        re += "[" + glob.slice(i + 1, close).replace(/^!/, "^").replace(/\\/g, "\\\\") + "]";
+        i = close;
+      }
+    } else re += c.replace(/[.+^${}()|\\\]]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
 }
 
 /** Hard rule for one argv (already looked through wrappers), or undefined. */
 export function checkArgv(argv: string[]): Hit | undefined {
   if (argv.length === 0) return undefined;
   const name = programName(argv[0]);
-  const args = argv.slice(1);
-  if (args.some((a) => a.includes("sysrq-trigger")) || (name === "sysctl" && args.some((a) => /kernel\.sysrq\s*=/.test(a)))) {
+  let args = argv.slice(1);
+  if (args.some((a) => isSysrqPath(a, name === "tee")) || (name === "sysctl" && args.some((a) => /kernel\.sysrq\s*=/.test(a)))) {
     return { rule: "hard.sysrq", reason: "writes to the magic SysRq trigger (can crash or reboot the host at once)" };
   }
   switch (name) {
@@ -88,7 +122,7 @@ export function checkArgv(argv: string[]): Hit | undefined {
     case "unlink":
     case "rmdir": {
       const { options, positionals } = splitArgs(args);
-      if (options.includes("--no-preserve-root")) return { rule: "hard.rm-root", reason: "rm --no-preserve-root disables the last guard against deleting /" };
+      if (options.some((o) => o.length > 4 && "--no-preserve-root".startsWith(o))) return { rule: "hard.rm-root", reason: "rm --no-preserve-root disables the last guard against deleting /" };
       const recursive = hasShort(options, "rR", ["recursive"]);
       const target = positionals.find(isCriticalPath);
       if (recursive && target !== undefined) return { rule: "hard.rm-root", reason: `recursive delete of ${JSON.stringify(target)}, which is / or a system or home directory` };
@@ -144,15 +178,20 @@ export function checkArgv(argv: string[]): Hit | undefined {
     case "chattr": {
       const { options, positionals } = splitArgs(args);
       if (!hasShort(options, "R", ["recursive"])) return undefined;
-      const targets = options.some((o) => o.startsWith("--reference")) || name === "setfacl" ? positionals : positionals.slice(1);
-      const target = targets.find(isCriticalPath);
+      // Every operand: the mode or owner is never a critical path, and a mode like `-x` looks
+      // like an option, so positionals.slice(1) would skip the target.
+      const ref = args.indexOf("--reference");
+      const target = positionals.filter((p) => ref < 0 || p !== args[ref + 1]).find(isCriticalPath);
       if (target !== undefined) return { rule: name === "chmod" || name === "setfacl" || name === "chattr" ? "hard.chmod-root" : "hard.chown-root", reason: `recursive ${name} of ${JSON.stringify(target)}, a system directory: breaks the host` };
       return undefined;
     }
+    case "killall5":
+      return { rule: "hard.kill-all", reason: "killall5 signals every process on the host" };
     case "kill":
     case "pkill":
     case "killall": {
       if (name !== "kill") return undefined;
+      args = args.map((a) => (/^-0+1$/.test(a) ? "-1" : a));
       if (args.length === 1 && args[0] === "-1") return { rule: "hard.kill-all", reason: "kill -1 signals every process you may signal" };
       let sigSeen = false;
       for (let i = 0; i < args.length; i++) {
@@ -198,7 +237,7 @@ const WRITE_OPS = new Set([">", ">>", ">|", "&>", "&>>", "<>", ">&"]);
 /** Hard rule for a redirection: writing to a block device or the SysRq trigger. */
 export function checkRedirect(op: string, target: string): Hit | undefined {
   if (!WRITE_OPS.has(op)) return undefined;
-  if (target.includes("sysrq-trigger")) return { rule: "hard.sysrq", reason: "writes to the magic SysRq trigger (can crash or reboot the host at once)" };
+  if (isSysrqPath(target, true)) return { rule: "hard.sysrq", reason: "writes to the magic SysRq trigger (can crash or reboot the host at once)" };
   if (isDevice(target)) return { rule: "hard.write-device", reason: `redirection overwrites the device ${target}` };
   return undefined;
 }

@@ -40,6 +40,10 @@ export interface SimpleCmd {
   inner: SimpleCmd[];
   /** Nesting: 0 for the top level, more inside substitutions. */
   depth: number;
+  /** Possible working directories after an earlier `cd`/`pushd` in the same line (unknown: undefined). */
+  cwd?: string[];
+  /** Text fed to stdin: here-strings, here-doc bodies, an upstream echo/printf (or cat of those). */
+  stdinText?: string[];
 }
 
 export interface ShellFacts {
@@ -56,11 +60,19 @@ export interface ShellFacts {
 }
 
 const HOME_GUESS: Record<string, string> = { HOME: "~", PWD: ".", OLDPWD: ".." };
+/**
+ * Values the line itself gives variables (`X=/; rm -rf $X`, `for d in /; …`, positional
+ * parameters of `bash -c '…' _ /`), used only for the guesses the hard rules judge.
+ */
+let VARS: Map<string, string[]> | undefined;
 const SPLIT = "\u0000";
 const MAX_GUESSES = 64;
 
-/** Parses and walks a script. Never throws on bad input: problems land in `errors`. */
-export function analyze(source: string): ShellFacts {
+/**
+ * Parses and walks a script. Never throws on bad input: problems land in `errors`. `vars` are
+ * known variable values (e.g. positional parameters of `bash -c '…' _ /`).
+ */
+export function analyze(source: string, vars?: Record<string, string[]>): ShellFacts {
   const facts: ShellFacts = { errors: [], commands: [], features: new Set(), quoted: [], statements: [], recursiveFunctions: [] };
   let script: ParsedScript;
   try {
@@ -70,9 +82,44 @@ export function analyze(source: string): ShellFacts {
     return facts;
   }
   facts.statements = script.commands.map((s) => ({ pos: s.pos, end: s.end }));
-  const walker = new Walker(facts);
-  walker.script(script, source, 0, true);
+  const saved = VARS;
+  try {
+    VARS = source.includes("$") ? collectVars(script, vars) : undefined;
+    const walker = new Walker(facts);
+    walker.script(script, source, 0, true);
+  } finally {
+    VARS = saved;
+  }
   return facts;
+}
+
+/** Every value the line assigns to a variable (assignments, `for` words), in source order. */
+function collectVars(script: ParsedScript, inherited?: Record<string, string[]>): Map<string, string[]> | undefined {
+  const map = new Map<string, string[]>(Object.entries(inherited ?? {}));
+  VARS = map;
+  const add = (name: string, values: string[]) => {
+    const old = map.get(name) ?? [];
+    map.set(name, [...old, ...values].slice(0, MAX_GUESSES));
+  };
+  const visit = (node: SyntaxNode): void => {
+    if (node.type === "Assignment" && node.value.type === "Word") add(node.name, node.value.parts ? guessWord(node.value.parts, true) : [node.value.value]);
+    else if (node.type === "For" && node.wordlist) add(node.name.value, node.wordlist.flatMap((w) => wordInfo(w).guesses));
+    forEachChild(node, visit);
+  };
+  for (const st of script.commands) visit(st);
+  return map.size ? map : undefined;
+}
+
+/** `$((0-1))` → "-1": integer arithmetic over literals only; anything else is unknown. */
+function arithmetic(text: string): string | undefined {
+  const expr = text.replace(/^\$\(\(|\)\)$/g, "").replace(/^\$\[|\]$/g, "");
+  if (!/^[\d\s+\-*/%()]{1,80}$/.test(expr) || /\*\*/.test(expr)) return undefined;
+  try {
+    const value = Function(`"use strict"; return (${expr});`)() as unknown;
+    return typeof value === "number" && Number.isFinite(value) ? String(Math.trunc(value)) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 class Walker {
@@ -80,6 +127,8 @@ class Walker {
   readonly heredocs: [number, number][] = [];
   /** Commands collected by the innermost open Command (for `inner`). */
   private collectors: SimpleCmd[][] = [];
+  /** Working directories after the last `cd`/`pushd` seen so far (undefined: unknown). */
+  private cwd: string[] | undefined;
 
   constructor(facts: ShellFacts) {
     this.facts = facts;
@@ -230,7 +279,8 @@ class Walker {
     const words: WordInfo[] = [];
     const assignments: SimpleCmd["assignments"] = [];
     const redirects: RedirInfo[] = [];
-    const cmd: SimpleCmd = { words, argv: [], assignments, redirects, segment: src.slice(node.pos, node.end), upstream, inner: [], depth };
+    const cmd: SimpleCmd = { words, argv: [], assignments, redirects, segment: src.slice(node.pos, node.end), upstream, inner: [], depth, cwd: this.cwd };
+    const stdinText: string[] = [];
     this.facts.commands.push(cmd);
     this.collectors.push(cmd.inner);
     const before = this.facts.commands.length;
@@ -250,7 +300,9 @@ class Walker {
         this.visit(item, src, depth);
       } else {
         this.facts.features.add("redirect");
+        if (item.type === "HereDoc") stdinText.push(item.body.text);
         const target = "target" in item && item.target ? wordInfo(item.target) : undefined;
+        if (item.type === "HereString" && target) stdinText.push(...target.guesses);
         const fd = item.descriptor?.type === "FileDescriptor" ? item.descriptor.value : undefined;
         redirects.push({ op: item.operator, fd, target });
         this.visit(item, src, depth);
@@ -260,11 +312,33 @@ class Walker {
     cmd.inner.push(...this.facts.commands.slice(before));
     cmd.argv = words.flatMap((w) => w.guesses);
     const producer = upstream[upstream.length - 1];
-    if (producer && /^(echo|printf)$/.test(baseName(producer.argv[0] ?? ""))) {
-      cmd.stdinWords = producer.argv.slice(1).filter((a) => !/^-[neE]+$/.test(a)).flatMap((a) => a.split(/\s+/)).filter(Boolean);
+    const producerName = baseName(producer?.argv[0] ?? "");
+    if (producer && /^(echo|printf)$/.test(producerName)) {
+      const args = producer.argv.slice(1).filter((a) => !/^-[neE]+$/.test(a));
+      cmd.stdinWords = args.flatMap((a) => a.split(/\s+/)).filter(Boolean);
+      stdinText.push(args.join(" ").replace(/\\n/g, "\n"));
+    } else if (producer && /^(cat|tee)$/.test(producerName) && producer.stdinText) {
+      stdinText.push(...producer.stdinText);
     }
+    if (stdinText.length) cmd.stdinText = stdinText;
+    if (/^(cd|pushd)$/.test(cmd.argv[0] ?? "")) this.cwd = changeDir(cmd.argv.slice(1), this.cwd);
     return cmd;
   }
+}
+
+/** Where `cd ARGS` leads, given the possible current directories. */
+function changeDir(args: string[], cwd: string[] | undefined): string[] | undefined {
+  const operands = args.filter((a) => !/^-[LPe@]+$/.test(a) && a !== "--");
+  if (operands.length === 0) return ["~"];
+  const out: string[] = [];
+  for (const g of operands.slice(0, 1)) {
+    if (g === "-") return undefined;
+    if (g === "") out.push("~");
+    else if (g.startsWith("/") || g.startsWith("~")) out.push(g);
+    else if (cwd) out.push(...cwd.map((c) => `${c}/${g}`));
+    else return undefined;
+  }
+  return out.slice(0, 8);
 }
 
 export function baseName(path: string): string {
@@ -331,10 +405,10 @@ function braceFree(values: string[]): string[] {
  * verdict stricter): unquoted $IFS splits, ${x:-w} becomes w, $(echo w) becomes w, brace
  * expansion multiplies words, other expansions become "" (unset).
  */
-function guessWord(parts: readonly WordPart[]): string[] {
+function guessWord(parts: readonly WordPart[], quoted = false): string[] {
   let alternatives = [""];
   for (const p of parts) {
-    const options = guessPart(p, false);
+    const options = guessPart(p, quoted);
     const next: string[] = [];
     for (const a of alternatives) for (const o of options) if (next.length < MAX_GUESSES) next.push(a + o);
     alternatives = next;
@@ -355,17 +429,20 @@ function guessPart(p: WordPart | { type: string; [k: string]: unknown }, quoted:
     case "SimpleExpansion": {
       const name = part.text.replace(/^\$\{?/, "").replace(/\}$/, "");
       if (name === "IFS") return [quoted ? " " : SPLIT];
-      return [HOME_GUESS[name] ?? ""];
+      return known(name, quoted) ?? [HOME_GUESS[name] ?? ""];
     }
     case "ParameterExpansion": {
       if (part.parameter === "IFS" && !part.operation) return [quoted ? " " : SPLIT];
       const op = part.operation;
+      const values = known(part.parameter, quoted);
       if (op && op.type === "Default") {
         const inner = op.operand.parts ? guessWord(op.operand.parts) : [op.operand.value];
-        return [inner.join(quoted ? " " : SPLIT)];
+        return [...(values ?? []), inner.join(quoted ? " " : SPLIT)];
       }
-      return [HOME_GUESS[part.parameter] ?? ""];
+      return values ?? [HOME_GUESS[part.parameter] ?? ""];
     }
+    case "ArithmeticExpansion":
+      return [arithmetic(part.text) ?? ""];
     case "CommandExpansion": {
       const echoed = echoedText(part.script);
       return [echoed === undefined ? "" : quoted ? echoed : echoed.split(/\s+/).join(SPLIT)];
@@ -380,6 +457,14 @@ function guessPart(p: WordPart | { type: string; [k: string]: unknown }, quoted:
     default:
       return [""];
   }
+}
+
+/** Values the line gave `name` ($@ and $* are every positional parameter), split when unquoted. */
+function known(name: string, quoted: boolean): string[] | undefined {
+  if (!VARS) return undefined;
+  const values = name === "@" || name === "*" ? [[...VARS.entries()].filter(([k]) => /^[1-9]\d*$/.test(k)).flatMap(([, v]) => v).join(" ")] : VARS.get(name);
+  if (!values || values.length === 0 || values[0] === undefined) return undefined;
+  return values.map((v) => (quoted ? v : v.split(/\s+/).join(SPLIT)));
 }
 
 /** `$(echo rm)` → "rm": the text a plain echo/printf substitution prints. */

@@ -12,6 +12,10 @@ export interface Unwrapped {
   argv?: string[];
   /** Shell text the wrapper runs (bash -c, su -c, eval, watch, ssh, env -S, awk system()). */
   scripts: string[];
+  /** Positional parameters the scripts see (`bash -c '…' $0 $1 …`). */
+  vars?: Record<string, string[]>;
+  /** The wrapper runs what it reads on stdin as shell code (`sh`, `bash -s`, `at now`). */
+  readsStdin?: boolean;
 }
 
 interface OptionTable {
@@ -178,8 +182,19 @@ export function unwrap(argv: string[], stdinWords?: string[]): Unwrapped | undef
       const i = argv.findIndex((a) => a === "-c" || a === "--command");
       return i > 0 ? { wrapper: name, scripts: [argv[i + 1] ?? ""] } : undefined;
     }
-    case "parallel":
-      return { wrapper: name, scripts: [argv.slice(1).filter((a) => !a.startsWith("-") && a !== ":::").join(" ")] };
+    case "parallel": {
+      // parallel CMD ::: ARGS…  runs `CMD ARG` for each ARG (and `CMD` alone reads args from stdin).
+      let k = 1;
+      while (k < argv.length && argv[k].startsWith("-")) k += /^(-[jPSNnLlaEIC]|--(jobs|sshlogin|max-args|arg-file|delimiter|eof|tmpdir|results|joblog|colsep|max-replace-args|timeout|delay))$/.test(argv[k]) ? 2 : 1;
+      const words = argv.slice(k);
+      const sep = words.findIndex((a) => /^:::+$/.test(a));
+      const cmd = (sep >= 0 ? words.slice(0, sep) : words).join(" ");
+      const args = sep >= 0 ? words.slice(sep + 1).filter((a) => !/^:::+$/.test(a)) : [];
+      return { wrapper: name, scripts: args.length ? args.slice(0, 16).map((a) => `${cmd} ${a}`) : [cmd] };
+    }
+    case "at":
+    case "batch":
+      return { wrapper: name, scripts: [], readsStdin: !argv.includes("-f") && !argv.slice(1).some((a) => /^-[a-zA-Z]*[lrdc]$/.test(a)) };
     default:
       break;
   }
@@ -188,15 +203,35 @@ export function unwrap(argv: string[], stdinWords?: string[]): Unwrapped | undef
   return undefined;
 }
 
+/**
+ * `bash [options] -c SCRIPT [$0 [$1 …]]`: with -c the script is the first operand after every
+ * option (`bash -c -- '…'`, `bash -e -c '…'`, `bash -O extglob -c '…'`); without, the shell runs
+ * a file or what it reads on stdin.
+ */
 function unwrapShell(name: string, argv: string[]): Unwrapped {
-  for (let i = 1; i < argv.length; i++) {
+  let command = false;
+  let i = 1;
+  for (; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--") break;
-    if (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(a)) return { wrapper: name, scripts: [argv[i + 1] ?? ""] };
-    if (/^[-+]o$/.test(a)) i++;
-    else if (!a.startsWith("-") && !a.startsWith("+")) break;
+    if (a === "--" || a === "-") {
+      i++;
+      break;
+    }
+    if (/^--(rcfile|init-file)$/.test(a) || /^[-+][oO]$/.test(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith("--")) continue;
+    if (/^[-+][a-zA-Z]+$/.test(a)) {
+      if (a[0] === "-" && a.includes("c")) command = true;
+      continue;
+    }
+    break;
   }
-  return { wrapper: name, scripts: [] };
+  if (!command) return { wrapper: name, scripts: [], readsStdin: i >= argv.length || argv.slice(1).some((a) => /^-[a-zA-Z]*s[a-zA-Z]*$/.test(a)) };
+  const vars: Record<string, string[]> = {};
+  argv.slice(i + 1, i + 11).forEach((a, k) => (vars[String(k)] = [a]));
+  return { wrapper: name, scripts: [argv[i] ?? ""], vars };
 }
 
 function unwrapSu(name: string, argv: string[], table: OptionTable): Unwrapped {
@@ -232,7 +267,8 @@ function unwrapEnv(argv: string[]): Unwrapped {
       i += 2;
       continue;
     }
-    if (a.startsWith("-") && a.length > 1) {
+    if (a.startsWith("-")) {
+      // `env -` is `env -i`.
       i++;
       continue;
     }
@@ -303,7 +339,8 @@ export function findHasFilters(argv: string[], from: number): boolean {
       while (i < argv.length && argv[i] !== ";" && argv[i] !== "+") i++;
       continue;
     }
-    if (FIND_FILTERS.test(a)) return true;
+    // `-name '*'` narrows nothing.
+    if (FIND_FILTERS.test(a) && !/^(\*|\.\*|\*\*)$/.test(argv[i + 1] ?? "")) return true;
     if (a === "-mindepth" && argv[i + 1] !== "0") return false;
   }
   return false;
