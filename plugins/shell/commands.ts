@@ -67,7 +67,10 @@ export const lastCommand = defineCommand({
     ctx.io.out(`${s.bold("cwd")}      ${last.cwd}`);
     ctx.io.out(`${s.bold("started")}  ${last.startedAt}  ${s.dim(`(${formatDuration(last.durationMs)}, ${last.shell} pid ${last.pid})`)}`);
     if (!output) {
-      ctx.io.out(`${s.bold("output")}   ${s.dim("not captured (run inside tmux, or prefix the command with the capture wrapper: oc <command>)")}`);
+      const why = last.hidden && last.tmux
+        ? "not read: the command is private, and the screen would show it (use the capture wrapper: oc <command>)"
+        : "not captured (run inside tmux, or prefix the command with the capture wrapper: oc <command>)";
+      ctx.io.out(`${s.bold("output")}   ${s.dim(why)}`);
     } else {
       const note = output.source === "capture" ? "capture wrapper" : output.trimmed ? "tmux pane" : "tmux pane, command line not found: whole screen";
       ctx.io.out(`${s.bold("output")}   ${s.dim(`(${note}${output.truncated ? `, last ${lines} lines` : ""})`)}`);

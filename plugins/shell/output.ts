@@ -1,7 +1,7 @@
 /**
  * The output of the last command: the capture wrapper's file when it ran, else the tmux pane the
  * shell ran in (`tmux capture-pane`, argv only), trimmed to what the last command printed when
- * its command line can be found on the screen.
+ * its command line can be found on the screen. A private (hidden) command's pane is never read.
  */
 import { execFile } from "node:child_process";
 import type { LastCommand } from "./types.ts";
@@ -68,9 +68,12 @@ export async function commandOutput(last: LastCommand, dir: string, maxLines: nu
     if (text !== undefined) return { source: "capture", trimmed: true, ...tailLines(stripControl(text), maxLines) };
   }
   if (!last.tmux) return undefined;
+  // A private command (it started with a space) cannot be found on the screen without its text,
+  // and the screen shows that very text: never read the pane for it.
+  if (last.hidden) return undefined;
   // Capture more than asked: the prompt and command line are cut off afterwards.
   const pane = await capturePane(last.tmux, maxLines + 20 + last.promptLines + last.command.split("\n").length, signal);
   if (pane === undefined) return undefined;
-  const cut = trimPane(stripControl(pane), last.hidden ? "" : last.command, last.promptLines);
+  const cut = trimPane(stripControl(pane), last.command, last.promptLines);
   return { source: "tmux", trimmed: cut.trimmed, ...tailLines(cut.text, maxLines) };
 }

@@ -1,15 +1,14 @@
 /**
  * The shell integration in real bash, zsh and fish, each in its own tmux server: init through the
- * CLI, commands typed with send-keys, `opsterm last --json` read back, the insert key binding,
- * the capture wrapper, file modes.
+ * CLI, commands typed with send-keys, `opsterm last --json` read back, `opsterm explain-last`
+ * against a real chat-completions server, the insert key binding, the capture wrapper, file modes.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startFakeAi, type FakeAi } from "../../helpers/fake-ai-server.ts";
 import { runInProcess } from "../../helpers/run-cli.ts";
-import { createTestKernel } from "../../helpers/test-kernel.ts";
 import { startShell, waitFor, type ShellKind, type TmuxShell } from "../../helpers/tmux-shell.ts";
-import shellPlugin from "../../../plugins/shell/index.ts";
 import { readStateFile } from "../../../plugins/shell/state.ts";
 import type { LastCommand } from "../../../plugins/shell/types.ts";
 
@@ -20,6 +19,11 @@ const INIT: Record<ShellKind, string> = {
 };
 
 let shell: TmuxShell | undefined;
+let ai: FakeAi;
+beforeAll(async () => {
+  ai = await startFakeAi();
+});
+afterAll(() => ai.close());
 afterEach(() => {
   shell?.close();
   shell = undefined;
@@ -47,7 +51,8 @@ async function nextRecord(sh: TmuxShell, stateFile: () => string | undefined, pr
 
 describe.each(["bash", "zsh", "fish"] as const)("opsterm init %s", (kind) => {
   it(`records command, exit status and cwd in real ${kind}; last --json, key binding and capture wrapper work`, async () => {
-    shell = startShell(kind, kind === "bash" ? { env: { HISTCONTROL: "ignoreboth" } } : {});
+    const aiEnv = { OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "fake-model" };
+    shell = startShell(kind, { env: kind === "bash" ? { ...aiEnv, HISTCONTROL: "ignoreboth" } : aiEnv });
     const sh = shell;
     const dataDir = join(sh.home, "opsterm");
     const shellDir = join(dataDir, "shell");
@@ -99,14 +104,24 @@ describe.each(["bash", "zsh", "fish"] as const)("opsterm init %s", (kind) => {
     expect(hidden).toMatchObject({ command: "", hidden: true, exitCode: 0 });
     expect(readFileSync(stateFile()!, "utf8")).not.toContain("top-secret-value");
 
+    // explain-last from inside the shell, about the private command: neither its text nor the
+    // screen that shows it is sent. The model's fix is saved for the key binding.
+    ai.enqueue(ai.stream(["It printed a value.\n", "```sh\necho inserted-'4''2'\n```\n"]));
+    sh.run("opsterm explain-last");
+    const explained = await nextRecord(sh, stateFile, hidden, "explain-last to finish");
+    expect(explained).toMatchObject({ command: "opsterm explain-last", exitCode: 0 });
+    const sent = ai.chats().at(-1)?.body?.messages?.at(-1)?.content ?? "";
+    expect(sent).toContain("The command line itself is private");
+    expect(sent).toContain("Its output was not captured.");
+    expect(sent).not.toContain("top-secret-value");
+    expect(sh.capture()).toMatch(/^It printed a value\.$/m);
+    expect(mode(join(shellDir, "suggestion"))).toBe(0o600);
+
     // The key binding inserts the saved suggestion into the editing buffer; Enter runs it.
-    const tk = await createTestKernel([shellPlugin], { home: dataDir });
-    await tk.ctx.use("shell").saveSuggestion("echo inserted-'4''2'");
-    expect(mode(tk.ctx.use("shell").suggestionPath)).toBe(0o600);
     sh.keys("M-o");
     await waitFor("the suggestion in the prompt", () => (/^P\$ echo inserted-'4''2'\s*$/m.test(sh.capture()) ? true : undefined), 10_000, () => sh.capture());
     sh.keys("Enter");
-    const inserted = await nextRecord(sh, stateFile, hidden, "the inserted command");
+    const inserted = await nextRecord(sh, stateFile, explained, "the inserted command");
     expect(inserted.command).toBe("echo inserted-'4''2'");
     expect(sh.capture()).toMatch(/^inserted-42$/m);
 
