@@ -11,8 +11,35 @@ import { userInfo } from "node:os";
 import type { CommandContext } from "../kernel/context.ts";
 import { EXIT, isOpstermError } from "../kernel/errors.ts";
 import { DECISION_RANK, type RemoteAction, type RemoteActionResult, type Verdict } from "../kernel/types.ts";
-import type { AuditInput, AuditService } from "../../plugins/audit/types.ts";
-import type { PolicyService } from "../../plugins/policy/types.ts";
+
+/**
+ * What the orchestrator hands the `audit` service. Declared here, not imported from the audit
+ * plugin, so shared code depends on no feature; tests/lib/remote-action.test.ts checks at compile
+ * time that the audit plugin's service accepts it.
+ */
+export interface AuditInput {
+  runId: string;
+  actor: string;
+  server: string;
+  action: "exec" | "write" | "read" | "transfer" | "session-start" | "session-end" | "approval";
+  args: Record<string, unknown>;
+  decision?: Verdict["decision"];
+  rule?: string;
+  approver?: string;
+  phase: "intent" | "result" | "event";
+  exitCode?: number | null;
+  durationMs?: number;
+}
+
+/** The part of the `audit` service the orchestrator uses: append one record durably, or throw. */
+export interface AuditSink {
+  append(input: AuditInput): Promise<unknown>;
+}
+
+/** The part of the `policy` service the orchestrator uses. */
+export interface PolicyClassifier {
+  classify(command: string, options?: { server?: string; tier?: string }): Verdict;
+}
 
 export interface ExecuteOutcome {
   exitCode: number | null;
@@ -59,7 +86,7 @@ export async function runRemoteAction(
   if (invalid) return finish({ error: { code: "E_ACTION_INVALID", message: invalid } });
 
   const verdict = await decide(ctx, action);
-  const audit = ctx.tryUse("audit") as AuditService | undefined;
+  const audit = ctx.tryUse("audit") as AuditSink | undefined;
   const actor = actorOf(ctx, action);
   const record = (fields: Partial<AuditInput> & Pick<AuditInput, "phase" | "action">): AuditInput => ({
     runId: action.runId,
@@ -149,7 +176,7 @@ export function exitCodeFor(result: RemoteActionResult): number {
 }
 
 async function decide(ctx: ActionContext, action: RemoteAction): Promise<Verdict> {
-  const policy = ctx.tryUse("policy") as PolicyService | undefined;
+  const policy = ctx.tryUse("policy") as PolicyClassifier | undefined;
   if (!policy || typeof policy.classify !== "function") {
     return { decision: "reject", rule: "kernel.no-policy", reason: "no policy plugin is loaded; remote actions are refused without one" };
   }
@@ -210,7 +237,7 @@ function validateAction(action: RemoteAction): string | undefined {
   return undefined;
 }
 
-async function tryAppend(audit: AuditService | undefined, input: AuditInput): Promise<boolean> {
+async function tryAppend(audit: AuditSink | undefined, input: AuditInput): Promise<boolean> {
   if (!audit) return false;
   try {
     await audit.append(input);

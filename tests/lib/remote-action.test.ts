@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { definePlugin, IoError, type OpstermPlugin, type RemoteAction, type Verdict } from "../../src/kernel/index.ts";
 import { exitCodeFor, runRemoteAction, type ExecuteOutcome } from "../../src/lib/remote-action.ts";
-import type { AuditInput } from "../../plugins/audit/types.ts";
+import type { AuditInput as OrchestratorAuditInput, AuditSink, PolicyClassifier } from "../../src/lib/remote-action.ts";
+import type { AuditInput, AuditService } from "../../plugins/audit/types.ts";
+import type { PolicyService } from "../../plugins/policy/types.ts";
+
+// Compile-time contract (npm run typecheck): the orchestrator declares what it needs of the audit
+// and policy services instead of importing plugin types, and the real services must fit it.
+export const contract = {
+  record: (input: OrchestratorAuditInput): AuditInput => input,
+  audit: (service: AuditService): AuditSink => service,
+  policy: (service: PolicyService): PolicyClassifier => service,
+};
 import { createTestKernel } from "../helpers/test-kernel.ts";
 
 const action = (over: Partial<RemoteAction> = {}): RemoteAction => ({
@@ -120,6 +130,32 @@ describe("runRemoteAction() fails closed", () => {
     expect(audit.records[1]).toMatchObject({ exitCode: 0, decision: "auto-allow", rule: "allow.inspect", server: "web1", actor: "tester (user)" });
     expect(result).toMatchObject({ attempted: true, completed: true, exitCode: 0, auditStatus: "written" });
     expect(exitCodeFor(result)).toBe(0);
+  });
+
+  it("records a session as session-start (intent) and session-end (result)", async () => {
+    const audit = auditPlugin();
+    const { ctx } = await createTestKernel([policyPlugin(() => allow), audit.plugin, definePlugin({ name: "sessions", apiVersion: 1, hooks: { beforeRemoteAction: () => allow } })]);
+    const result = await runRemoteAction(ctx, action({ kind: "session", command: "ssh web1" }), async () => ({ exitCode: 130, completed: true }));
+    expect(audit.records.map((r) => `${r.action}/${r.phase}`)).toEqual(["session-start/intent", "session-end/result"]);
+    expect(audit.records[1].exitCode).toBe(130);
+    expect(exitCodeFor(result)).toBe(130);
+  });
+
+  it("says once, and first, that nothing was run when the intent fails", async () => {
+    const full = definePlugin({
+      name: "audit",
+      apiVersion: 1,
+      setup: (ctx) =>
+        ctx.provide("audit", {
+          append: () => Promise.reject(new IoError("E_AUDIT_WRITE", "Audit log /x/audit.jsonl could not be written: the disk is full (ENOSPC); nothing was run")),
+          snapshot: () => Promise.reject(new Error("unused")),
+        }),
+    });
+    const { ctx } = await createTestKernel([policyPlugin(() => allow), full]);
+    const exec = executor();
+    const result = await runRemoteAction(ctx, action(), exec.fn);
+    expect(exec.calls).toHaveLength(0);
+    expect(result.error?.message).toBe("Audit intent could not be written, so nothing was run: Audit log /x/audit.jsonl could not be written: the disk is full (ENOSPC)");
   });
 
   it("reports a failed result record as a partial failure, not success", async () => {
