@@ -9,7 +9,7 @@
  * await sshd.stop();
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect as tcpConnect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -45,6 +45,10 @@ export interface SshdHandle {
   server(extra?: Record<string, unknown>): Record<string, unknown>;
   /** sshd's stderr so far (for debugging a failing test). */
   logs(): string;
+  /** Pid of the listening sshd. */
+  pid: number;
+  /** SIGKILLs the per-connection sshd processes (the listener keeps running): the network "drops". Returns how many. */
+  killConnections(): number;
   stop(): Promise<void>;
 }
 
@@ -136,6 +140,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
       knownHostsLine: (name = "127.0.0.1") => `${port === 22 ? name : `[${name}]:${port}`} ${hostKeyPub}`,
       server: (extra = {}) => ({ host: "127.0.0.1", port, user, key: userKeyPath, ...extra }),
       logs: () => log,
+      pid: child.pid!,
+      killConnections: () => killDescendants(child.pid!),
       stop() {
         stopped ??= new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -147,6 +153,39 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
       },
     };
   }
+}
+
+/** SIGKILLs every descendant of `pid` (not `pid` itself), found through /proc. */
+function killDescendants(pid: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid …"; comm may hold spaces and parentheses: split after the last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const victims: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, parent] of parents) {
+      if (parent === p) {
+        victims.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  for (const v of victims) {
+    try {
+      process.kill(v, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  return victims.length;
 }
 
 function pubOf(privatePath: string): string {
