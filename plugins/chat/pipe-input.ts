@@ -117,21 +117,41 @@ function looksBinary(buf: Buffer): boolean {
   return odd / sample.length > 0.1;
 }
 
+/** How far from a cut to look for whitespace (the longest secret pattern body). */
+const EDGE = 4096;
+
+/**
+ * Drops the partial word at a cut: the end of a head piece, the start of a tail piece. A secret
+ * cut in two no longer matches the redactor's patterns, so its visible half would otherwise reach
+ * the provider (e.g. 32 of a GitHub token's 40 characters).
+ */
+function wholeWords(piece: string, side: "head" | "tail"): string {
+  if (side === "head") {
+    const from = Math.max(0, piece.length - EDGE);
+    const ws = piece.slice(from).search(/\s[^\s]*$/);
+    return ws === -1 ? piece.slice(0, from) : piece.slice(0, from + ws + 1);
+  }
+  const window = piece.slice(0, EDGE);
+  const ws = window.search(/\s/);
+  return ws === -1 ? piece.slice(window.length) : piece.slice(ws);
+}
+
 /** Joins head and tail (with `omitted` bytes between them) into at most `maxChars`, with a visible marker. */
 export function fitText(head: string, tail: string | undefined, omitted: number, maxChars: number): { text: string; omittedBytes: number; truncated: boolean } {
   if (tail === undefined) {
     if (head.length <= maxChars) return { text: head, omittedBytes: 0, truncated: false };
     tail = head;
     const half = Math.floor(maxChars / 2);
-    const cutHead = head.slice(0, half);
-    const cutTail = tail.slice(tail.length - (maxChars - half));
-    omitted += Buffer.byteLength(head.slice(half, head.length - (maxChars - half)));
+    const cutHead = wholeWords(head.slice(0, half), "head");
+    const cutTail = wholeWords(tail.slice(tail.length - (maxChars - half)), "tail");
+    omitted += Buffer.byteLength(head.slice(cutHead.length, head.length - cutTail.length));
     return { text: `${cutHead}\n${marker(omitted)}\n${cutTail}`, omittedBytes: omitted, truncated: true };
   }
+  // Here head and tail were already cut from the stream: their inner edges may split a word.
   const half = Math.floor(maxChars / 2);
-  const h = head.length > half ? head.slice(0, half) : head;
+  const h = wholeWords(head.length > half ? head.slice(0, half) : head, "head");
   const room = maxChars - h.length;
-  const t = tail.length > room ? tail.slice(tail.length - room) : tail;
+  const t = wholeWords(tail.length > room ? tail.slice(tail.length - room) : tail, "tail");
   omitted += Buffer.byteLength(head.slice(h.length)) + Buffer.byteLength(tail.slice(0, tail.length - t.length));
   return { text: `${h}\n${marker(omitted)}\n${t}`, omittedBytes: omitted, truncated: true };
 }
