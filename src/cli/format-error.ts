@@ -2,7 +2,7 @@
  * How an error reaches the user: one line with what went wrong, one with what to do.
  * Stacks only with --debug; with --json a JSON object on stderr.
  */
-import { isOpstermError, EXIT } from "../kernel/errors.ts";
+import { isOpstermError, EXIT, fromSystemError } from "../kernel/errors.ts";
 import type { Style } from "../lib/style.ts";
 
 export interface FormattedError {
@@ -10,8 +10,10 @@ export interface FormattedError {
   exitCode: number;
 }
 
-export function formatError(error: unknown, options: { debug: boolean; json: boolean; style: Style }): FormattedError {
+export function formatError(raw: unknown, options: { debug: boolean; json: boolean; style: Style }): FormattedError {
   const s = options.style;
+  // A file-system error (EACCES, ENOTDIR, ENOSPC …) is about this machine, not a bug: exit 74 with a hint.
+  const error = fromSystemError(raw);
   if (isOpstermError(error)) {
     if (options.json) {
       const body = { error: { code: error.code, message: error.message, hint: error.hint, plugin: error.plugin, hook: error.hook, exitCode: error.exitCode } };

@@ -4,7 +4,7 @@
  */
 import { createKernel, type Kernel } from "../kernel/kernel.ts";
 import type { RegisteredCommand } from "../kernel/commands.ts";
-import { EXIT, InterruptedError, isOpstermError, OpstermError, UnavailableError, UsageError } from "../kernel/errors.ts";
+import { EXIT, fromSystemError, InterruptedError, isOpstermError, OpstermError, UnavailableError, UsageError } from "../kernel/errors.ts";
 import { loadUserPlugins } from "../kernel/loader.ts";
 import { resolvePaths } from "../kernel/paths.ts";
 import type { OpstermPlugin } from "../kernel/plugin.ts";
@@ -120,7 +120,7 @@ async function runCommand(kernel: Kernel, command: RegisteredCommand, argv: stri
     exitCode = typeof result === "number" ? result : EXIT.OK;
     if (controller.signal.aborted && exitCode === EXIT.OK) exitCode = EXIT.INTERRUPTED;
   } catch (error) {
-    failure = controller.signal.aborted && !isOpstermError(error) ? new InterruptedError() : error;
+    failure = controller.signal.aborted && !isOpstermError(error) ? new InterruptedError() : fromSystemError(error);
     exitCode = isOpstermError(failure) ? failure.exitCode : EXIT.FAILURE;
   } finally {
     offInt();

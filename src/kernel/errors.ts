@@ -122,3 +122,35 @@ export class PluginError extends OpstermError {
 export function isOpstermError(error: unknown): error is OpstermError {
   return error instanceof OpstermError;
 }
+
+const SYSTEM_HINTS: Record<string, (path: string) => string> = {
+  EACCES: (p) => `Check the permissions of ${p} (and of the directories above it)`,
+  EPERM: (p) => `Check the permissions of ${p} (and of the directories above it)`,
+  ENOTDIR: (p) => `A file is in the way where a directory should be on the path ${p}; check OPSTERM_HOME and XDG_* variables`,
+  EEXIST: (p) => `${p} exists but is not what opsterm expects (a file where a directory should be?); check OPSTERM_HOME`,
+  EISDIR: (p) => `${p} is a directory where opsterm expects a file; move it away`,
+  ENOSPC: () => "The disk is full: free some space and run again",
+  EDQUOT: () => "The disk quota is exhausted: free some space and run again",
+  EROFS: (p) => `${p} is on a read-only file system; point OPSTERM_HOME at a writable directory`,
+  EMFILE: () => "Too many open files: raise the limit (ulimit -n) or run fewer at once",
+  ENFILE: () => "Too many open files on the system: try again later",
+  ELOOP: (p) => `${p} is a symbolic link loop`,
+  ENAMETOOLONG: (p) => `${p} is too long a path`,
+};
+
+/**
+ * Turns a Node system error from the file system (EACCES, ENOTDIR, EISDIR, ENOSPC …) into an
+ * IoError (exit 74) that names the path and what to do: these are facts about the machine, not
+ * bugs in opsterm. Anything else is returned unchanged. `path` names the file when the error
+ * itself does not (reads of a directory report EISDIR without one).
+ */
+export function fromSystemError(error: unknown, path?: string): unknown {
+  if (isOpstermError(error) || !(error instanceof Error)) return error;
+  const e = error as NodeJS.ErrnoException;
+  const hint = typeof e.code === "string" ? SYSTEM_HINTS[e.code] : undefined;
+  if (!hint || typeof e.syscall !== "string") return error;
+  const where = e.path ?? (e as { dest?: string }).dest ?? path ?? "a file";
+  // "EISDIR: illegal operation on a directory, read" → "illegal operation on a directory"
+  const reason = e.message.replace(/^\w+: /, "").replace(/, \w+( '.*')?( -> '.*')?$/, "");
+  return new IoError(`E_IO_${e.code}`, `Cannot ${e.syscall} ${where}: ${reason}`, { hint: hint(where), cause: error });
+}

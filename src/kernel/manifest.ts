@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { atomicWrite } from "../lib/atomic-write.ts";
 import { withLock } from "../lib/lock.ts";
-import { DataError } from "./errors.ts";
+import { DataError, fromSystemError } from "./errors.ts";
 
 export interface TrustEntry {
   name: string;
@@ -36,7 +36,7 @@ export function readTrustStore(configDir: string): TrustStore {
     text = readFileSync(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, plugins: [] };
-    throw error;
+    throw fromSystemError(error, path);
   }
   try {
     const data = JSON.parse(text) as TrustStore;

@@ -2,7 +2,7 @@
  * Reads YAML files with positions, so validation errors point at file:line:col.
  */
 import { readFileSync } from "node:fs";
-import { DataError } from "../kernel/errors.ts";
+import { DataError, fromSystemError } from "../kernel/errors.ts";
 import type { SchemaIssue, SchemaPath } from "./schema.ts";
 
 type YamlModule = typeof import("yaml");
@@ -29,7 +29,7 @@ export async function readYamlFile(path: string, errorClass: new (code: string, 
     text = readFileSync(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
+    throw fromSystemError(error, path);
   }
   return parseYamlText(path, text, errorClass);
 }

@@ -6,7 +6,7 @@ import { join, delimiter } from "node:path";
 import { execFileSync } from "node:child_process";
 import { defineCommand } from "../../kernel/commands.ts";
 import type { CommandContext } from "../../kernel/context.ts";
-import { isOpstermError } from "../../kernel/errors.ts";
+import { fromSystemError, isOpstermError } from "../../kernel/errors.ts";
 import { isSingleExecutable } from "../../kernel/runtime.ts";
 import { readTrustStore } from "../../kernel/manifest.ts";
 
@@ -95,6 +95,7 @@ function fileFacts(ctx: CommandContext) {
 function dirChecks(ctx: CommandContext): Check[] {
   return [...new Set([ctx.paths.configDir, ctx.paths.dataDir])].map((dir) => {
     if (!existsSync(dir)) return { name: "dir", status: "ok" as Status, detail: `${dir} (created on first write)` };
+    if (!statSync(dir).isDirectory()) return { name: "dir", status: "fail" as Status, detail: `${dir} is not a directory`, hint: "Move the file away, or point OPSTERM_HOME at a directory" };
     try {
       accessSync(dir, constants.W_OK);
     } catch {
@@ -111,8 +112,10 @@ async function configCheck(ctx: CommandContext): Promise<Check> {
     const config = await ctx.config();
     const found = config.sources.filter((s) => s.exists);
     return { name: "config", status: "ok", detail: found.length ? `valid: ${found.map((s) => s.path).join(", ")}` : "no config file (defaults in use)" };
-  } catch (error) {
-    if (!isOpstermError(error)) throw error;
+  } catch (raw) {
+    // doctor reports what is broken rather than failing itself: an unreadable file is a FAIL row.
+    const error = fromSystemError(raw);
+    if (!isOpstermError(error)) return { name: "config", status: "fail", detail: error instanceof Error ? error.message : String(error) };
     return { name: "config", status: "fail", detail: error.message.split("\n")[0], hint: error.hint };
   }
 }
