@@ -263,12 +263,24 @@ export function search(db: Database, options: SearchOptions): HistoryEntry[] {
     params.push(options.server);
   }
   const limit = Math.max(1, Math.min(options.limit ?? 20, 100_000));
+  // Two steps: pick the ids (sorting only small tuples from `entries`), then read text and details
+  // for those ids alone. Sorting whole rows would read the text of every match: a common word
+  // matches thousands of entries, and their text is most of the database.
   // With a text query, FTS narrows first; without one, walk the ts index from the newest.
-  const sql = match
-    ? `${SELECT} FROM (SELECT docid FROM entries_fts WHERE entries_fts MATCH ?) hit JOIN entries e ON e.id = hit.docid ${JOINS}
+  const pick = match
+    ? `SELECT e.id FROM (SELECT docid FROM entries_fts WHERE entries_fts MATCH ?) hit JOIN entries e ON e.id = hit.docid
        ${where.length > 1 ? "WHERE " + where.slice(1).join(" AND ") : ""} ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}`
-    : `${SELECT} FROM entries e ${JOINS} ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}`;
-  return rows(db, sql, params).map((r) => toEntry(r, false));
+    : `SELECT e.id FROM entries e ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}`;
+  const ids = rows(db, pick, params).map((r) => Number(r[0]));
+  if (ids.length === 0) return [];
+  const found: HistoryEntry[] = [];
+  // Bounded IN lists (SQLite caps bound parameters).
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    found.push(...rows(db, `${SELECT} FROM entries e ${JOINS} WHERE e.id IN (${chunk.map(() => "?").join(",")})`, chunk).map((r) => toEntry(r, false)));
+  }
+  const order = new Map(ids.map((id, i) => [id, i]));
+  return found.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
 }
 
 export function getEntry(db: Database, id: number | string): HistoryEntry | undefined {

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { testStore } from "./setup.ts";
+import { tempDir as tempDirFor, testStore } from "./setup.ts";
 
 const exec = (command: string, extra: Record<string, unknown> = {}) => ({ mode: "exec", server: "web-1", command, exitCode: 0, durationMs: 42, decision: "auto-allow", approver: "tty:alice", ...extra });
 const ask = (question: string, answer: string, extra: Record<string, unknown> = {}) => ({ mode: "ask", question, answer, provider: "openai", model: "gpt-4o-mini", promptTokens: 12, completionTokens: 34, durationMs: 900, ...extra });
@@ -27,6 +27,26 @@ describe("history store", () => {
     expect(await store.search({ query: "kubernetes" })).toEqual([]);
     // FTS syntax in user input is neutralised, not an error.
     expect(await store.search({ query: '"nginx (-' })).toHaveLength(2);
+  });
+
+  it("search() returns the newest matches in order when a word matches more entries than one IN list holds", async () => {
+    const { loadSqlJs } = await import("../../../plugins/history/sqlite.ts");
+    const { openDatabase, ingest, search } = await import("../../../plugins/history/store.ts");
+    const { db } = openDatabase(await loadSqlJs(), join(tempDirFor(), "history.db"));
+    // Timestamps out of insertion order, so ordering by id would be wrong.
+    const n = 1300;
+    const ts = (i: number) => 1_700_000_000_000 + ((i * 7919) % n) * 1000;
+    ingest(db, Array.from({ length: n }, (_, i) => ({ v: 1 as const, id: `r${i}`, ts: ts(i), event: i % 2 ? exec(`df -h common ${i}`, { server: i % 4 === 1 ? "db-1" : "web-1" }) : ask(`common question ${i}`, "common answer") })));
+    const all = search(db, { query: "common", limit: 1200 });
+    expect(all).toHaveLength(1200);
+    const times = all.map((e) => Date.parse(e.at));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(times[0]).toBe(1_700_000_000_000 + (n - 1) * 1000);
+    const onDb = search(db, { query: "common", server: "db-1", limit: 1000 });
+    expect(onDb).toHaveLength(n / 4);
+    expect(onDb.every((e) => e.server === "db-1" && e.kind === "execution" && e.decision === "auto-allow")).toBe(true);
+    expect(search(db, { mode: "ask", limit: 3 }).map((e) => e.output)).toEqual(["common answer", "common answer", "common answer"]);
+    db.close();
   });
 
   it("record() redacts known secret values and secret patterns before anything is written", async () => {
