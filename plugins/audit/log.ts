@@ -255,7 +255,8 @@ const ERRNO_TEXT: Record<string, string> = {
 /** A short reason with the errno code kept for searching, e.g. "the disk is full (ENOSPC)". */
 function reasonOf(error: unknown): string {
   const code = (error as NodeJS.ErrnoException)?.code;
-  if (typeof code === "string") return ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} (${code})` : code;
+  // errno codes (ENOSPC…); opsterm's own codes (E_LOCK_TIMEOUT) come with a message that says more.
+  if (typeof code === "string" && !code.startsWith("E_")) return ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} (${code})` : code;
   return error instanceof Error ? error.message : String(error);
 }
 

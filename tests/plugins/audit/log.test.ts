@@ -73,6 +73,17 @@ describe("appendRecord()", () => {
     expect(error).toMatchObject({ code: "E_AUDIT_WRITE", exitCode: 74, message: expect.stringMatching(/a file is in the way of the audit directory \(EEXIST\); nothing was run/) });
   });
 
+  it("appendRecord() fails closed (74) and says why when another process holds the lock too long", async () => {
+    const files = await smallLog();
+    const before = readFileSync(files.log);
+    mkdirSync(`${files.log}.lock`);
+    const error = await appendRecord(files, INPUTS[0], { lockTimeoutMs: 300 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "E_AUDIT_WRITE", exitCode: 74, message: expect.stringMatching(/could not be written: Another opsterm process holds .*audit\.jsonl\.lock; nothing was run/) });
+    expect(readFileSync(files.log).equals(before)).toBe(true);
+    execFileSync("rmdir", [`${files.log}.lock`]);
+    expect((await appendRecord(files, INPUTS[0])).seq).toBe(5);
+  });
+
   it("appendRecord() fails closed and leaves the log unchanged when the head anchor cannot be written", async () => {
     const files = await smallLog();
     const before = readFileSync(files.log);
