@@ -66,7 +66,8 @@ export const ALLOW: Record<string, Spec> = {
   sha256sum: { flags: "bctwz", long: ["binary", "check", "tag", "text", "quiet", "status", "strict", "warn", "zero"] },
   sha512sum: { flags: "bctwz", long: ["binary", "check", "tag", "text", "quiet", "status", "strict", "warn", "zero"] },
   cksum: {},
-  diff: { flags: "qsyiEbwBaNturc", valued: "UC", long: ["brief", "report-identical-files", "side-by-side", "ignore-case", "ignore-all-space", "ignore-space-change", "ignore-blank-lines", "text", "unified", "recursive", "new-file", "normal", "color"], longValued: ["unified", "context", "exclude"] },
+  // No -r: a recursive diff of two trees prints every secret file in them.
+  diff: { flags: "qsyiEbwBaNtuc", valued: "UC", long: ["brief", "report-identical-files", "side-by-side", "ignore-case", "ignore-all-space", "ignore-space-change", "ignore-blank-lines", "text", "unified", "new-file", "normal", "color"], longValued: ["unified", "context", "exclude"] },
   cmp: { flags: "blsz", long: ["print-bytes", "verbose", "quiet", "silent"] },
   grep: {
     flags: "EFGPivwxyclLoqsbHhnTZzUrRa",
@@ -91,7 +92,7 @@ export const ALLOW: Record<string, Spec> = {
     positionals: (p) => (p.every((x) => /^[A-Z_]+=/.test(x)) ? undefined : "journalctl only takes FIELD=value matches"),
   },
   dmesg: { flags: "dekLrtTxHPSu", valued: "flsF", long: ["ctime", "decode", "kernel", "raw", "notime", "userspace", "human", "nopager", "show-delta", "syslog", "color", "reltime"], longValued: ["level", "facility", "time-format", "color", "buffer-size"], maxPositionals: 0 },
-  ss: { flags: "hVHnrapleoimTsEZzNbf46wxutdSMO0", valued: "AFf", long: ["numeric", "resolve", "all", "listening", "options", "extended", "memory", "processes", "info", "summary", "tcp", "udp", "unix", "raw", "ipv4", "ipv6", "no-header", "oneline"], longValued: ["query", "family"], positionals: (p) => (p.length <= 8 && p.every((x) => /^[a-z0-9:.*=!()-]+$/i.test(x)) ? undefined : "unexpected filter") },
+  ss: { flags: "hVHnrapleoimTsZzNbf46wxutdSMO0", valued: "AFf", long: ["numeric", "resolve", "all", "listening", "options", "extended", "memory", "processes", "info", "summary", "tcp", "udp", "unix", "raw", "ipv4", "ipv6", "no-header", "oneline"], longValued: ["query", "family"], positionals: (p) => (p.length <= 8 && p.every((x) => /^[a-z0-9:.*=!()-]+$/i.test(x)) ? undefined : "unexpected filter") },
   netstat: { flags: "tulnpaerisWgM46ovx", long: ["tcp", "udp", "listening", "numeric", "program", "all", "extend", "route", "interfaces", "statistics", "wide", "groups"], maxPositionals: 0 },
   ip: { custom: checkIp },
   w: { flags: "hsfuio", long: ["no-header", "short", "from", "ip-addr", "old-style"], maxPositionals: 1 },
@@ -101,7 +102,7 @@ export const ALLOW: Record<string, Spec> = {
   vmstat: { flags: "aSfmsdDpwtn", valued: "S", long: ["active", "forks", "slabs", "stats", "disk", "disk-sum", "wide", "timestamp"], positionals: countedInterval },
   iostat: { flags: "cdhkmNtxyzp", long: ["human", "pretty"], positionals: countedInterval },
   mpstat: { flags: "AuT", valued: "P", positionals: countedInterval },
-  lsof: { flags: "nPlRtVbwU", valued: "pucgsdi", maxPositionals: 4 },
+  lsof: { flags: "nPlRtVbwU", valued: "pucgsdi", maxPositionals: 4, positionals: (p) => (p.some((x) => x.startsWith("+")) ? "lsof +options (+r repeats forever, +D walks trees) are not accepted" : undefined) },
   findmnt: { flags: "aAbcDfklnrsJuv", valued: "otSTFNO", long: ["all", "bytes", "canonicalize", "df", "first-only", "json", "list", "noheadings", "raw", "fstab", "mtab", "kernel", "real", "pseudo"], longValued: ["output", "types", "source", "target", "options"] },
   mount: { flags: "lv", valued: "t", long: ["show-labels", "verbose"], longValued: ["types"], maxPositionals: 0 },
   getent: { custom: (a) => (a.length >= 1 && /^(passwd|group|hosts|ahosts|ahostsv4|ahostsv6|services|protocols|networks|netgroup|ethers|rpc|initgroups)$/.test(a[0]) && a.slice(1).every((x) => !x.startsWith("-")) ? undefined : "getent database not on the list (shadow and gshadow hold secrets)") },
@@ -253,19 +254,22 @@ export function checkOptions(name: string, args: string[]): string | undefined {
 }
 
 const SENSITIVE: [RegExp, string][] = [
-  [/(^|\/)(shadow|gshadow)-?$/, "password hashes"],
+  [/(^|\/)g?shadow([.-][^/]*)?$|(^|\/)opasswd$/, "password hashes"],
   [/(^|\/)sudoers(\.d)?(\/|$)/, "sudo configuration"],
   [/(^|\/)\.ssh(\/|$)/, "SSH keys and config"],
   [/(^|\/)id_(rsa|dsa|ecdsa|ed25519)[^/]*$/, "an SSH private key"],
   [/(^|\/)ssh_host_[a-z0-9]+_key$/, "an SSH host private key"],
-  [/(^|\/)\.env(\.[^/]*)?$/, "an environment file with secrets"],
+  [/(^|\/)\.env(\.[^/]*)?$|(^|\/)\.envrc$/, "an environment file with secrets"],
   [/\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ppk)$/i, "a private key or key store"],
   [/(^|\/)(ssl|tls|pki)\/private(\/|$)/, "private TLS keys"],
   [/(^|\/)\.(aws|azure|gcloud|kube|docker|gnupg|password-store|vault-token|config\/gcloud)(\/|$)/, "cloud or cluster credentials"],
   [/(^|\/)\.(netrc|pgpass|my\.cnf|git-credentials|npmrc|pypirc|boto|s3cfg|htpasswd)$/, "stored credentials"],
-  [/(^|\/)(credentials|secrets?)(\.[a-z]+)?(\/|$)/i, "credentials"],
-  [/^\/proc\/[^/]+\/(environ|mem|cmdline)$/, "another process's environment or memory"],
-  [/(^|\/)\.(bash|zsh|mysql|psql|python)_history$|(^|\/)\.history$/, "shell history (may hold secrets)"],
+  [/(^|[/._-])(credentials|secrets?)(\.[a-z]+)*(\/|$)/i, "credentials"],
+  [/^\/proc\/.+\/(environ|mem|cmdline)$/, "another process's environment or memory"],
+  [/^\/proc\/kcore$|^\/dev\/(k?mem|port)$/, "raw kernel memory"],
+  [/_history$|(^|\/)\.history$|(^|\/)\.lesshst$/, "shell history (may hold secrets)"],
+  [/^\/etc\/(kubernetes|rancher|wireguard)(\/|$)|(^|\/)k3s\.yaml$|(^|\/)kubeconfig$/, "cluster or VPN credentials"],
+  [/(^|\/)(debian\.cnf|wp-config\.php|rclone\.conf|hosts\.yml|\.terraformrc|\.pgpass|\.dockercfg)$/, "stored credentials"],
   [/(^|\/)(vault\.json|opsterm\/vault)/, "the opsterm vault"],
   [/^\/(root)(\/|$)/, "root's home"],
 ];
@@ -281,11 +285,60 @@ export function sensitivePath(word: string): string | undefined {
   return undefined;
 }
 
-/** Recursive readers over a tree that contains secrets (`grep -r x /etc`). */
+const GREP_VALUED = "efmABCd";
+
+/**
+ * Recursive grep reads every file of a tree, .env files and private keys included; it is
+ * auto-allowed only under /var/log. Also `-d recurse` and `--directories=recurse`.
+ */
 export function recursiveSecretRead(name: string, args: string[]): string | undefined {
   if (!/^(grep|egrep|fgrep)$/.test(name)) return undefined;
-  const recursive = args.some((a) => /^-[a-zA-Z]*[rR]/.test(a) || a === "--recursive" || a === "--dereference-recursive");
+  let recursive = false;
+  let pattern = false;
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (a.startsWith("--")) {
+      if (/^--(recursive|dereference-recursive|directories=recurse)$/.test(a)) recursive = true;
+      if (/^--(regexp|file)(=|$)/.test(a)) pattern = true;
+      if (/^--(regexp|file|directories|max-count|after-context|before-context|context|include|exclude|exclude-dir|color|colour|label|binary-files|devices)$/.test(a)) {
+        if (a === "--directories" && args[i + 1] === "recurse") recursive = true;
+        i++;
+      }
+      continue;
+    }
+    if (a.startsWith("-") && a.length > 1) {
+      for (let k = 1; k < a.length; k++) {
+        const c = a[k];
+        if (c === "r" || c === "R") recursive = true;
+        if (GREP_VALUED.includes(c)) {
+          const value = k === a.length - 1 ? args[++i] : a.slice(k + 1);
+          if (c === "d" && value === "recurse") recursive = true;
+          if (c === "e" || c === "f") pattern = true;
+          break;
+        }
+      }
+      continue;
+    }
+    positionals.push(a);
+  }
   if (!recursive) return undefined;
-  const target = args.find((a) => !a.startsWith("-") && /^(\/|\/etc\/?|\/root\/?|\/home\/?|~\/?|\/var\/?|\/proc\/?|\.\.?\/?)$/.test(a));
-  return target !== undefined ? `recursive grep over ${target} reads secrets (/etc/shadow, keys)` : undefined;
+  const paths = pattern ? positionals : positionals.slice(1);
+  if (paths.length === 0) return "recursive grep of the current directory (your home: ~/.ssh, .env)";
+  const outside = paths.find((p) => !/^\/var\/log(\/|$)/.test(p) || p.split("/").includes(".."));
+  return outside !== undefined ? `recursive grep over ${outside} may read secrets (.env files, private keys); only /var/log is auto-allowed` : undefined;
+}
+
+/** Programs that print names or metadata, not contents: a device path is harmless for them. */
+const NAMES_ONLY = new Set(["ls", "stat", "lsblk", "findmnt", "df", "du", "realpath", "readlink", "basename", "dirname", "test", "file", "lsof", "find", "tree", "which", "echo"]);
+
+/** Reading a device: a raw disk holds every secret on it; /dev/zero and friends never end. */
+export function deviceRead(name: string, args: string[]): string | undefined {
+  if (NAMES_ONLY.has(name)) return undefined;
+  const dev = args.map((a) => a.slice(a.indexOf("=") + 1)).find((a) => /^\/dev\//.test(a) && a !== "/dev/null");
+  return dev !== undefined ? `reads the device ${dev} (a raw disk holds every file's data; streams like /dev/zero never end)` : undefined;
 }

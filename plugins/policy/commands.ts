@@ -4,6 +4,7 @@
  */
 import { defineCommand, type CommandContext, type CommandSpec, type Verdict } from "../../src/kernel/index.ts";
 import { UsageError } from "../../src/kernel/errors.ts";
+import { closest } from "../../src/lib/schema.ts";
 import type { ClassifyOptions } from "./types.ts";
 import type { LoadedPolicyService } from "./service.ts";
 
@@ -56,8 +57,14 @@ async function targetOptions(server: unknown, tier: unknown, ctx: CommandContext
   if (typeof server === "string" && server) {
     options.server = server;
     // The inventory is optional: without the ssh plugin, --server only scopes server rules.
-    const inventory = ctx.tryUse("inventory") as { get?: (id: string) => unknown } | undefined;
+    const inventory = ctx.tryUse("inventory") as { get?: (id: string) => unknown; list?: () => Promise<{ id: string }[]> } | undefined;
     const entry = (await inventory?.get?.(server)) as { tier?: string } | undefined;
+    if (inventory?.get && !entry) {
+      // A mistyped id would silently skip the server's tier and rules: say so instead.
+      const ids = ((await inventory.list?.()) ?? []).map((s) => s.id);
+      const guess = closest(server, ids);
+      throw new UsageError(`Unknown server "${server}"${guess ? ` (did you mean "${guess}"?)` : ""}`, { code: "E_TARGET", hint: ids.length ? '"opsterm servers list" shows the ids; --tier T judges for a tier without a server' : "No servers in the inventory yet; use --tier T, or add one with opsterm servers add" });
+    }
     if (entry?.tier) options.tier = entry.tier;
   }
   if (typeof tier === "string" && tier) options.tier = tier;
@@ -71,8 +78,16 @@ function runBatch(policy: LoadedPolicyService, options: ClassifyOptions, ctx: Co
   let lineNo = 0;
   let bad = 0;
 
+  // A line that is not a JSON string still gets an answer in the same shape, so a reader that
+  // only looks at `decision` fails closed; `error` says what was wrong with the line.
+  const badLine = (command: string, message: string): string => {
+    bad++;
+    return JSON.stringify({ command, decision: "reject", rule: "input.bad-line", reason: message, line: lineNo, error: { code: "E_BATCH_LINE", message } });
+  };
+
   const judge = (bytes: Buffer): string => {
     lineNo++;
+    if (lineNo === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
     let text: string;
     try {
       text = decoder.decode(bytes);
@@ -85,12 +100,10 @@ function runBatch(policy: LoadedPolicyService, options: ClassifyOptions, ctx: Co
     try {
       value = JSON.parse(text);
     } catch (error) {
-      bad++;
-      return JSON.stringify({ line: lineNo, error: { code: "E_BATCH_LINE", message: `line ${lineNo} is not JSON: ${(error as Error).message}` } });
+      return badLine(text, `line ${lineNo} is not JSON: ${(error as Error).message}`);
     }
     if (typeof value !== "string") {
-      bad++;
-      return JSON.stringify({ line: lineNo, error: { code: "E_BATCH_LINE", message: `line ${lineNo} is JSON ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}, not a string` } });
+      return badLine(text, `line ${lineNo} is JSON ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}, not a string`);
     }
     const v = policy.classify(value, options);
     return JSON.stringify({ command: value, decision: v.decision, rule: v.rule, reason: v.reason });

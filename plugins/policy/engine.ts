@@ -4,7 +4,7 @@
  * reject > approval-required > auto-allow; default approval-required. Deterministic and pure.
  */
 import type { Verdict } from "../../src/kernel/types.ts";
-import { ALLOW, MIDDLEWARE, checkOptions, recursiveSecretRead, sensitivePath } from "./allow-list.ts";
+import { ALLOW, MIDDLEWARE, checkOptions, deviceRead, recursiveSecretRead, sensitivePath } from "./allow-list.ts";
 import { checkArgv, checkRedirect, globRegex, isForkBombCode, type Hit } from "./hard-rules.ts";
 import { screen } from "./screen.ts";
 import { analyze, baseName, type ShellFacts, type SimpleCmd } from "./shell.ts";
@@ -51,7 +51,7 @@ export function classify(command: string, options: ClassifyOptions, rules: UserR
   if (hard) return verdict("reject", hard.hit.rule, hard.hit.reason, hard.segment);
 
   const scoped = applicable(rules, options.server, options.tier);
-  const everyArgv = allArgvs(facts, 0);
+  const everyArgv = scoped.some((r) => r.kind !== "allow") ? allArgvs(facts, 0) : [];
   const deny = firstMatch(scoped, "deny", everyArgv);
   if (deny) return verdict("reject", deny.rule.id, `denied by your rule "${deny.rule.prefix.join(" ")}" (${deny.rule.at})`, deny.segment);
 
@@ -91,9 +91,10 @@ function allArgvs(facts: ShellFacts, depth: number): { argv: string[]; segment: 
       let current: string[] | undefined = argv;
       for (let n = 0; current && current.length && n < MAX_DEPTH; n++) {
         out.push({ argv: current, segment: cmd.segment });
-        const step = unwrap(current, cmd.stdinWords);
+        const step = unwrap(current, cmd.stdinWords ?? producedPaths(cmd));
         if (!step) break;
-        if (depth < MAX_DEPTH) for (const s of step.scripts) out.push(...allArgvs(analyze(s), depth + 1).map((x) => ({ ...x, segment: cmd.segment })));
+        const fed = step.readsStdin && cmd.stdinText ? cmd.stdinText : [];
+        if (depth < MAX_DEPTH) for (const s of [...step.scripts, ...fed]) out.push(...allArgvs(analyze(s, step.vars), depth + 1).map((x) => ({ ...x, segment: cmd.segment })));
         current = step.argv;
       }
     }
@@ -218,6 +219,7 @@ function isShellLike(argv: string[]): boolean {
 
 /** `curl … | sh`, `wget -O- … | sudo bash`: a downloader piped into a shell or interpreter. */
 function pipeToShell(cmd: SimpleCmd, argv: string[]): Hit | undefined {
+  if (cmd.upstream.length === 0 || !(argv[0] === "" || isShellLike(argv) || cmd.inner.length)) return undefined;
   const source = cmd.upstream.find((u) => DOWNLOADERS.has(programName(innermost(u.argv)[0] ?? "")));
   if (!source) return undefined;
   const from = programName(innermost(source.argv)[0]);
@@ -272,16 +274,9 @@ function builtIn(command: string, facts: ShellFacts): BuiltIn {
   if (optionProblem) return approval("approval.option", optionProblem, command.trim(), single);
   const secret = args.map((a) => ({ a, why: sensitivePath(a) })).find((x) => x.why);
   if (secret) return approval("approval.sensitive-path", `${secret.a} may hold ${secret.why}`, secret.a, single);
-  const deep = recursiveSecretRead(name, args) ?? recursiveNoPath(name, args);
+  const deep = recursiveSecretRead(name, args) ?? deviceRead(name, args);
   if (deep) return approval("approval.sensitive-path", deep, command.trim(), single);
   return { decision: "auto-allow", verdict: verdict("auto-allow", `allow.${name}`, `${name} with these options only reads`, command.trim()), single };
-}
-
-function recursiveNoPath(name: string, args: string[]): string | undefined {
-  if (!/^(grep|egrep|fgrep)$/.test(name)) return undefined;
-  if (!args.some((a) => /^-[a-zA-Z]*[rR]/.test(a) || a === "--recursive" || a === "--dereference-recursive")) return undefined;
-  const positionals = args.filter((a) => !a.startsWith("-"));
-  return positionals.length <= 1 ? "recursive grep of the current directory (your home: ~/.ssh, .env)" : undefined;
 }
 
 function composedReason(command: string, facts: ShellFacts): { rule: string; reason: string } | undefined {

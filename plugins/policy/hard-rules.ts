@@ -52,7 +52,7 @@ export function isCriticalPath(raw: string): boolean {
   return false;
 }
 
-const SAFE_DEV = /^\/dev\/(null|zero|full|u?random|tty\w*|stdin|stdout|stderr|fd\/.*|pts\/.*|shm(\/.*)?|mqueue(\/.*)?|ptmx|console|log|kmsg)$/;
+const SAFE_DEV = /^\/dev\/(null|zero|tcp\/.*|udp\/.*|full|u?random|tty\w*|stdin|stdout|stderr|fd\/.*|pts\/.*|shm(\/.*)?|mqueue(\/.*)?|ptmx|console|log|kmsg)$/;
 
 /** Block devices, raw memory and the like: /dev/sda, /dev/nvme0n1p1, /dev/mapper/x, /dev/mem. */
 export function isDevice(raw: string): boolean {

@@ -106,9 +106,21 @@ export function applicable(rules: UserRules, server?: string, tier?: string): Us
   return rules.rules.filter((r) => (r.tier === undefined || r.tier === tier) && (r.server === undefined || r.server === server));
 }
 
-/** True when `argv` starts with `prefix`. For deny/ask the program also matches by basename. */
+/**
+ * True when `argv` starts with `prefix`. For deny/ask (`loose`) the program also matches by
+ * basename and the other words may have options in between (`systemctl -q restart x` matches
+ * "systemctl restart"): those rules only ever make a verdict stricter.
+ */
 export function matchesPrefix(prefix: string[], argv: string[], loose: boolean): boolean {
   if (argv.length < prefix.length) return false;
+  if (loose) {
+    const a0 = argv[0];
+    const p0 = prefix[0];
+    if (a0 !== p0 && (p0.includes("/") || a0.slice(a0.lastIndexOf("/") + 1) !== p0)) return false;
+    let k = 1;
+    for (let i = 1; i < argv.length && k < prefix.length; i++) if (argv[i] === prefix[k]) k++;
+    return k === prefix.length;
+  }
   for (let i = 0; i < prefix.length; i++) {
     const a = argv[i];
     const p = prefix[i];
