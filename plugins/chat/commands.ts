@@ -7,6 +7,9 @@ import type { ChatAnswer, ChatService } from "./types.ts";
 
 type Obj = Record<string, unknown>;
 
+/** How long silent, still-open stdin may keep us waiting before we say so. */
+const WAIT_NOTE_MS = 2000;
+
 const SUMMARY_QUESTION =
   "Summarise this input: what it is, what stands out (errors, warnings, anomalies), and what, if anything, I should do next.";
 
@@ -66,7 +69,21 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
     const config = await ctx.config();
     const { chatSettings } = await import("./config.ts");
     const settings = chatSettings(config.values as Obj, ctx.env);
-    input = await readPipeInput(ctx.io.stdin, { maxBytes: settings.maxInputBytes, maxTokens: Math.max(256, Math.floor(budget * 0.9)), signal: ctx.signal });
+    // stdin that is open but silent (ssh without -n, a parent that never closes it) would look
+    // like a hang: after a moment, say what we are waiting for and how not to.
+    const waiting = setTimeout(() => {
+      ctx.io.err(s.dim(`opsterm: waiting for input on stdin (it is not a terminal)… press Ctrl-D to end it, or pass --no-stdin${question ? "" : " and a question"}`));
+    }, WAIT_NOTE_MS);
+    try {
+      input = await readPipeInput(ctx.io.stdin, {
+        maxBytes: settings.maxInputBytes,
+        maxTokens: Math.max(256, Math.floor(budget * 0.9)),
+        signal: ctx.signal,
+        onFirstData: () => clearTimeout(waiting),
+      });
+    } finally {
+      clearTimeout(waiting);
+    }
     if (input.bytesRead === 0 || input.text.trim() === "") input = undefined;
     else {
       if (input.truncated) {

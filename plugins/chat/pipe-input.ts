@@ -27,6 +27,8 @@ export interface ReadOptions {
   /** Stop reading after this many bytes even if the stream goes on (default max(16 × maxBytes, 64 MiB)). */
   readLimit?: number;
   signal?: AbortSignal;
+  /** Called with the first chunk's size (to stop a "waiting for stdin" note). */
+  onFirstData?: (bytes: number) => void;
 }
 
 /** Reads a stream keeping at most `maxBytes` (half head, half tail). Memory stays O(maxBytes). */
@@ -47,6 +49,7 @@ export async function readCapped(stream: Readable, options: ReadOptions): Promis
       const { value, done } = await iterator.next();
       if (done) break;
       let chunk: Buffer = typeof value === "string" ? Buffer.from(value) : Buffer.from(value as Uint8Array);
+      if (total === 0 && chunk.length > 0) options.onFirstData?.(chunk.length);
       total += chunk.length;
       if (headSize < headCap) {
         const take = Math.min(headCap - headSize, chunk.length);

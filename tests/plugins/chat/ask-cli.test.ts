@@ -191,6 +191,28 @@ describe("pipe mode", () => {
     expect(ai.chats()).toHaveLength(0);
   });
 
+  it("says what it waits for when stdin stays open and silent, then uses what arrives (spawned CLI)", async () => {
+    ai.enqueue(ai.stream(["Late input seen."]));
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "what", "is", "this"], {
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH, HOME: home, OPSTERM_HOME: home, ...env() },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c));
+    child.stderr.on("data", (c: Buffer) => (stderr += c));
+    const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const deadline = Date.now() + 20_000;
+    while (!stderr.includes("waiting for input on stdin") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toContain("pass --no-stdin");
+    expect(ai.chats()).toHaveLength(0);
+    child.stdin.end("late log line\n");
+    expect(await closed).toBe(0);
+    expect(stdout).toBe("Late input seen.\n");
+    expect(ai.chats()[0].body?.messages?.at(-1)?.content).toContain("<input>\nlate log line\n");
+  }, 30_000);
+
   it("input over the byte cap is sent head + tail with a marker and a stderr warning", async () => {
     writeTree(home, { "config.yaml": "chat:\n  maxInputBytes: 2048\n" });
     ai.enqueue(ai.stream(["ok"]));
