@@ -32,7 +32,9 @@ function row(ctx: CommandContext, r: AuditRecord): string {
   const s = ctx.io.style;
   const decision = r.decision ? (r.decision === "reject" ? s.red(r.decision) : r.decision === "auto-allow" ? s.green(r.decision) : s.yellow(r.decision)) : "-";
   const exit = r.exitCode === undefined || r.exitCode === null ? "" : ` exit=${r.exitCode}`;
-  return `${String(r.seq).padStart(5)}  ${s.dim(r.ts)}  ${r.server}  ${r.action}/${r.phase}  ${decision}${exit}  ${s.dim(r.actor)}  ${summary(r)}`;
+  // Who approved (tty:alice, flag:--yes) or refused (refused:no-tty) is part of the story.
+  const approver = r.approver ? ` ${r.approver.startsWith("refused") ? s.red(r.approver) : r.approver}` : "";
+  return `${String(r.seq).padStart(5)}  ${s.dim(r.ts)}  ${r.server}  ${r.action}/${r.phase}  ${decision}${approver}${exit}  ${s.dim(r.actor)}  ${summary(r)}`;
 }
 
 const log = defineCommand({

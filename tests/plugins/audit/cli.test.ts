@@ -64,6 +64,12 @@ describe("opsterm audit", () => {
     await audit.append(exec({ server: "db-1", runId: "run-2", args: { command: "df -h" } }));
     return { home, audit };
   }
+  async function withApprovals() {
+    const { home, audit } = await auditService();
+    await audit.append(exec({ decision: "approval-required", approver: "flag:--yes" }));
+    await audit.append(exec({ action: "approval", phase: "event", decision: "approval-required", approver: "refused:no-tty" }));
+    return home;
+  }
 
   it("audit log --json filters by --server, --since and --limit", async () => {
     const { home } = await seeded();
@@ -79,6 +85,13 @@ describe("opsterm audit", () => {
     const human = await runInProcess(["audit", "log"], { home, plugins: PLUGINS, env: { NO_COLOR: "1" } });
     expect(human.stdout).toMatch(/^\s+3 {2}\S+ {2}db-1 {2}exec\/intent .* df -h$/m);
     expect(human.stdout).not.toContain("\x1b[");
+  });
+
+  it("audit log shows who approved or refused", async () => {
+    const home = await withApprovals();
+    const r = await runInProcess(["audit", "log"], { home, plugins: PLUGINS, env: { NO_COLOR: "1" } });
+    expect(r.stdout).toMatch(/^\s+1 {2}\S+ {2}web-1 {2}exec\/intent {2}approval-required flag:--yes {2}alice {2}uptime$/m);
+    expect(r.stdout).toMatch(/^\s+2 {2}\S+ {2}web-1 {2}approval\/event {2}approval-required refused:no-tty {2}alice {2}uptime$/m);
   });
 
   it("audit log --since rejects a value that is neither a duration nor a date (exit 2)", async () => {
