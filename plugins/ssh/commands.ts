@@ -370,14 +370,17 @@ const exec = defineCommand({
     const progress = !ctx.json && ctx.io.isTTY.stderr ? createProgress(ctx, servers.length) : undefined;
     const results = await ex.mapLimit(servers, parallel, async (server) => {
       progress?.start();
-      const r = await ex.execAction(ctx, server, command, { ...common, approve });
+      // Output past the per-host cap is not kept: it streams as "host: line" (not with --json).
+      const overflow = createOverflow(ctx, server.id, maxCapture, progress);
+      const r = await ex.execAction(ctx, server, command, { ...common, approve, onStdout: (c) => overflow.add("stdout", c), onStderr: (c) => overflow.add("stderr", c) });
+      overflow.end();
       const code = ex.exitCodeOf(r);
       progress?.done(code === 0);
-      if (ctx.json) ctx.io.out(JSON.stringify(resultJson(r, code)));
-      return { result: r, code };
+      if (ctx.json) ctx.io.out(JSON.stringify({ ...resultJson(r, code), bytes: overflow.bytes }));
+      return { result: r, code, bytes: overflow.bytes };
     });
     progress?.clear();
-    if (!ctx.json) printSummary(ctx, results);
+    if (!ctx.json) printSummary(ctx, results, maxCapture);
     return ex.fanoutExitCode(results.map((r) => r.code));
   },
 });
@@ -418,12 +421,55 @@ function reportProblem(ctx: CommandContext, r: import("./exec.ts").ExecActionRes
   else if (r.error.code === "E_APPROVAL_DENIED" || r.error.code === "E_POLICY_REJECT") ctx.io.err(s.dim(`  nothing was run on ${r.action.server}`));
 }
 
+type Progress = ReturnType<typeof createProgress>;
+
+/**
+ * Per-host output beyond `cap` bytes (per stream): counted, and in text mode written to stdout /
+ * stderr as it arrives, each line prefixed with the host id (pdsh style), so nothing is lost while
+ * memory stays bounded. The first `cap` bytes are kept by exec() for the grouped summary.
+ */
+function createOverflow(ctx: CommandContext, id: string, cap: number, progress: Progress | undefined) {
+  const bytes = { stdout: 0, stderr: 0 };
+  const partial = { stdout: "", stderr: "" };
+  const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+  const emit = (which: "stdout" | "stderr", text: string) => {
+    const lines = (partial[which] + text).split("\n");
+    partial[which] = lines.pop() ?? "";
+    if (lines.length === 0) return;
+    const out = lines.map((l) => `${id}: ${l}\n`).join("");
+    const write = () => void ctx.io[which].write(out);
+    if (progress) progress.pause(write);
+    else write();
+  };
+  return {
+    bytes,
+    add(which: "stdout" | "stderr", chunk: Buffer) {
+      const before = bytes[which];
+      bytes[which] += chunk.length;
+      if (ctx.json || bytes[which] <= cap) return;
+      emit(which, decoders[which].decode(before >= cap ? chunk : chunk.subarray(cap - before), { stream: true }));
+    },
+    end() {
+      for (const which of ["stdout", "stderr"] as const) {
+        if (ctx.json || bytes[which] <= cap) continue;
+        emit(which, decoders[which].decode() + (partial[which] ? "\n" : ""));
+      }
+    },
+  };
+}
+
 function createProgress(ctx: CommandContext, total: number) {
   let running = 0;
   let ok = 0;
   let failed = 0;
   const draw = () => void ctx.io.stderr.write(`\r\x1b[K[${ok + failed}/${total}] ${ok} ok, ${failed} failed, ${running} running`);
   return {
+    /** Clears the progress line, runs `write`, draws it again. */
+    pause(write: () => void) {
+      ctx.io.stderr.write("\r\x1b[K");
+      write();
+      draw();
+    },
     start() {
       running++;
       draw();
@@ -438,14 +484,15 @@ function createProgress(ctx: CommandContext, total: number) {
   };
 }
 
-function printSummary(ctx: CommandContext, results: { result: import("./exec.ts").ExecActionResult; code: number }[]): void {
+function printSummary(ctx: CommandContext, results: { result: import("./exec.ts").ExecActionResult; code: number; bytes: { stdout: number; stderr: number } }[], cap: number): void {
   const s = ctx.io.style;
   const ran = results.filter((r) => r.result.attempted && r.result.exitCode !== null);
   const problems = results.filter((r) => !(r.result.attempted && r.result.exitCode !== null));
-  const groups = groupBy(ran.map((r) => ({ server: r.result.action.server, exitCode: r.result.exitCode, output: (r.result.stdout ?? "") + (r.result.stderr ?? ""), truncated: Boolean(r.result.truncated?.stdout || r.result.truncated?.stderr) })));
+  const groups = groupBy(ran.map((r) => ({ server: r.result.action.server, exitCode: r.result.exitCode, output: joinOutput(r.result.stdout ?? "", r.result.stderr ?? ""), truncated: Boolean(r.result.truncated?.stdout || r.result.truncated?.stderr) })));
   for (const g of groups) {
     ctx.io.out(s.dim("----------------"));
-    ctx.io.out(`${s.bold(g.servers.join(","))} ${g.exitCode === 0 ? s.green("(exit 0)") : s.red(`(exit ${g.exitCode})`)}${g.truncated ? s.yellow(" (output truncated)") : ""}`);
+    const notice = g.truncated ? s.yellow(` (output truncated: first ${formatBytes(cap)} per stream kept here, the rest was streamed above as "<host>: …")`) : "";
+    ctx.io.out(`${s.bold(g.servers.join(","))} ${g.exitCode === 0 ? s.green("(exit 0)") : s.red(`(exit ${g.exitCode})`)}${notice}`);
     ctx.io.out(s.dim("----------------"));
     if (g.output) ctx.io.stdout.write(g.output.endsWith("\n") ? g.output : g.output + "\n");
   }
@@ -454,6 +501,15 @@ function printSummary(ctx: CommandContext, results: { result: import("./exec.ts"
   }
   const okCount = results.filter((r) => r.code === 0).length;
   ctx.io.err(`${results.length} hosts: ${okCount} ok, ${ran.filter((r) => r.code !== 0).length} failed, ${problems.length} not run or status unknown`);
+}
+
+/** stdout then stderr, on separate lines even when stdout does not end with a newline. */
+function joinOutput(out: string, err: string): string {
+  return out + (out && err && !out.endsWith("\n") ? "\n" : "") + err;
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`;
 }
 
 function groupBy(items: { server: string; exitCode: number | null; output: string; truncated: boolean }[]) {

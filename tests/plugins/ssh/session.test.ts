@@ -83,7 +83,7 @@ describe("opsterm ssh (argv of the system ssh)", () => {
     { name: "a user with a control character", servers: { evil: { host: "10.0.0.1", user: "root\u0007" } }, id: "evil", error: /invalid user/ },
     { name: "a jump host whose user starts with -", servers: { j: { host: "10.0.0.1", user: "-oX" }, evil: { host: "10.0.0.2", proxy: "j" } }, id: "evil", error: /invalid user/ },
   ])("refuses $name before spawning anything", async ({ servers, id, error }) => {
-    const { h, env, argv } = withFakeSsh(servers);
+    const { h, env, argv } = withFakeSsh(servers as Record<string, Record<string, unknown>>);
     try {
       const r = await runOpsterm(["ssh", id], env);
       expect(r.code).toBe(78);

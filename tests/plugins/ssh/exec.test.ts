@@ -1,0 +1,107 @@
+/**
+ * More of `opsterm exec` end to end against a real sshd: hashed known_hosts written by
+ * ssh-keygen -H, `ssh.hostKeys: accept-new`, lost connections and deadlines as "exit status
+ * unknown" (255, never 0), and the per-host output cap of a fan-out with the rest streamed.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runOpsterm, startSshd, writeOpstermHome, type SshdHandle } from "../../helpers/sshd.ts";
+
+let sshd: SshdHandle;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+const jsonLines = (text: string) => text.trim().split("\n").map((l) => JSON.parse(l));
+
+describe("host keys", () => {
+  it("accepts a hashed |1| entry written by ssh-keygen -H", async () => {
+    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
+    try {
+      execFileSync("ssh-keygen", ["-H", "-f", h.knownHostsPath], { stdio: "ignore" });
+      const hashed = readFileSync(h.knownHostsPath, "utf8");
+      expect(hashed).toMatch(/^\|1\|[^|]+\|[^ ]+ ssh-ed25519 /);
+      expect(hashed).not.toContain("127.0.0.1");
+      const r = await runOpsterm(["exec", "box", "--", "uname", "-n"], h.env);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it("records an unknown host with ssh.hostKeys: accept-new, and still refuses a changed one", async () => {
+    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [], config: { ssh: { hostKeys: "accept-new" } } });
+    try {
+      const r = await runOpsterm(["exec", "box", "--", "uname", "-n"], h.env);
+      expect(r.code).toBe(0);
+      expect(readFileSync(h.knownHostsPath, "utf8").trim()).toBe(sshd.knownHostsLine());
+      // A different key under the same name is a change, not a new host: refused even with accept-new.
+      writeFileSync(h.knownHostsPath, `[127.0.0.1]:${sshd.port} ${readFileSync(`${sshd.userKeyPath}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ")}\n`);
+      const changed = await runOpsterm(["exec", "box", "--", "uname", "-n"], h.env);
+      expect(changed.code).toBe(77);
+      expect(changed.stderr).toMatch(/HAS CHANGED/);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
+
+describe("exit status unknown", () => {
+  it("a connection lost mid-command exits 255 with the reason, never 0", async () => {
+    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
+    try {
+      // The command kills the sshd process serving its own session.
+      const r = await runOpsterm(["exec", "box", "--yes", "--json", "--", "kill -9 $PPID; sleep 5"], h.env);
+      expect(r.code).toBe(255);
+      expect(JSON.parse(r.stdout)).toMatchObject({ exitCode: null, status: 255, attempted: true, error: { code: "E_SSH_LOST" } });
+      const records = readFileSync(`${h.home}/audit/audit.jsonl`, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      expect(records.at(-1)).toMatchObject({ phase: "result", exitCode: null });
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it("--timeout ends the command at its deadline with exit 255", async () => {
+    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
+    try {
+      const started = Date.now();
+      const r = await runOpsterm(["exec", "box", "--yes", "--timeout", "0.5", "--", "sleep", "5"], h.env);
+      expect(r.code).toBe(255);
+      expect(r.stderr).toMatch(/did not finish within 0\.5 s: exit status unknown/);
+      expect(Date.now() - started).toBeLessThan(4500);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
+
+describe("fan-out output cap", () => {
+  it("keeps the first --max-output bytes per host for the summary, streams the rest as 'host: line', and says so", async () => {
+    const h = writeOpstermHome({ servers: { a: sshd.server(), b: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
+    try {
+      const cmd = ["exec", "a,b", "--yes", "--max-output", "12", "--", "seq", "1", "2000"];
+      const r = await runOpsterm(cmd, h.env);
+      expect(r.code).toBe(0);
+      // 12 bytes kept: "1\n2\n3\n4\n5\n6\n"; the rest arrives as prefixed lines, every one of them.
+      expect(r.stdout).toMatch(/^a,b \(exit 0\) \(output truncated: first 12 bytes per stream kept here/m);
+      expect(r.stdout).toContain("----------------\n1\n2\n3\n4\n5\n6\n");
+      for (const host of ["a", "b"]) {
+        const streamed = r.stdout.split("\n").filter((l) => l.startsWith(`${host}: `)).map((l) => Number(l.slice(host.length + 2)));
+        expect(streamed).toEqual(Array.from({ length: 1994 }, (_, i) => i + 7));
+      }
+      const json = jsonLines((await runOpsterm([...cmd.slice(0, 2), "--json", ...cmd.slice(2)], h.env)).stdout);
+      for (const line of json) {
+        expect(line).toMatchObject({ stdout: "1\n2\n3\n4\n5\n6\n", truncated: { stdout: true, stderr: false } });
+        expect(line.bytes.stdout).toBe(Array.from({ length: 2000 }, (_, i) => `${i + 1}\n`).join("").length);
+      }
+    } finally {
+      h.cleanup();
+    }
+  });
+});
