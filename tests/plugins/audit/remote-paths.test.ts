@@ -85,6 +85,25 @@ describe("opsterm exec", () => {
     expect((await runOpsterm(["audit", "verify"], h.env)).code).toBe(0);
   });
 
+  it("never persists the AI provider's key or a password in the command (audit and history)", async () => {
+    const h = home();
+    const key = "opk-Zy8Qw3Lm5Nx7Tt2";
+    const env = { ...h.env, OPSTERM_API_KEY: key };
+    const r = await runOpsterm(["exec", "web1", "--yes", "--", "echo", key, "PGPASSWORD=hunter2-Xq", "--password=s3cr3t-Vb"], env);
+    expect(r.code).toBe(0);
+    // Printed to the terminal as the server sent it…
+    expect(r.stdout).toContain(key);
+    // …but nothing written under OPSTERM_HOME (audit log, history journal/db) holds it.
+    expect(existsSync(join(h.home, "history.journal")) || existsSync(join(h.home, "history.db"))).toBe(true);
+    const written = readdirSync(h.home, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => readFileSync(join(e.parentPath, e.name)).toString("latin1"))
+      .join("\n");
+    expect(written).toContain("[REDACTED:secret-1]");
+    for (const secret of [key, "hunter2-Xq", "s3cr3t-Vb"]) expect(written).not.toContain(secret);
+    expect(shape(records(h))).toEqual(["exec/intent", "exec/result"]);
+  });
+
   it("runs nothing when the audit log is /dev/full (exit 74, says the disk is full)", async () => {
     const h = home();
     auditOnDevFull(h);
