@@ -19,7 +19,7 @@ export function renderMainHelp(registry: CommandRegistry, version: string, s: St
       if (seenGroups.has(head)) continue;
       seenGroups.add(head);
       const actions = registry.groups().get(head)!.filter((c) => !c.hidden).map((c) => c.name.split(" ")[1]);
-      target.push([`${head} <${actions.join("|")}>`, groupDescription(registry.groups().get(head)!)]);
+      target.push([`${head} <${actions.join("|")}>`, groupDescription(registry.groups().get(head)!) + (userPlugins.has(cmd.plugin) ? s.dim(` (plugin ${cmd.plugin})`) : "")]);
     } else {
       target.push([withUsage(cmd), cmd.description + (userPlugins.has(cmd.plugin) ? s.dim(` (plugin ${cmd.plugin})`) : "")]);
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runInProcess, tempDir } from "../helpers/run-cli.ts";
 import { corePlugin } from "../../src/cli/core-plugin.ts";
@@ -88,6 +89,36 @@ describe("user plugins", () => {
     expect(r.code).toBe(77);
     expect(r.stderr).toContain("refused with exit 77");
     expect(r.stderr).toContain("hint  this is the hint");
+  });
+
+  it("a user plugin's group actions dispatch, show in help under its name, and complete in bash", async () => {
+    const dir = tempDir("user-plugins-");
+    const path = join(dir, "deployer.mjs");
+    writeFileSync(
+      path,
+      `export default {
+        name: "deployer", apiVersion: 1,
+        commands: [
+          { name: "deploy run", usage: "<app>", groupDescription: "Deploy apps", description: "Deploy one app", action(args, ctx) { ctx.io.out("deploying " + args.app) } },
+          { name: "deploy status", description: "Show deploy status", options: [{ flags: "--watch", description: "Keep watching" }], action(args, ctx) { ctx.io.out("status") } },
+        ],
+      };\n`,
+    );
+    const home = tempDir();
+    const run = (argv: string[]) => runInProcess(argv, { home, cwd: tempDir("cwd-") });
+    expect((await run(["plugin", "add", path])).code).toBe(0);
+    expect(await run(["deploy", "run", "shop"])).toMatchObject({ code: 0, stdout: "deploying shop\n" });
+    expect((await run(["--help"])).stdout).toMatch(/Plugin commands:\n\s+deploy <run\|status>\s+Deploy apps \(plugin deployer\)/);
+    const typo = await run(["deploy", "stauts"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('did you mean "deploy status"');
+    const bash = join(home, "opsterm.bash");
+    writeFileSync(bash, (await run(["completion", "bash"])).stdout);
+    const complete = (words: string[]) =>
+      execFileSync("bash", ["-c", `source ${bash}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _opsterm; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: "utf8" }).split("\n").filter(Boolean);
+    expect(complete(["opsterm", "dep"])).toEqual(["deploy"]);
+    expect(complete(["opsterm", "deploy", ""]).sort()).toEqual(["run", "status"]);
+    expect(complete(["opsterm", "deploy", "status", "--w"])).toEqual(["--watch"]);
   });
 
   it("plugin remove forgets the plugin and leaves its file alone; unknown names get a suggestion", async () => {
