@@ -11,7 +11,7 @@ import { analyze, baseName, type ShellFacts, type SimpleCmd } from "./shell.ts";
 import { strictArgv } from "./strict.ts";
 import type { ClassifyOptions } from "./types.ts";
 import { applicable, matchesPrefix, type UserRule, type UserRules } from "./user-rules.ts";
-import { INTERPRETERS, SHELLS, codeStrings, findHasFilters, findStartPaths, programName, unwrap } from "./wrappers.ts";
+import { INTERPRETERS, SHELLS, codeStrings, findHasFilters, findStartPaths, programName, unwrap, wholeTree } from "./wrappers.ts";
 
 const MAX_DEPTH = 8;
 const DOWNLOADERS = new Set(["curl", "wget", "fetch", "aria2c", "http", "https", "lwp-request", "GET", "lynx", "links", "w3m", "nc", "ncat", "socat", "tftp", "scp", "rsync", "ftp"]);
@@ -198,7 +198,7 @@ function producedPaths(cmd: SimpleCmd): string[] | undefined {
   const argv = innermost(producer.argv);
   if (programName(argv[0] ?? "") !== "find") return undefined;
   const { paths, exprStart } = findStartPaths(argv);
-  return findHasFilters(argv, exprStart) ? undefined : paths;
+  return findHasFilters(argv, exprStart) ? undefined : wholeTree(paths);
 }
 
 /** The program after looking through every wrapper. */

@@ -123,7 +123,8 @@ export function checkArgv(argv: string[]): Hit | undefined {
     case "rmdir": {
       const { options, positionals } = splitArgs(args);
       if (options.some((o) => o.length > 4 && "--no-preserve-root".startsWith(o))) return { rule: "hard.rm-root", reason: "rm --no-preserve-root disables the last guard against deleting /" };
-      const recursive = hasShort(options, "rR", ["recursive"]);
+      // `…/**` is what an unfiltered `find / | xargs rm` or `find / -exec rm {} +` hands rm: every file.
+      const recursive = hasShort(options, "rR", ["recursive"]) || positionals.some((p) => p.endsWith("/**"));
       const target = positionals.find(isCriticalPath);
       if (recursive && target !== undefined) return { rule: "hard.rm-root", reason: `recursive delete of ${JSON.stringify(target)}, which is / or a system or home directory` };
       return undefined;
@@ -177,7 +178,7 @@ export function checkArgv(argv: string[]): Hit | undefined {
     case "setfacl":
     case "chattr": {
       const { options, positionals } = splitArgs(args);
-      if (!hasShort(options, "R", ["recursive"])) return undefined;
+      if (!hasShort(options, "R", ["recursive"]) && !positionals.some((p) => p.endsWith("/**"))) return undefined;
       // Every operand: the mode or owner is never a critical path, and a mode like `-x` looks
       // like an option, so positionals.slice(1) would skip the target.
       const ref = args.indexOf("--reference");
@@ -190,7 +191,13 @@ export function checkArgv(argv: string[]): Hit | undefined {
     case "kill":
     case "pkill":
     case "killall": {
-      if (name !== "kill") return undefined;
+      if (name === "pkill" || name === "killall") {
+        // `pkill -v x` signals every process but x; `pkill .` / `killall -r .` match every name.
+        const { options, positionals } = splitArgs(args);
+        if (name === "pkill" && options.some((o) => /^-[a-zA-Z]*v/.test(o) || o === "--inverse")) return { rule: "hard.kill-all", reason: "pkill -v signals every process that does not match" };
+        if ((name === "pkill" || options.some((o) => /^-[a-zA-Z]*r/.test(o) || o === "--regexp")) && positionals.some((p) => /^(\^?\.[*+]?\$?|\.\*|)$/.test(p))) return { rule: "hard.kill-all", reason: `${name} with a pattern that matches every process name` };
+        return undefined;
+      }
       args = args.map((a) => (/^-0+1$/.test(a) ? "-1" : a));
       if (args.length === 1 && args[0] === "-1") return { rule: "hard.kill-all", reason: "kill -1 signals every process you may signal" };
       let sigSeen = false;
@@ -244,5 +251,5 @@ export function checkRedirect(op: string, target: string): Hit | undefined {
 
 /** Interpreter code that forks without end (perl -e 'fork while fork'). */
 export function isForkBombCode(code: string): boolean {
-  return /fork\s*(\(\s*\))?\s*while\s*fork|while\s*(\(\s*(1|true|True)\s*\)|\s+(1|true|True)\s*:?)[\s{:]*\S*\s*fork\s*\(|for\s*\(\s*;\s*;\s*\)\s*\{?\s*fork/.test(code);
+  return /loop\s*(do|\{)\s*(Process\.)?fork|fork\s*(\(\s*\))?\s*while\s*fork|while\s*(\(\s*(1|true|True)\s*\)|\s+(1|true|True)\s*:?)[\s{:]*\S*\s*fork\s*\(|for\s*\(\s*;\s*;\s*\)\s*\{?\s*fork/.test(code);
 }

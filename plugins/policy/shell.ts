@@ -321,6 +321,7 @@ class Walker {
       stdinText.push(...producer.stdinText);
     }
     if (stdinText.length) cmd.stdinText = stdinText;
+    if (!cmd.stdinWords && stdinText.length) cmd.stdinWords = stdinText.flatMap((t) => t.split(/\s+/)).filter(Boolean).slice(0, MAX_GUESSES);
     if (/^(cd|pushd)$/.test(cmd.argv[0] ?? "")) this.cwd = changeDir(cmd.argv.slice(1), this.cwd);
     return cmd;
   }
@@ -464,6 +465,8 @@ function known(name: string, quoted: boolean): string[] | undefined {
   if (!VARS) return undefined;
   const values = name === "@" || name === "*" ? [[...VARS.entries()].filter(([k]) => /^[1-9]\d*$/.test(k)).flatMap(([, v]) => v).join(" ")] : VARS.get(name);
   if (!values || values.length === 0 || values[0] === undefined) return undefined;
+  // "$@" is one word per positional parameter even when quoted.
+  if (name === "@" && VARS) return [[...VARS.entries()].filter(([k]) => /^[1-9]\d*$/.test(k)).flatMap(([, v]) => v).join(SPLIT)];
   return values.map((v) => (quoted ? v : v.split(/\s+/).join(SPLIT)));
 }
 

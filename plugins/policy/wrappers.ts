@@ -125,12 +125,18 @@ export function unwrap(argv: string[], stdinWords?: string[]): Unwrapped | undef
   const table = TABLES[name];
   if (table) {
     if (name === "command" && argv.slice(1).some((a) => /^-[pVv]*[vV]/.test(a))) return { wrapper: name, scripts: [] };
-    if ((name === "su" || name === "runuser")) return unwrapSu(name, argv, table);
+    if (name === "su" || name === "runuser") {
+      const su = unwrapSu(name, argv, table);
+      // `su`, `su -`, `su root` without -c: a login shell that reads commands from stdin.
+      return su.scripts.length || su.argv ? su : { ...su, argv: ["sh"] };
+    }
     let start = skipOptions(argv, table);
     if (name === "sg" && start < argv.length) return { wrapper: name, scripts: [argv.slice(start).join(" ")] };
     if (name === "sudo" && argv.slice(1, start).some((a) => /^-[a-zA-Z]*e/.test(a) || a === "--edit")) return { wrapper: "sudoedit", scripts: [] };
     if (name === "chroot" && start >= argv.length) return { wrapper: name, argv: ["sh"], scripts: [] };
     const inner = argv.slice(start);
+    // `sudo -s`, `sudo -i`, `doas -s` without a command: a shell that reads commands from stdin.
+    if (inner.length === 0 && /^(sudo|doas)$/.test(name) && argv.slice(1, start).some((a) => /^-[a-zA-Z]*[si]/.test(a) || a === "--shell" || a === "--login")) return { wrapper: name, argv: ["sh"], scripts: [] };
     return { wrapper: name, argv: inner.length ? inner : undefined, scripts: [] };
   }
   switch (name) {
@@ -331,19 +337,27 @@ export function findStartPaths(argv: string[]): { paths: string[]; exprStart: nu
   return { paths: paths.length ? paths : ["."], exprStart: i };
 }
 
-/** True when the expression has tests that narrow what find matches (so {} is not the start path). */
+/**
+ * True when tests before the first action narrow what find matches (so {} is not the whole
+ * tree). Tests after the action (`find / -delete -name x`) or beside an -o/-not do not count:
+ * find evaluates left to right, and `-name x -o -delete` deletes everything else.
+ */
 export function findHasFilters(argv: string[], from: number): boolean {
+  let filtered = false;
   for (let i = from; i < argv.length; i++) {
     const a = argv[i];
-    if (/^-(exec|execdir|ok|okdir)$/.test(a)) {
-      while (i < argv.length && argv[i] !== ";" && argv[i] !== "+") i++;
-      continue;
-    }
+    if (/^-(exec|execdir|ok|okdir|delete)$/.test(a)) return filtered;
+    if (/^(-o|-or|!|-not|,)$/.test(a)) return false;
     // `-name '*'` narrows nothing.
-    if (FIND_FILTERS.test(a) && !/^(\*|\.\*|\*\*)$/.test(argv[i + 1] ?? "")) return true;
+    if (FIND_FILTERS.test(a) && !/^(\*|\.\*|\*\*)$/.test(argv[i + 1] ?? "")) filtered = true;
     if (a === "-mindepth" && argv[i + 1] !== "0") return false;
   }
-  return false;
+  return filtered;
+}
+
+/** The start paths as "every file under them" (`/**`): what an unfiltered find hands on. */
+export function wholeTree(paths: string[]): string[] {
+  return paths.map((p) => (p.endsWith("/") ? `${p}**` : `${p}/**`));
 }
 
 function unwrapFind(argv: string[]): Unwrapped | undefined {
@@ -354,7 +368,7 @@ function unwrapFind(argv: string[]): Unwrapped | undefined {
       let j = i + 1;
       while (j < argv.length && argv[j] !== ";" && argv[j] !== "+") j++;
       const inner = argv.slice(i + 1, j);
-      const fill = filtered ? ["{}"] : paths;
+      const fill = filtered ? ["{}"] : wholeTree(paths);
       const argvInner = inner.flatMap((a) => (a === "{}" ? fill : [a]));
       return { wrapper: "find", argv: argvInner, scripts: [] };
     }
