@@ -3,43 +3,13 @@
  * with the SHA256 fingerprint (yes records the key, no refuses), the approval question with host,
  * command and reason, and fan-out progress on stderr.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprint } from "../../../plugins/ssh/known-hosts.ts";
+import { runOnTty } from "../../helpers/pty.ts";
 import { startSshd, writeOpstermHome, type SshdHandle } from "../../helpers/sshd.ts";
-
-const REPO = new URL("../../../", import.meta.url).pathname;
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** Runs opsterm on a pty; each time the output matches `when`, types `send` (then Enter). */
-function runOnTty(args: string[], env: Record<string, string>, answers: { when: RegExp; send: string }[] = []): Promise<{ code: number | null; output: string }> {
-  const cmd = [join(REPO, "node_modules/.bin/tsx"), join(REPO, "src/main.ts"), ...args].map(q).join(" ");
-  return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qefc", cmd, "/dev/null"], { cwd: REPO, env: { ...env, SHELL: "/bin/sh", TERM: "dumb" }, stdio: ["pipe", "pipe", "pipe"] });
-    let output = "";
-    let next = 0;
-    let seen = 0;
-    const onData = (c: Buffer) => {
-      output += c.toString();
-      while (next < answers.length && answers[next].when.test(output.slice(seen))) {
-        seen = output.length;
-        child.stdin!.write(answers[next++].send + "\r");
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      child.stdin!.destroy();
-      resolve({ code, output });
-    });
-  });
-}
 
 let sshd: SshdHandle;
 let scratch: string;
