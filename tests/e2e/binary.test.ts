@@ -2,9 +2,11 @@
  * The built executable as a user gets it: ELF, runs without node or PATH, unaffected by
  * NODE_OPTIONS, exit codes, "did you mean", doctor --json, NO_COLOR.
  */
-import { openSync, readSync, closeSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { openSync, readSync, closeSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { binaryPath, opsterm, packageVersion, requireBuilt, tempDir } from "../helpers/binary.ts";
+import { baseEnv, binaryPath, opsterm, packageVersion, requireBuilt, run, tempDir } from "../helpers/binary.ts";
 
 const ANSI = /\x1b\[[0-9;]*m/;
 
@@ -59,6 +61,48 @@ describe("dist/opsterm", () => {
     expect(report.runtime).toMatchObject({ engine: "node", singleExecutable: true });
     expect(report.runtime.version).toMatch(/^v?24\./);
     expect(report.checks.map((c) => c.name)).toContain("config");
+  });
+
+  it("concurrent `config set` processes never lose each other's writes (lock + atomic rename)", async () => {
+    const home = tempDir();
+    const values: [string, string][] = [
+      ["ai.api_url", "https://llm.example/v1"],
+      ["ai.model", "m-1"],
+      ["ai.temperature", "0.3"],
+      ["ai.max_tokens", "512"],
+      ["ai.api_key", "sk-e2e-0123456789"],
+    ];
+    const codes = await Promise.all(
+      values.map(
+        ([key, value]) =>
+          new Promise<number | null>((resolve, reject) => {
+            const child = spawn(binaryPath, ["config", "set", key, value], { env: baseEnv(home), stdio: "ignore" });
+            child.on("error", reject);
+            child.on("exit", resolve);
+          }),
+      ),
+    );
+    expect(codes).toEqual(values.map(() => 0));
+    const listed = opsterm(["config", "list", "--json"], { home });
+    const got = Object.fromEntries((JSON.parse(listed.stdout) as { values: { key: string; value: unknown }[] }).values.map((v) => [v.key, v.value]));
+    expect(got).toEqual({ "ai.api_url": "https://llm.example/v1", "ai.model": "m-1", "ai.temperature": 0.3, "ai.max_tokens": 512, "ai.api_key": "********" });
+    expect(statSync(join(home, "config.yaml")).mode & 0o777).toBe(0o600);
+    expect(readdirSync(home).filter((f) => f !== "config.yaml")).toEqual([]); // no temp or lock files left
+  });
+
+  it.each([
+    ["opsterm </dev/null", "</dev/null"],
+    ["opsterm ask with stdin closed", "ask <&-"],
+    ["opsterm doctor with stdin closed", "doctor <&-"],
+    ["opsterm config set with stdin closed", "config set ai.model x <&-"],
+  ])("%s exits on its own without a TTY (never waits for input), without a stack trace", (_name, tail) => {
+    const home = tempDir();
+    const started = Date.now();
+    const r = run("bash", ["-c", `exec "${binaryPath}" ${tail}`], { home });
+    expect(r.code).not.toBeNull();
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).not.toContain("This is a bug");
   });
 
   it("respects NO_COLOR and --no-color even when FORCE_COLOR asks for colour", () => {
