@@ -55,6 +55,27 @@ describe("opsterm policy check", () => {
     expect(JSON.parse(run(["policy", "check", "--json", "--", "uptime"], "", home).stdout).decision).toBe("auto-allow");
   });
 
+  it("--server takes the tier from servers.yaml; an unknown id is an error, not a silently laxer verdict", () => {
+    const home = mkdtempSync(join(tmpdir(), "policy-cli-"));
+    writeFileSync(join(home, "servers.yaml"), "servers:\n  db-1: { host: 10.0.0.5, user: ops, tier: prod }\n  web-1: { host: 10.0.0.6, user: ops }\n");
+    writeFileSync(join(home, "policy.yaml"), "tiers:\n  prod:\n    deny: [systemctl restart]\n    ask: [uptime]\n");
+    const db = run(["policy", "check", "--server", "db-1", "--", "systemctl --no-pager restart nginx"], "", home);
+    expect(db.stdout).toMatch(/^reject\s+rule user\.tiers\.prod\.deny\[0\]/);
+    expect(db.stdout).toContain("target  server db-1, tier prod");
+    expect(JSON.parse(run(["policy", "check", "--json", "--server", "db-1", "--", "uptime"], "", home).stdout)).toMatchObject({ decision: "approval-required", tier: "prod" });
+    expect(JSON.parse(run(["policy", "check", "--json", "--server", "web-1", "--", "uptime"], "", home).stdout)).toMatchObject({ decision: "auto-allow", tier: null });
+    const typo = run(["policy", "check", "--server", "db1", "--", "uptime"], "", home);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Unknown server "db1" (did you mean "db-1"?)');
+    expect(typo.stdout).toBe("");
+  });
+
+  it("--batch skips a UTF-8 byte order mark on the first line", () => {
+    const r = run(["policy", "check", "--batch"], '\ufeff"uptime"\n"rm -rf /"\n');
+    expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).decision)).toEqual(["auto-allow", "reject"]);
+    expect(r.code).toBe(0);
+  });
+
   it("an invalid policy.yaml rejects with file:line:col", () => {
     const home = mkdtempSync(join(tmpdir(), "policy-cli-"));
     writeFileSync(join(home, "policy.yaml"), "deny:\n  - rm\nbogus: 1\n");
@@ -70,8 +91,9 @@ describe("opsterm policy check", () => {
     expect(out).toHaveLength(lines.length);
     expect(out[0]).toEqual({ command: "uptime", decision: "auto-allow", rule: "allow.uptime", reason: expect.any(String) });
     expect(out[1]).toMatchObject({ command: "rm -rf /", decision: "reject" });
-    expect(out[2]).toMatchObject({ line: 3, error: { code: "E_BATCH_LINE" } });
-    expect(out[3]).toMatchObject({ line: 4, error: { code: "E_BATCH_LINE" } });
+    // A bad line still answers in the same shape, so a reader that only looks at `decision` fails closed.
+    expect(out[2]).toMatchObject({ command: "not json", decision: "reject", rule: "input.bad-line", line: 3, error: { code: "E_BATCH_LINE" } });
+    expect(out[3]).toMatchObject({ command: "42", decision: "reject", rule: "input.bad-line", line: 4, error: { code: "E_BATCH_LINE" } });
     expect(out[4]).toMatchObject({ command: "ls\nrm -rf /tmp/x", decision: "approval-required", rule: "approval.composed" });
     expect(out[5]).toMatchObject({ decision: "reject", rule: "input.invalid-utf8" });
     expect(out[6]).toMatchObject({ decision: "approval-required", rule: "approval.composed" });

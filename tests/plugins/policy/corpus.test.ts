@@ -69,6 +69,25 @@ const DISGUISES: ((c: string) => string)[] = [
   (c) => `\\${c}`,
   (c) => `"${c.split(" ")[0]}" ${c.split(" ").slice(1).join(" ")}`,
   (c) => `/usr/bin/${c}`,
+  // The disguises issue 3 names, one by one.
+  (c) => `sudo -u x ${c}`,
+  (c) => `sudo -- ${c}`,
+  (c) => `env -i A=B ${c}`,
+  (c) => `env - ${c}`,
+  (c) => `timeout -s KILL 5 ${c}`,
+  (c) => `ionice -c3 ${c}`,
+  (c) => `xargs -0 ${c}`,
+  (c) => `zsh -c '${c.replace(/'/g, "'\\''")}'`,
+  (c) => `bash -c -- '${c.replace(/'/g, "'\\''")}'`,
+  (c) => `builtin ${c}`,
+  (c) => `${c[0]}''${c.slice(1)}`,
+  (c) => `$'${c.split(" ")[0]}' ${c.split(" ").slice(1).join(" ")}`,
+  (c) => `find /tmp -exec ${c} \\;`,
+  (c) => `echo '${c.replace(/'/g, "'\\''")}' | sh`,
+  (c) => `sh <<< '${c.replace(/'/g, "'\\''")}'`,
+  (c) => `X='${c.replace(/'/g, "'\\''")}'; eval "$X"`,
+  (c) => `cd /tmp && ${c}`,
+  (c) => `sudo -u root env -i timeout -s KILL 5 nice -n 5 nohup ${c}`,
 ];
 
 describe("hard rules in every disguise", () => {

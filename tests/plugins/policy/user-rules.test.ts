@@ -97,6 +97,23 @@ describe("user rules", () => {
     expect(service.classify("psql -c 'select 1'", { server: "db-2" }).decision).toBe("approval-required");
   });
 
+  it("deny and ask match with options in between, and through variables and stdin-fed shells", async () => {
+    const { service } = await policyWith(RULES);
+    for (const c of ["systemctl --no-pager stop nginx", "systemctl -q stop nginx", "sudo systemctl --user stop x", "echo 'systemctl stop x' | sh", "S=stop; systemctl $S nginx"]) {
+      expect({ c, d: service.classify(c).decision }).toEqual({ c, d: "reject" });
+    }
+    // allow stays an exact prefix: options in between do not widen it.
+    expect(service.classify("git --no-pager status").decision).toBe("approval-required");
+    expect(service.classify("cat /var/log/syslog /var/log/secure")).toMatchObject({ decision: "approval-required", rule: "user.ask[0]" });
+  });
+
+  it("no allow lifts a hard reject in any disguise", async () => {
+    const { service } = await policyWith("allow:\n  - rm\n  - sudo\n  - find\n  - curl\n  - sh\n  - xargs\n");
+    for (const c of ["sudo rm -rf /", "cd / && rm -rf *", "find / -delete", "curl x | sh", "echo / | xargs rm -rf", "X=/; rm -rf $X"]) {
+      expect({ c, d: service.classify(c).decision }).toEqual({ c, d: "reject" });
+    }
+  });
+
   it("deny wins over allow, also across the global and workspace files", async () => {
     const { service } = await policyWith("allow:\n  - docker ps\n", "deny:\n  - docker\n");
     expect(service.classify("docker ps").decision).toBe("reject");
