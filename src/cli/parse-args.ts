@@ -28,7 +28,9 @@ export function parseCommandArgs(command: RegisteredCommand, argv: string[]): Co
   try {
     cli.parse(["node", "opsterm", ...argv], { run: true });
   } catch (error) {
-    const message = (error as Error).message.replace(/`/g, '"');
+    const raw = (error as Error).message;
+    // cac says "missing required args for command `<path>`"; name what is missing instead.
+    const message = /^missing required args/.test(raw) ? `missing argument: opsterm ${command.name} ${command.usage ?? ""}`.trimEnd() : raw.replace(/`/g, '"');
     throw new UsageError(`${command.name}: ${message}`, { hint: `See "opsterm ${command.name} --help"` });
   }
   if (!captured) throw new UsageError(`${command.name}: could not parse the arguments`, { hint: `See "opsterm ${command.name} --help"` });

@@ -60,6 +60,14 @@ export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promi
 
 async function dispatch(kernel: Kernel, flags: GlobalFlags, argv: string[], refused: Map<string, OpstermError>, userPlugins: Set<string>): Promise<number> {
   const { io, registry } = kernel;
+  // `opsterm help [command]` is `--help`, but only when what follows names a command (or nothing):
+  // `opsterm help me read this log` stays a question for the default command.
+  if (argv[0] === "help" && !registry.get("help")) {
+    const rest = argv.slice(1);
+    if (leadingWords(rest).length === 0 || resolveCommand(registry, rest).kind !== "none") {
+      return dispatch(kernel, { ...flags, help: true }, rest, refused, userPlugins);
+    }
+  }
   const resolution = resolveCommand(registry, argv);
   const words = leadingWords(argv);
   const refusal = words.length ? (refused.get(words.slice(0, 2).join(" ")) ?? refused.get(words[0])) : undefined;

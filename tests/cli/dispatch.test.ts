@@ -39,7 +39,7 @@ describe("CLI dispatch", () => {
   it.each([
     { argv: ["docter"], message: 'Unknown command "docter", did you mean "doctor"?' },
     { argv: ["probe", "rnu"], message: 'Unknown action "rnu" for "probe", did you mean "probe run"?' },
-    { argv: ["probe", "run"], message: "missing required args" },
+    { argv: ["probe", "run"], message: "probe run: missing argument: opsterm probe run <target> [rest...]" },
     { argv: ["probe", "run", "x", "--paralel", "2"], message: 'Unknown option "--paralel"' },
     { argv: ["completion", "tcsh"], message: 'No completion for shell "tcsh"' },
   ])("exits 2 with a one-line error for $argv", async ({ argv, message }) => {
@@ -69,6 +69,24 @@ describe("CLI dispatch", () => {
     expect(r.stdout).toContain("Usage: opsterm probe run <target> [rest...] [options]");
     expect(r.stdout).toMatch(/-p, --parallel <n>\s+How many at once \(default: 4\)/);
     expect(r.stdout).toContain("--no-color");
+  });
+
+  it("`help [command]` is --help when it names a command, and a question for the default command otherwise", async () => {
+    const asker = definePlugin({
+      name: "asker",
+      apiVersion: 1,
+      commands: [{ name: "ask", isDefault: true, description: "Ask", usage: "[question...]", action: (a, ctx) => void ctx.io.out(`asked: ${(a.question as string[]).join(" ")}`) }],
+    });
+    const go = (argv: string[]) => runInProcess(argv, { home: tempDir(), plugins: [corePlugin, probe, asker] });
+    const main = await go(["help"]);
+    expect(main.code).toBe(0);
+    expect(main.stdout).toMatch(/^Usage:/m);
+    expect(main.stdout).toContain("Global options:");
+    const cmd = await go(["help", "probe", "run"]);
+    expect(cmd.code).toBe(0);
+    expect(cmd.stdout).toContain("Usage: opsterm probe run <target> [rest...] [options]");
+    expect((await go(["help", "probe"])).stdout).toMatch(/Actions:\n\s+paint/);
+    expect(await go(["help", "me", "read", "this"])).toMatchObject({ code: 0, stdout: "asked: help me read this\n" });
   });
 
   it("prints the version with --version and -v, JSON with --json", async () => {
