@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { definePlugin } from "../../src/kernel/index.ts";
 import { corePlugin } from "../../src/cli/core-plugin.ts";
@@ -100,6 +100,15 @@ describe("config", () => {
     expect((await w.run(["config", "set", "ai.model", "ws-model", "--workspace"])).code).toBe(0);
     expect(readFileSync(join(w.project, ".opsterm", "config.yaml"), "utf8")).toContain("ws-model");
     expect((await w.run(["config", "get", "ai.model"])).stdout).toBe("ws-model\n");
+  });
+
+  it("config set refuses a value of the wrong type before touching the file, with a hint", async () => {
+    const w = world({});
+    const r = await w.run(["config", "set", "ai.temperature", "warm"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('"ai.temperature" expects a number, got "warm"');
+    expect(r.stderr).toContain("hint  Give a number, e.g. opsterm config set ai.temperature 1");
+    expect(existsSync(join(w.home, "config.yaml"))).toBe(false);
   });
 
   it("config get exits 1 for an unset key and 2 for an unknown one", async () => {

@@ -127,7 +127,8 @@ function knownKeys(node: SchemaNode, prefix = ""): string[] {
 
 /** Turns the command-line text into the type the schema wants. */
 function coerce(text: string, node: SchemaNode, key: string): unknown {
-  const fail = (what: string) => new UsageError(`"${key}" expects ${what}, got "${text}"`, { code: "E_CONFIG_VALUE" });
+  const fail = (what: string) =>
+    new UsageError(`"${key}" expects ${what}, got "${text}"`, { code: "E_CONFIG_VALUE", hint: `Give ${what}, e.g. opsterm config set ${key} ${what === "a number" ? "1" : "true"}` });
   switch (node.type) {
     case "string":
       return text;
