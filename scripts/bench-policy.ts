@@ -26,6 +26,8 @@ const BASE = [
   "ls\nrm -rf /tmp/x", "find / -delete", "find . -exec rm {} +", "ls 2>/dev/null", "git status", "docker ps", "kubectl get pods -A", "bash -c 'rm -rf /'", "echo $(id)", ":(){ :|:& };:",
   "dd if=/dev/zero of=/dev/sda bs=1M", "kill -9 -1", "chmod -R 777 /", "cat /etc/shadow", "systemctl restart nginx", "for i in 1 2 3; do echo $i; done", "awk '{print $1}' /var/log/nginx/access.log | sort | uniq -c | sort -rn | head",
   "tar czf /tmp/backup.tgz /etc", "ｒm -rf /", "ls\r", "sed -n 1,20p /etc/nginx/nginx.conf", "timeout 5 nice -n 10 rm -rf /usr",
+  "cd /var/www && ls -la", "X=/tmp/x; rm -rf $X", "cd / && rm -rf *", "find / -type f | xargs rm -f", "echo 'rm -rf /' | sh", "grep -rn error /var/log/nginx",
+  "sudo -u root env -i timeout -s KILL 5 bash -c 'rm -rf \"$1\"' _ /", "cat /home/deploy/.envrc",
 ];
 const commands: string[] = [];
 for (let i = 0; commands.length < count; i++) {

@@ -84,7 +84,8 @@ export function analyze(source: string, vars?: Record<string, string[]>): ShellF
   facts.statements = script.commands.map((s) => ({ pos: s.pos, end: s.end }));
   const saved = VARS;
   try {
-    VARS = source.includes("$") ? collectVars(script, vars) : undefined;
+    // Only a line that both expands and assigns (or loops, or got parameters) needs the pre-pass.
+    VARS = source.includes("$") && (vars !== undefined || /=|for/.test(source)) ? collectVars(script, vars) : undefined;
     const walker = new Walker(facts);
     walker.script(script, source, 0, true);
   } finally {
