@@ -38,12 +38,14 @@ export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promi
       coreConfig: CORE_CONFIG,
     });
     const refused = new Map(user.refusedCommands);
-    // A user plugin that loaded but failed in setup: its commands explain that, rather than
-    // falling through to the default command as if they were words of a question.
+    // A plugin (user or built-in) that failed in setup: its commands, and the words of its
+    // groups, explain that, rather than falling through to the default command as if they
+    // were words of a question.
     for (const failure of kernel.facts.failures) {
-      const entry = user.entries.find((e) => e.name === failure.name);
-      for (const cmd of entry?.commands ?? []) {
-        if (!refused.has(cmd)) refused.set(cmd, new UnavailableError("E_PLUGIN_FAILED", `Command "${cmd}" is unavailable: ${failure.message}`, { plugin: failure.name, hint: failure.hint }));
+      const names = user.entries.find((e) => e.name === failure.name)?.commands ?? builtins.find((p) => p.name === failure.name)?.commands?.map((c) => c.name) ?? [];
+      for (const cmd of names.flatMap((n) => (n.includes(" ") ? [n, n.split(" ")[0]] : [n]))) {
+        if (refused.has(cmd) || kernel.registry.get(cmd) || kernel.registry.groups().has(cmd)) continue;
+        refused.set(cmd, new UnavailableError("E_PLUGIN_FAILED", `Command "${cmd}" is unavailable: ${failure.message}`, { plugin: failure.name, hint: failure.hint }));
       }
     }
     return await dispatch(kernel, flags, rest, refused, new Set(user.plugins.map((p) => p.plugin.name)));

@@ -118,6 +118,29 @@ describe("CLI dispatch", () => {
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
 
+  it("a built-in plugin that failed in setup: its commands and group word exit 69 naming the failure, not a question", async () => {
+    const broken = definePlugin({
+      name: "vaultish",
+      apiVersion: 1,
+      commands: [
+        { name: "vaultish get", description: "Get", usage: "<name>", action: () => 0 },
+        { name: "vaultish set", description: "Set", action: () => 0 },
+      ],
+      setup: () => {
+        throw new Error("cannot open the key file");
+      },
+    });
+    const asker = definePlugin({ name: "asker", apiVersion: 1, commands: [{ name: "ask", isDefault: true, description: "Ask", usage: "[q...]", action: (_a, ctx) => void ctx.io.out("asked") }] });
+    const go = (argv: string[]) => runInProcess(argv, { home: tempDir(), plugins: [corePlugin, broken, asker] });
+    for (const argv of [["vaultish", "get", "db"], ["vaultish"]]) {
+      const r = await go(argv);
+      expect(r.code).toBe(69);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain('is unavailable: Plugin "vaultish" failed in setup: cannot open the key file');
+    }
+    expect((await go(["what", "is", "this"])).stdout).toBe("asked\n");
+  });
+
   it("routes words and leading options to the default command, but treats a near-miss word as a typo", async () => {
     const asker = definePlugin({
       name: "asker",
