@@ -140,7 +140,8 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
   });
   try {
     await ctx.hooks.call("history", {
-      mode: "ask",
+      // Piped input makes it a "pipe" entry, so `history --mode pipe` finds `cmd | opsterm` runs.
+      mode: input ? "pipe" : "ask",
       conversation: conversationId,
       question: sentUser?.content ?? question,
       answer: answer.content,

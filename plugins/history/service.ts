@@ -99,7 +99,7 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
   /** Under the lock: rotate the journal, fold it in, run `fn`, save, then drop the folded files. */
   async function write<T>(fn: (db: Database, added: number, expired: number) => T): Promise<T> {
     const { loadSqlJs } = await import("./sqlite.ts");
-    const { openDatabase, ingest, deleteWhere, CorruptDatabase } = await import("./store.ts");
+    const { openDatabase, ingest, deleteWhere, maintainIndex, CorruptDatabase } = await import("./store.ts");
     const SQL = await loadSqlJs();
     // Compactions queue behind each other; under load one can take seconds, so wait longer than the default.
     return withLock(dbPath, async () => {
@@ -119,6 +119,7 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
         const days = await deps.retentionDays();
         const expired = days === undefined ? 0 : deleteWhere(db, "ts < ?", [now() - days * 86_400_000], false);
         const result = fn(db, added, expired);
+        if (maintainIndex(db)) deps.debug("history: folded the full-text index into one segment");
         await save(db);
         // Only now are the folded rows safe in history.db; a crash before this line replays
         // them next time, and their ids keep them from being added twice.

@@ -295,6 +295,22 @@ export function lastConversation(db: Database): { uid: string; entries: HistoryE
   return { uid: String(conv[1]), entries: list };
 }
 
+/** Segments the FTS index may have before a compaction folds them into one. */
+export const MAX_FTS_SEGMENTS = 8;
+
+/**
+ * FTS4 adds a segment per transaction and merges 16 of a level into one of the next; a query reads
+ * every segment. Readers fold the journal into their in-memory copy (one more segment each time),
+ * so a database saved with many segments makes every search pay for them. Under the compaction
+ * lock, fold them into one once there are `max`. Returns whether it did.
+ */
+export function maintainIndex(db: Database, max = MAX_FTS_SEGMENTS): boolean {
+  const segments = Number(db.exec("SELECT count(*) FROM entries_fts_segdir")[0]?.values[0]?.[0] ?? 0);
+  if (segments < max) return false;
+  db.exec("INSERT INTO entries_fts(entries_fts) VALUES('optimize')");
+  return true;
+}
+
 /** Deletes entries (and their text and detail rows). `remember` keeps their ids so a replay cannot bring them back. */
 export function deleteWhere(db: Database, condition: string, params: SqlValue[], remember: boolean): number {
   const ids = rows(db, `SELECT id, uid FROM entries WHERE ${condition}`, params);

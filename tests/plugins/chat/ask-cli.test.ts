@@ -173,6 +173,12 @@ describe("pipe mode", () => {
     expect(content).toMatch(/^Summarise this input/);
     expect(content).toContain("<input>\nERROR disk full on /var\nWARN retrying\n");
     expect(content).not.toContain("\x1b");
+    // Recorded as a pipe-mode entry, with the input in the question.
+    const history = await runInProcess(["history", "--mode", "pipe", "--json"], { home, env: { NO_COLOR: "1" } });
+    const entries = JSON.parse(history.stdout).entries;
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ mode: "pipe", kind: "message", output: "Summary.", model: "fake-model" });
+    expect(entries[0].input).toContain("ERROR disk full on /var");
   });
 
   it("cmd | opsterm question puts the question first, then the input", async () => {

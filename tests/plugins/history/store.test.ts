@@ -49,6 +49,33 @@ describe("history store", () => {
     db.close();
   });
 
+  it("compaction keeps the full-text index to a few segments, so readers do not pay for many", async () => {
+    const { loadSqlJs } = await import("../../../plugins/history/sqlite.ts");
+    const { MAX_FTS_SEGMENTS } = await import("../../../plugins/history/store.ts");
+    const { store, dir } = testStore();
+    const SQL = await loadSqlJs();
+    const segments = () => {
+      const db = new SQL.Database(readFileSync(join(dir, "history.db")));
+      try {
+        return Number(db.exec("SELECT count(*) FROM entries_fts_segdir")[0].values[0][0]);
+      } finally {
+        db.close();
+      }
+    };
+    const seen: number[] = [];
+    for (let i = 0; i < 2 * MAX_FTS_SEGMENTS + 2; i++) {
+      await store.record(exec(`echo segment-${i} marker`));
+      await store.compact();
+      seen.push(segments());
+    }
+    // One segment per compaction until the limit, then folded into one.
+    expect(Math.max(...seen)).toBe(MAX_FTS_SEGMENTS - 1);
+    expect(seen).toContain(1);
+    expect(seen.slice(0, MAX_FTS_SEGMENTS - 1)).toEqual(Array.from({ length: MAX_FTS_SEGMENTS - 1 }, (_, i) => i + 1));
+    expect(await store.search({ query: "marker", limit: 100 })).toHaveLength(2 * MAX_FTS_SEGMENTS + 2);
+    expect((await store.search({ query: "segment-3" })).map((e) => e.input)).toEqual(["echo segment-3 marker"]);
+  });
+
   it("record() redacts known secret values and secret patterns before anything is written", async () => {
     const t = testStore();
     t.secrets.push("hunter2-vault-value");
