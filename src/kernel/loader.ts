@@ -45,7 +45,8 @@ export async function loadUserPlugins(configDir: string): Promise<LoadedUserPlug
     } catch (error) {
       const e = error instanceof OpstermError ? error : new OpstermError("E_PLUGIN_LOAD", `Plugin "${entry.name}" (${entry.path}) failed to load: ${(error as Error).message}`, { plugin: entry.name });
       result.failures.push({ name: entry.name, code: e.code, message: e.message, hint: e.hint });
-      for (const cmd of entry.commands) result.refusedCommands.set(cmd, e);
+      // The group word too: `opsterm deploy` of a refused `deploy run` must not become a question.
+      for (const cmd of entry.commands.flatMap((n) => (n.includes(" ") ? [n, n.split(" ")[0]] : [n]))) result.refusedCommands.set(cmd, e);
     }
   }
   return result;

@@ -119,6 +119,14 @@ describe("user plugins", () => {
     expect(complete(["opsterm", "dep"])).toEqual(["deploy"]);
     expect(complete(["opsterm", "deploy", ""]).sort()).toEqual(["run", "status"]);
     expect(complete(["opsterm", "deploy", "status", "--w"])).toEqual(["--watch"]);
+
+    // Changed file: the actions and the bare group word are refused (77), not run or asked about.
+    appendFileSync(path, "// edited\n");
+    for (const argv of [["deploy", "run", "shop"], ["deploy"]]) {
+      const r = await run(argv);
+      expect(r.code).toBe(77);
+      expect(r.stderr).toContain(`opsterm plugin add ${path}`);
+    }
   });
 
   it("plugin remove forgets the plugin and leaves its file alone; unknown names get a suggestion", async () => {
