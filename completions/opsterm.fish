@@ -73,7 +73,7 @@ complete -c opsterm -n '__fish_seen_subcommand_from history; and not __fish_seen
 complete -c opsterm -n '__fish_seen_subcommand_from history; and __fish_seen_subcommand_from prune' -l older-than -r -d 'Age such as 90d, 12h, 2w'
 complete -c opsterm -n '__fish_seen_subcommand_from history; and __fish_seen_subcommand_from rm' -F
 complete -c opsterm -n '__fish_seen_subcommand_from history; and __fish_seen_subcommand_from search' -l limit -s n -r -d 'Show at most n entries'
-complete -c opsterm -n '__fish_seen_subcommand_from history; and __fish_seen_subcommand_from search' -l mode -r -a 'ask exec pipe explain workflow' -d 'Only this kind of entry'
+complete -c opsterm -n '__fish_seen_subcommand_from history; and __fish_seen_subcommand_from search' -l mode -r -a 'ask pipe explain exec write read transfer session workflow' -d 'Only this kind of entry'
 complete -c opsterm -n '__fish_seen_subcommand_from history; and __fish_seen_subcommand_from search' -l server -r -d 'Only entries for this server'
 complete -c opsterm -n '__fish_seen_subcommand_from history; and __fish_seen_subcommand_from search' -F
 complete -c opsterm -n '__fish_seen_subcommand_from history; and __fish_seen_subcommand_from show' -F
