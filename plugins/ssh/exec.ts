@@ -25,12 +25,15 @@ export interface ExecActionResult extends RemoteActionResult {
   signal?: string | null;
   /** The fix for `error`, when known (connect errors carry one). */
   hint?: string;
+  /** Exit code of the error that stopped the connection (nothing was sent to the host), if that happened. */
+  connectExitCode?: number;
 }
 
 /** Runs `command` on `server` through the orchestrator. Never throws for remote failures. */
 export async function execAction(ctx: CommandContext, server: ResolvedServer, command: string, options: ExecActionOptions): Promise<ExecActionResult> {
   let hint: string | undefined;
   let signal: string | null = null;
+  let connectExitCode: number | undefined;
   const action: RemoteAction = { kind: "exec", server: server.id, tier: server.tier, command, origin: options.origin ?? "user", runId: ctx.runId };
   const result = await runRemoteAction(
     ctx,
@@ -41,6 +44,7 @@ export async function execAction(ctx: CommandContext, server: ResolvedServer, co
         conn = await connect(server, { ...options.connect, signal: abort });
       } catch (error) {
         if (isOpstermError(error)) hint = error.hint;
+        connectExitCode = isOpstermError(error) ? error.exitCode : EXIT.UNAVAILABLE;
         return { exitCode: null, completed: false, error: { code: isOpstermError(error) ? error.code : "E_SSH_CONNECT", message: (error as Error).message } };
       }
       try {
@@ -54,11 +58,16 @@ export async function execAction(ctx: CommandContext, server: ResolvedServer, co
     },
     { preApproved: options.preApproved, approve: options.approve, signal: options.signal ?? ctx.signal, auditArgs: server.via.length ? { via: server.via.map((h) => h.id) } : undefined },
   );
-  return { ...result, signal, hint };
+  return { ...result, signal, hint, connectExitCode };
 }
 
-/** CLI exit code for one host: host-key refusals are denials (77), unknown status is 255 like ssh. */
+/**
+ * CLI exit code for one host: a connection that never came up is its error's code (69
+ * unreachable or login failed, 77 host key refused, 78 bad key file, 130 interrupted: nothing was
+ * sent); a command whose status is unknown (connection lost, deadline, signal) is 255 like ssh.
+ */
 export function exitCodeOf(result: ExecActionResult): number {
+  if (result.attempted && result.connectExitCode !== undefined && result.auditStatus !== "partial") return result.connectExitCode;
   const code = result.error?.code ?? "";
   if (code.startsWith("E_HOSTKEY") || code === "E_KNOWN_HOSTS_UNREADABLE") return EXIT.DENIED;
   if (code === "E_INTERRUPTED") return EXIT.INTERRUPTED;

@@ -114,7 +114,7 @@ describe("opsterm exec", () => {
       const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
       expect(lines.map((l) => l.server).sort()).toEqual(["a", "b", "c", "dead"]);
       for (const l of lines.filter((x) => x.server !== "dead")) expect(l).toMatchObject({ exitCode: 0, status: 0 });
-      expect(lines.find((l) => l.server === "dead")).toMatchObject({ exitCode: null, status: 255, error: { code: "E_SSH_TIMEOUT" } });
+      expect(lines.find((l) => l.server === "dead")).toMatchObject({ exitCode: null, status: 69, error: { code: "E_SSH_TIMEOUT" } });
       expect(elapsed).toBeLessThan(8000);
 
       const text = await runOpsterm(["exec", "a,b,c", "--", "uname", "-n"], h.env);

@@ -4,9 +4,9 @@
  * unknown" (255, never 0), and the per-host output cap of a fan-out with the rest streamed.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runOpsterm, startSshd, writeOpstermHome, type SshdHandle } from "../../helpers/sshd.ts";
+import { freePort, runOpsterm, startSshd, writeOpstermHome, type SshdHandle } from "../../helpers/sshd.ts";
 
 let sshd: SshdHandle;
 
@@ -46,6 +46,33 @@ describe("host keys", () => {
       const changed = await runOpsterm(["exec", "box", "--", "uname", "-n"], h.env);
       expect(changed.code).toBe(77);
       expect(changed.stderr).toMatch(/HAS CHANGED/);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
+
+describe("nothing sent", () => {
+  it("an unreachable host exits 69 (it never ran), with the reason and a hint", async () => {
+    const port = await freePort();
+    const h = writeOpstermHome({ servers: { gone: { ...sshd.server(), port } }, knownHosts: [sshd.knownHostsLine()] });
+    try {
+      const r = await runOpsterm(["exec", "gone", "--", "uname", "-n"], h.env);
+      expect(r.code).toBe(69);
+      expect(r.stderr).toMatch(/Cannot connect to "gone" at 127\.0\.0\.1:\d+: connection refused/);
+      expect(r.stderr).toMatch(/hint: Check that the host is up/);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it("refuses to connect when known_hosts cannot be read (exit 74)", async () => {
+    const h = writeOpstermHome({ servers: { box: sshd.server() } });
+    try {
+      mkdirSync(h.knownHostsPath); // a directory: unreadable as a file, even for root
+      const r = await runOpsterm(["exec", "box", "--", "uname", "-n"], h.env);
+      expect(r.code).toBe(74);
+      expect(r.stderr).toMatch(/Cannot read known_hosts file .*refusing to connect without host-key verification/);
     } finally {
       h.cleanup();
     }
