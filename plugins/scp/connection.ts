@@ -6,8 +6,7 @@
 import type { CommandContext } from "../../src/kernel/context.ts";
 import { UsageError } from "../../src/kernel/errors.ts";
 import { closest } from "../../src/lib/schema.ts";
-import type { Connection } from "../ssh/connect.ts";
-import type { Hop, ResolvedServer } from "../ssh/types.ts";
+import type { Connection, Hop, ResolvedServer } from "../ssh/types.ts";
 
 /** Looks up `id` in the inventory; `via` (inventory ids) replaces its jump chain. */
 export async function resolveServer(ctx: CommandContext, id: string, via?: string[]): Promise<ResolvedServer> {
@@ -33,8 +32,7 @@ async function unknownServer(ctx: CommandContext, id: string, where = "server"):
   });
 }
 
-/** Opens the connection with the ssh plugin's connect() and its `ssh.*` settings (loaded lazily: ssh2 is heavy). */
+/** Opens the connection through the ssh plugin's "remote" service (its `ssh.*` settings, host-key checks, jump chain). */
 export async function openConnection(ctx: CommandContext, server: ResolvedServer, signal?: AbortSignal): Promise<Connection> {
-  const [{ connect }, { connectOptions, sshSettings }] = await Promise.all([import("../ssh/connect.ts"), import("../ssh/settings.ts")]);
-  return connect(server, connectOptions(ctx, await sshSettings(ctx), signal ? { signal } : {}));
+  return ctx.use("remote").connect(ctx, server, { signal });
 }

@@ -36,6 +36,10 @@ export default definePlugin({
         const connect = connectOptions(cmdCtx, await sshSettings(cmdCtx), options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {});
         return execAction(cmdCtx, server, command, { ...options, connect, signal: options.signal ?? cmdCtx.signal });
       },
+      async connect(cmdCtx, server, options = {}) {
+        const [{ sshSettings, connectOptions }, { connect }] = await Promise.all([settings(), import("./connect.ts")]);
+        return connect(server, connectOptions(cmdCtx, await sshSettings(cmdCtx), options.signal ? { signal: options.signal } : {}));
+      },
     };
     ctx.provide("inventory", inventory);
     ctx.provide("remote", remote);

@@ -63,9 +63,18 @@ export interface RemoteExecOptions {
   signal?: AbortSignal;
 }
 
+/** An open SSH connection to a server (through its jump chain); see plugins/ssh/connect.ts. */
+export type { Connection, ExecOptions, ExecResult } from "./connect.ts";
+
 export interface RemoteService {
   /** Runs `command` on one inventory server through policy → approval → audit → execute → audit. */
   exec(targetId: string, command: string, options: RemoteExecOptions): Promise<RemoteActionResult>;
+  /**
+   * Opens a connection to `server` (and its `via` hops) with this invocation's `ssh.*` settings:
+   * host keys verified for every hop, deadlines, keepalive. No policy or audit: callers that act
+   * on the server (the scp plugin) run it inside their own orchestrated action.
+   */
+  connect(ctx: CommandContext, server: ResolvedServer, options?: { signal?: AbortSignal }): Promise<import("./connect.ts").Connection>;
 }
 
 declare module "../../src/kernel/context.ts" {
