@@ -137,15 +137,20 @@ function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
     const chain: string[] = [];
     for (let n = 0; argv && argv.length; n++) {
       if (n > MAX_DEPTH) return { hit: { rule: "hard.nesting", reason: "wrappers nested too deeply to judge" }, segment: cmd.segment };
+      for (const script of cronScripts(cmd, argv)) {
+        const found = findHard(analyze(script), depth + 1);
+        if (found) return { hit: { ...found.hit, reason: `${found.hit.reason} (in a crontab line)` }, segment: cmd.segment };
+      }
       for (const alt of programGlobs(argv)) {
-        const hit = checkArgv(alt) ?? pipeToShell(cmd, alt) ?? substitutedDownload(cmd, alt);
+        const hit = checkArgv(alt) ?? pipeToShell(cmd, alt) ?? substitutedDownload(cmd, alt) ?? downloadIntoShell(cmd, alt);
         if (hit) return { hit: chain.length ? { ...hit, reason: `${hit.reason} (through ${chain.join(", ")})` } : hit, segment: cmd.segment };
       }
       const step = unwrap(argv, stdinWords);
       if (!step) break;
       chain.push(step.wrapper);
+      if (step.cwd && step.argv) step.argv = step.argv.map((w, i) => (i === 0 || w === "" || /^[-/~]/.test(w) || /[\s=]/.test(w) ? w : `${step.cwd}/${w}`));
       // `echo 'rm -rf /' | sh`, `bash <<< '…'`, `sh <<EOF … EOF`: what a shell reads on stdin is code.
-      const fed = step.readsStdin && cmd.stdinText ? cmd.stdinText : [];
+      const fed = step.readsStdin && cmd.stdinText ? [...cmd.stdinText] : [];
       if (INTERPRETERS.has(step.wrapper) && cmd.stdinText) {
         for (const code of cmd.stdinText) if (isForkBombCode(code)) return { hit: { rule: "hard.fork-bomb", reason: `${step.wrapper} code forks without end` }, segment: cmd.segment };
         fed.push(...codeStrings(cmd.stdinText));
@@ -163,6 +168,12 @@ function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
     }
   }
   return undefined;
+}
+
+/** `echo '* * * * * rm -rf /' | crontab -`: the commands of the cron lines it installs. */
+function cronScripts(cmd: SimpleCmd, argv: string[]): string[] {
+  if (programName(argv[0] ?? "") !== "crontab" || !cmd.stdinText) return [];
+  return cmd.stdinText.flatMap((t) => t.split("\n")).map((l) => l.trim()).filter((l) => l && !l.startsWith("#") && !/^[A-Za-z_]+=/.test(l)).map((l) => (l.startsWith("@") ? l.split(/\s+/).slice(1) : l.split(/\s+/).slice(5)).join(" "));
 }
 
 /**
@@ -196,6 +207,13 @@ function producedPaths(cmd: SimpleCmd): string[] | undefined {
   const producer = cmd.upstream[cmd.upstream.length - 1];
   if (!producer) return undefined;
   const argv = innermost(producer.argv);
+  // `cd / && ls | xargs rm -rf`: ls prints names relative to where it runs; `ls -d /*` prints paths.
+  if (programName(argv[0] ?? "") === "ls") {
+    const operands = argv.slice(1).filter((a) => !a.startsWith("-"));
+    if (argv.slice(1).some((a) => /^-[a-zA-Z]*d/.test(a)) && operands.length) return operands;
+    if (operands.length === 0 && producer.cwd) return producer.cwd.map((c) => `${c}/*`);
+    return undefined;
+  }
   if (programName(argv[0] ?? "") !== "find") return undefined;
   const { paths, exprStart } = findStartPaths(argv);
   return findHasFilters(argv, exprStart) ? undefined : wholeTree(paths);
@@ -238,6 +256,14 @@ function substitutedDownload(cmd: SimpleCmd, argv: string[]): Hit | undefined {
   const dl = cmd.inner.find((c) => DOWNLOADERS.has(programName(innermost(c.argv)[0] ?? "")));
   if (!dl) return undefined;
   return { rule: "hard.pipe-to-shell", reason: `${programName(argv[0])} runs what ${programName(innermost(dl.argv)[0])} downloads: unreviewed code from the network` };
+}
+
+/** `curl x > >(sh)`, `wget -O >(bash) x`: a download written into a shell's process substitution. */
+function downloadIntoShell(cmd: SimpleCmd, argv: string[]): Hit | undefined {
+  if (!DOWNLOADERS.has(programName(argv[0] ?? "")) || cmd.inner.length === 0) return undefined;
+  const sub = cmd.inner.find((c) => isShellLike(innermost(c.argv)));
+  if (!sub) return undefined;
+  return { rule: "hard.pipe-to-shell", reason: `${programName(argv[0])} writes its download into ${programName(innermost(sub.argv)[0])}: runs unreviewed code from the network` };
 }
 
 interface BuiltIn {

@@ -167,7 +167,16 @@ export function checkArgv(argv: string[]): Hit | undefined {
     case "rsync":
     case "cat":
     case "pv": {
-      const { positionals } = splitArgs(args);
+      const { options, positionals } = splitArgs(args);
+      // `mv /etc /tmp/x` takes a system directory away; `rsync -a --delete /empty/ /` empties one.
+      if (name === "mv") {
+        const target = options.find((o) => o.startsWith("--target-directory=")) ?? (options.some((o) => /^-[a-zA-Z]*t$/.test(o)) ? undefined : positionals[positionals.length - 1]);
+        const moved = positionals.filter((p) => p !== target).find((p) => isCriticalPath(p) && !/[*?[]$/.test(p.replace(/\/+$/, "")));
+        if (moved !== undefined && positionals.length > 1) return { rule: "hard.rm-root", reason: `mv moves ${JSON.stringify(moved)}, / or a system or home directory, away` };
+      }
+      if (name === "rsync" && options.some((o) => /^--(del|delete(-\w+)?|remove-source-files)$/.test(o)) && positionals.length > 1 && isCriticalPath(positionals[positionals.length - 1])) {
+        return { rule: "hard.rm-root", reason: `rsync --delete into ${JSON.stringify(positionals[positionals.length - 1])} deletes a system directory tree` };
+      }
       const dev = name === "tee" ? positionals.find(isDevice) : ["cp", "mv", "install", "rsync"].includes(name) && positionals.length > 1 && isDevice(positionals[positionals.length - 1]) ? positionals[positionals.length - 1] : undefined;
       if (dev) return { rule: "hard.write-device", reason: `${name} overwrites the device ${dev}` };
       return undefined;
@@ -196,6 +205,11 @@ export function checkArgv(argv: string[]): Hit | undefined {
         const { options, positionals } = splitArgs(args);
         if (name === "pkill" && options.some((o) => /^-[a-zA-Z]*v/.test(o) || o === "--inverse")) return { rule: "hard.kill-all", reason: "pkill -v signals every process that does not match" };
         if ((name === "pkill" || options.some((o) => /^-[a-zA-Z]*r/.test(o) || o === "--regexp")) && positionals.some((p) => /^(\^?\.[*+]?\$?|\.\*|)$/.test(p))) return { rule: "hard.kill-all", reason: `${name} with a pattern that matches every process name` };
+        // `pkill -u root` / `killall -u root` without a name: every process root runs (sshd, systemd, …).
+        const userAt = args.findIndex((a) => a === "-u" || a === "-U" || a === "--user" || a === "--uid" || a === "--euid");
+        const user = userAt >= 0 ? args[userAt + 1] : args.find((a) => /^(-[uU]|--(user|uid|euid)=)/.test(a))?.replace(/^(-[uU]|--\w+=)/, "");
+        const names = positionals.filter((p) => p !== user);
+        if (user !== undefined && /^(root|0)(,|$)/.test(user) && names.length === 0) return { rule: "hard.kill-all", reason: `${name} -u ${user} without a name signals every process root runs` };
         return undefined;
       }
       args = args.map((a) => (/^-0+1$/.test(a) ? "-1" : a));

@@ -16,6 +16,8 @@ export interface Unwrapped {
   vars?: Record<string, string[]>;
   /** The wrapper runs what it reads on stdin as shell code (`sh`, `bash -s`, `at now`). */
   readsStdin?: boolean;
+  /** Directory the wrapped command starts in (`env -C /`, `sudo -D /`). */
+  cwd?: string;
 }
 
 interface OptionTable {
@@ -88,8 +90,9 @@ function skipOptions(argv: string[], table: OptionTable): number {
       break;
     }
     if (a.startsWith("--")) {
+      // getopt_long accepts unique prefixes: `sudo --us root …` is `--user root`.
       const name = a.slice(2).split("=")[0];
-      i += !a.includes("=") && table.longValued?.includes(name) ? 2 : 1;
+      i += !a.includes("=") && name !== "" && table.longValued?.some((l) => l.startsWith(name)) ? 2 : 1;
       continue;
     }
     if (a.startsWith("-") && a.length > 1) {
@@ -135,6 +138,8 @@ export function unwrap(argv: string[], stdinWords?: string[]): Unwrapped | undef
     if (name === "sudo" && argv.slice(1, start).some((a) => /^-[a-zA-Z]*e/.test(a) || a === "--edit")) return { wrapper: "sudoedit", scripts: [] };
     if (name === "chroot" && start >= argv.length) return { wrapper: name, argv: ["sh"], scripts: [] };
     const inner = argv.slice(start);
+    const chdir = name === "sudo" ? optionValue(argv.slice(0, start), "D", "chdir") : undefined;
+    if (chdir && inner.length) return { wrapper: name, argv: inner, scripts: [], cwd: chdir };
     // `sudo -s`, `sudo -i`, `doas -s` without a command: a shell that reads commands from stdin.
     if (inner.length === 0 && /^(sudo|doas)$/.test(name) && argv.slice(1, start).some((a) => /^-[a-zA-Z]*[si]/.test(a) || a === "--shell" || a === "--login")) return { wrapper: name, argv: ["sh"], scripts: [] };
     return { wrapper: name, argv: inner.length ? inner : undefined, scripts: [] };
@@ -252,7 +257,19 @@ function unwrapSu(name: string, argv: string[], table: OptionTable): Unwrapped {
   return { wrapper: name, scripts };
 }
 
+/** Value of `-X V`, `-XV`, `--long V` or `--long=V` in an option list. */
+function optionValue(args: string[], short: string, long: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === `-${short}` || a === `--${long}`) return args[i + 1];
+    if (a.startsWith(`--${long}=`)) return a.slice(long.length + 3);
+    if (new RegExp(`^-[a-zA-Z]*${short}.`).test(a) && !a.startsWith("--")) return a.slice(a.indexOf(short) + 1);
+  }
+  return undefined;
+}
+
 function unwrapEnv(argv: string[]): Unwrapped {
+  let cwd: string | undefined;
   const scripts: string[] = [];
   let i = 1;
   while (i < argv.length) {
@@ -269,7 +286,9 @@ function unwrapEnv(argv: string[]): Unwrapped {
       scripts.push([a.startsWith("-S") ? a.slice(2) : a.slice(15), ...argv.slice(i + 1)].join(" "));
       return { wrapper: "env", scripts };
     }
-    if (/^-[uC]$|^--(unset|chdir|block-signal|default-signal|ignore-signal)$/.test(a)) {
+    if (a === "-C" || /^--ch/.test(a)) cwd = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[i + 1];
+    else if (a.startsWith("-C")) cwd = a.slice(2);
+    if (/^-[uC]$/.test(a) || (/^--[a-z-]+$/.test(a) && ["unset", "chdir", "block-signal", "default-signal", "ignore-signal"].some((l) => l.startsWith(a.slice(2))) && a.length > 3)) {
       i += 2;
       continue;
     }
@@ -285,7 +304,7 @@ function unwrapEnv(argv: string[]): Unwrapped {
     break;
   }
   const inner = argv.slice(i);
-  return { wrapper: "env", argv: inner.length ? inner : undefined, scripts };
+  return { wrapper: "env", argv: inner.length ? inner : undefined, scripts, cwd };
 }
 
 function unwrapXargs(argv: string[], stdinWords?: string[]): Unwrapped {
@@ -301,7 +320,8 @@ function unwrapXargs(argv: string[], stdinWords?: string[]): Unwrapped {
     if (a === "-I") replace = argv[i + 1];
     else if (/^-I./.test(a)) replace = a.slice(2);
     else if (a === "-i" || a.startsWith("--replace")) replace = a.includes("=") ? a.split("=")[1] : "{}";
-    i += valued.has(a) ? 2 : 1;
+    const long = a.startsWith("--") && !a.includes("=") && a.length > 3 && [...valued].some((v) => v.startsWith("--") && v.startsWith(a));
+    i += valued.has(a) || long ? 2 : 1;
   }
   const inner = argv.slice(i);
   const input = stdinWords && stdinWords.length ? stdinWords : ["{stdin}"];
@@ -369,7 +389,8 @@ function unwrapFind(argv: string[]): Unwrapped | undefined {
       while (j < argv.length && argv[j] !== ";" && argv[j] !== "+") j++;
       const inner = argv.slice(i + 1, j);
       const fill = filtered ? ["{}"] : wholeTree(paths);
-      const argvInner = inner.flatMap((a) => (a === "{}" ? fill : [a]));
+      // GNU find replaces {} inside words too (`sh -c 'rm -rf {}'`).
+      const argvInner = inner.flatMap((a) => (a === "{}" ? fill : a.includes("{}") ? [a.split("{}").join(fill.join(" "))] : [a]));
       return { wrapper: "find", argv: argvInner, scripts: [] };
     }
   }
@@ -402,10 +423,17 @@ export function codeStrings(args: string[]): string[] {
   for (const a of args) {
     if (a.startsWith("-") && a.length < 4) continue;
     const re = /"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`([^`]*)`|qx\{([^}]*)\}/g;
+    const literals: string[] = [];
     for (let m = re.exec(a); m; m = re.exec(a)) {
       const s = (m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").replace(/\\(.)/g, "$1");
+      literals.push(s);
       if (/[a-z]/.test(s) && s.length < 2048) out.push(s);
     }
+    // Argument lists: subprocess.run(["rm", "-rf", "/"]), system("rm", "-rf", "/").
+    if (literals.length > 1 && literals.length <= 64) out.push(literals.map((l) => (/^[\w./:=@%+,-]*$/.test(l) ? l : `'${l.replace(/'/g, "")}'`)).join(" "));
+    // Library calls that delete a tree: shutil.rmtree("/"), FileUtils.rm_rf("/"), fs.rmSync("/", …).
+    const tree = /\b(rmtree|rm_rf|rm_r|remove_tree|RemoveAll|rmSync|rmdirSync|rimraf|deleteRecursively)\s*\(?\s*(["'])(.*?)\2/g;
+    for (let m = tree.exec(a); m; m = tree.exec(a)) out.push(`rm -rf '${m[3].replace(/'/g, "")}'`);
   }
   return out;
 }
