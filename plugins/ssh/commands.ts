@@ -64,7 +64,7 @@ const show = defineCommand({
   usage: "<id>",
   async action(args, ctx) {
     const { inventoryFor, resolveTargets } = await lazy.settings();
-    const [server] = resolveTargets(await inventoryFor(ctx), String(args.id));
+    const server = exactlyOne(resolveTargets(await inventoryFor(ctx), String(args.id)), String(args.id), "servers show");
     if (ctx.json) return void ctx.io.out(JSON.stringify(serverJson(server)));
     const s = ctx.io.style;
     ctx.io.out(s.bold(server.id) + (server.desc ? `  ${server.desc}` : ""));
@@ -101,6 +101,15 @@ async function editServers(ctx: CommandContext, workspace: boolean, edit: (doc: 
     await atomicWrite(path, text);
   });
   return path;
+}
+
+/** A command that works on one server refuses a target that names several, rather than picking one. */
+function exactlyOne(servers: ResolvedServer[], spec: string, command: string): ResolvedServer {
+  if (servers.length === 1) return servers[0];
+  throw new UsageError(`"${spec}" matches ${servers.length} servers (${servers.map((s) => s.id).join(", ")}); ${command} needs exactly one`, {
+    code: "E_TARGET_AMBIGUOUS",
+    hint: command === "ssh" ? `Name one id, or run a command on all of them with: opsterm exec ${JSON.stringify(spec)} -- <command>` : "Name one id",
+  });
 }
 
 const splitList = (v: unknown): string[] => String(v).split(",").map((s) => s.trim()).filter(Boolean);
@@ -272,7 +281,7 @@ const ssh = defineCommand({
     const inventory = await inventoryFor(ctx);
     const id = String(args.server);
     if (UNSAFE.test(id)) throw new UsageError(`Refusing server ${JSON.stringify(id)}: it starts with "-" or holds spaces or control characters`, { code: "E_UNSAFE_ARG" });
-    let server = inventory.byId.get(id) ?? resolveTargets(inventory, id)[0];
+    let server = inventory.byId.get(id) ?? exactlyOne(resolveTargets(inventory, id), id, "ssh");
     if (args.via !== undefined) {
       const via = splitList(args.via).map((v) => {
         const hop = inventory.byId.get(v);

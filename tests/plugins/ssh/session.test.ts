@@ -107,6 +107,21 @@ describe("opsterm ssh (argv of the system ssh)", () => {
     }
   });
 
+  it("refuses a glob or tag that names several servers instead of picking one", async () => {
+    const { h, env, argv } = withFakeSsh(SERVERS);
+    try {
+      const r = await runOpsterm(["ssh", "*", "--yes"], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/"\*" matches 3 servers \(bastion, inner, web1\); ssh needs exactly one/);
+      expect(argv()).toBeUndefined();
+      // A glob that names exactly one is fine.
+      expect((await runOpsterm(["ssh", "web?", "--yes"], env)).code).toBe(0);
+      expect(argv()!.at(-1)).toBe("ubuntu@10.0.0.5");
+    } finally {
+      h.cleanup();
+    }
+  });
+
   it("refuses a server argument with control characters (exit 2) and spawns nothing", async () => {
     const { h, env, argv } = withFakeSsh(SERVERS);
     try {
