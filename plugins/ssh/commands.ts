@@ -219,7 +219,8 @@ const importSshConfig = defineCommand({
   async action(args, ctx) {
     const [{ join, resolve }, cfg] = await Promise.all([import("node:path"), import("./ssh-config.ts")]);
     const file = args.file ? resolve(ctx.runtime.cwd(), String(args.file)) : join(ctx.paths.home, ".ssh", "config");
-    const found = cfg.serversFromSshConfig(cfg.parseSshConfig(file, ctx.paths.home));
+    const { currentUser } = await lazy.settings();
+    const found = cfg.serversFromSshConfig(cfg.parseSshConfig(file, ctx.paths.home), { home: ctx.paths.home, localUser: currentUser(ctx) });
     const added: string[] = [];
     const skipped: string[] = [];
     const write = async (doc: import("yaml").Document | undefined, servers: Record<string, unknown>) => {

@@ -78,41 +78,71 @@ export interface ImportedServer extends RawServer {
   id: string;
 }
 
-/** Concrete aliases with the effective values OpenSSH would use for them. */
-export function serversFromSshConfig(blocks: Block[]): ImportedServer[] {
+export interface ImportOptions {
+  /** For `%d` and `~` in IdentityFile. */
+  home: string;
+  /** For `%u` (and `%r` when no User is set). */
+  localUser: string;
+}
+
+/**
+ * Concrete aliases with the effective values OpenSSH would use for them. A ProxyJump hop that is
+ * an alias used as is becomes `proxy: <alias>`; any other hop (a plain host, or an alias with
+ * another user or port) becomes an entry of its own, with that host's effective config applied.
+ */
+export function serversFromSshConfig(blocks: Block[], options: ImportOptions = { home: "~", localUser: "" }): ImportedServer[] {
   const aliases: string[] = [];
   for (const b of blocks) {
     for (const p of b.patterns ?? []) {
       if (!/[*?!]/.test(p) && !aliases.includes(p)) aliases.push(p);
     }
   }
-  const result: ImportedServer[] = [];
-  const extra = new Map<string, ImportedServer>();
-  for (const alias of aliases) {
+  /** First value wins per keyword, over every block that applies to `name`. */
+  const effective = (name: string): Map<string, string> => {
     const values = new Map<string, string>();
     for (const b of blocks) {
       if (b.match) continue;
-      if (b.patterns && !matchHosts(b.patterns.join(","), alias)) continue;
+      if (b.patterns && !matchHosts(b.patterns.join(","), name)) continue;
       for (const [k, v] of b.options) if (!values.has(k)) values.set(k, v);
     }
-    const server: ImportedServer = { id: alias, host: (values.get("hostname") ?? alias).replace(/%h/g, alias) };
-    if (values.has("user")) server.user = values.get("user");
-    const port = Number(values.get("port"));
-    if (values.has("port") && Number.isInteger(port) && port !== 22) server.port = port;
-    if (values.has("identityfile") && values.get("identityfile") !== "none") server.key = values.get("identityfile");
+    return values;
+  };
+  const entryFor = (id: string, name: string, override: { user?: string; port?: number } = {}): ImportedServer => {
+    const values = effective(name);
+    const host = (values.get("hostname") ?? name).replace(/%h/g, name).replace(/%%/g, "%");
+    const server: ImportedServer = { id, host };
+    const user = override.user ?? values.get("user");
+    if (user) server.user = user;
+    const port = override.port ?? Number(values.get("port") ?? 22);
+    if (Number.isInteger(port) && port !== 22) server.port = port;
+    const key = values.get("identityfile");
+    if (key && key !== "none") {
+      const tokens: Record<string, string> = { "%": "%", d: options.home, h: host, n: name, p: String(port || 22), r: user ?? options.localUser, u: options.localUser };
+      server.key = key.replace(/%([%dhnpru])/g, (_, t: string) => tokens[t]);
+    }
     const jump = values.get("proxyjump");
     if (jump && jump !== "none") {
-      server.proxy = jump.split(",").map((spec) => {
-        const hop = parseJump(spec);
-        if (aliases.includes(hop.host) && !hop.user && !hop.port) return hop.host;
-        const id = hop.host.replace(/[^A-Za-z0-9_.-]/g, "_");
-        if (!aliases.includes(id) && !extra.has(id)) extra.set(id, { id, host: hop.host, ...(hop.user ? { user: hop.user } : {}), ...(hop.port && hop.port !== 22 ? { port: hop.port } : {}) });
-        return id;
-      });
-      if (server.proxy.length === 1) server.proxy = server.proxy[0];
+      const chain = jump.split(",").map(hopId);
+      server.proxy = chain.length === 1 ? chain[0] : chain;
     }
-    result.push(server);
-  }
+    return server;
+  };
+  const extra = new Map<string, ImportedServer>();
+  const hopId = (spec: string): string => {
+    const hop = parseJump(spec.trim());
+    if (aliases.includes(hop.host)) {
+      const alias = entryFor(hop.host, hop.host);
+      const samePort = hop.port === undefined || hop.port === (alias.port ?? 22);
+      if ((hop.user === undefined || hop.user === alias.user) && samePort) return hop.host;
+    }
+    const id = [hop.user, hop.host.replace(/[^A-Za-z0-9_.-]/g, "_"), hop.port].filter((x) => x !== undefined).join("_").replace(/^[^A-Za-z0-9_]/, "_");
+    if (!aliases.includes(id) && !extra.has(id)) {
+      extra.set(id, { id, host: "" }); // placeholder against ProxyJump loops
+      extra.set(id, entryFor(id, hop.host, { user: hop.user, port: hop.port }));
+    }
+    return id;
+  };
+  const result = aliases.map((alias) => entryFor(alias, alias));
   return [...result, ...extra.values()];
 }
 
