@@ -51,9 +51,16 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/**
+ * The hooks rewrite files in place (truncate, then write: no process per prompt), so a reader can
+ * catch one empty or half-written. Retry that for up to this many 20 ms steps: on a busy machine
+ * the shell can be descheduled between the two.
+ */
+const RETRIES = 10;
+
 /** Reads one state file, retrying briefly when it is caught mid-write. */
 export function readStateFile(file: string): LastCommand | undefined {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < RETRIES; attempt++) {
     let text: string;
     let mtimeMs: number;
     try {
@@ -82,10 +89,15 @@ export function readLastCommand(dir: string, session?: string): LastCommand | un
     if (own) return own;
   }
   let pointer = "";
-  try {
-    pointer = readFileSync(join(dir, "latest"), "utf8").trim();
-  } catch {
-    return undefined;
+  for (let attempt = 0; attempt < RETRIES; attempt++) {
+    try {
+      pointer = readFileSync(join(dir, "latest"), "utf8").trim();
+    } catch {
+      return undefined;
+    }
+    // Empty: caught between the truncation and the write of the PID.
+    if (pointer !== "") break;
+    sleepSync(20);
   }
   return PID.test(pointer) ? readStateFile(join(dir, `${pointer}.last`)) : undefined;
 }

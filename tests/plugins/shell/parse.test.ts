@@ -1,9 +1,13 @@
 /**
  * Pure parts of the shell plugin: state file parsing, pane trimming, suggestion extraction.
  */
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { STATE_END, STATE_MAGIC } from "../../../plugins/shell/scripts.ts";
-import { parseState } from "../../../plugins/shell/state.ts";
+import { parseState, readLastCommand } from "../../../plugins/shell/state.ts";
 import { stripControl, trimPane } from "../../../plugins/shell/output.ts";
 import { firstSuggestedCommand } from "../../../plugins/shell/explain.ts";
 
@@ -29,6 +33,24 @@ describe("parseState()", () => {
   it("reads EPOCHREALTIME with a decimal comma (some locales)", () => {
     const rec = parseState(state(["0", "0", "1700000000,100000", "1700000000,350000", ...base.slice(4)]), "f", 0);
     expect(rec?.durationMs).toBe(250);
+  });
+});
+
+describe("readLastCommand()", () => {
+  it.each([
+    { name: "the latest pointer", file: "latest", content: "4242", initial: "" },
+    { name: "the state file", file: "4242.last", content: state(base), initial: state(base).slice(0, 9) },
+  ])("waits out a shell caught between truncating and writing $name", async ({ file, content, initial }) => {
+    const dir = mkdtempSync(join(tmpdir(), "opsterm-state-"));
+    writeFileSync(join(dir, "4242.last"), state(base));
+    writeFileSync(join(dir, "latest"), "4242");
+    writeFileSync(join(dir, file), initial);
+    // Another process finishes the write a moment later, as the shell would; the read blocks meanwhile.
+    writeFileSync(join(dir, "next"), content);
+    const writer = spawn("sh", ["-c", 'sleep 0.02; cat "$1" > "$2"', "sh", join(dir, "next"), join(dir, file)]);
+    await new Promise((resolve) => writer.once("spawn", resolve));
+    expect(readLastCommand(dir)).toMatchObject({ command: "ls", shell: "fish", exitCode: 1 });
+    await new Promise((resolve) => writer.once("close", resolve));
   });
 });
 
