@@ -107,6 +107,13 @@ describe("CLI dispatch", () => {
     expect(JSON.parse(r.stderr)).toMatchObject({ error: { code: "E_UNKNOWN_COMMAND", exitCode: 2 } });
   });
 
+  it("--debug reports each plugin's setup time on stderr, and nothing without it", async () => {
+    const r = await run(["--help", "--debug"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^debug: plugin probe: set up in \d+\.\d\d ms$/m);
+    expect((await run(["--help"])).stderr).toBe("");
+  });
+
   it("shows a stack for unexpected errors only with --debug", async () => {
     const crashy = definePlugin({ name: "crashy", apiVersion: 1, commands: [{ name: "crash", description: "", action: () => { throw new TypeError("oops"); } }] });
     const home = tempDir();
