@@ -46,13 +46,22 @@ export function isCriticalPath(raw: string): boolean {
     const g = segs.findIndex((s) => /[*?[]/.test(s));
     if (g >= 0) {
       const parent = "/" + segs.slice(0, g).join("/");
-      if (parent === "/" || SYSTEM_DIRS.has(parent)) return true;
+      if (parent === "/") return true;
+      if (SYSTEM_DIRS.has(parent)) {
+        // Below a system directory only a broad glob (`*`, `?*`, `[a-z]*`, `s*`) or one that can
+        // name a system directory (`/etc/ss*`, `/usr/*/bin`) counts; `/var/log/*.gz` does not.
+        const literal = segs[g].replace(/\[[^\]]*\]/g, "").replace(/[*?.]/g, "");
+        if (literal.length <= 1) return true;
+        const re = globRegex(n);
+        for (const d of SYSTEM_DIRS) if (re.test(d)) return true;
+      }
     }
   }
   return false;
 }
 
-const SAFE_DEV = /^\/dev\/(null|zero|tcp\/.*|udp\/.*|full|u?random|tty\w*|stdin|stdout|stderr|fd\/.*|pts\/.*|shm(\/.*)?|mqueue(\/.*)?|ptmx|console|log|kmsg)$/;
+// Loop, zram and RAM disks are made for images and swap (`mkswap /dev/zram0`): not hard rules.
+const SAFE_DEV = /^\/dev\/(loop\d+(p\d+)?|zram\d+|ram\d+|null|zero|tcp\/.*|udp\/.*|full|u?random|tty\w*|stdin|stdout|stderr|fd\/.*|pts\/.*|shm(\/.*)?|mqueue(\/.*)?|ptmx|console|log|kmsg)$/;
 
 /** Block devices, raw memory and the like: /dev/sda, /dev/nvme0n1p1, /dev/mapper/x, /dev/mem. */
 export function isDevice(raw: string): boolean {
@@ -191,7 +200,8 @@ export function checkArgv(argv: string[]): Hit | undefined {
       // Every operand: the mode or owner is never a critical path, and a mode like `-x` looks
       // like an option, so positionals.slice(1) would skip the target.
       const ref = args.indexOf("--reference");
-      const target = positionals.filter((p) => ref < 0 || p !== args[ref + 1]).find(isCriticalPath);
+      // Web roots and data mounts are chowned recursively every day; that does not break the host.
+      const target = positionals.filter((p) => ref < 0 || p !== args[ref + 1]).find((p) => isCriticalPath(p) && !/^\/(var\/www|srv|mnt|media|opt)(\/|$)/.test(p.startsWith("/") ? normalise(p) + "/" : p));
       if (target !== undefined) return { rule: name === "chmod" || name === "setfacl" || name === "chattr" ? "hard.chmod-root" : "hard.chown-root", reason: `recursive ${name} of ${JSON.stringify(target)}, a system directory: breaks the host` };
       return undefined;
     }
