@@ -50,7 +50,9 @@ export async function loadConfig(paths: Paths, schema: SchemaNode): Promise<Load
     if (!file) continue;
     source.exists = true;
     if (file.data === null || typeof file.data !== "object" || Array.isArray(file.data)) {
-      throw new ConfigError("E_SCHEMA", `${source.path}:1:1: the file must be a mapping of keys to values`, { hint: "See `opsterm config list` for the keys" });
+      throw new ConfigError("E_SCHEMA", `${source.path}:1:1: the file must be a mapping of keys to values`, {
+        hint: 'Write top-level keys, e.g. "ai:" then "  model: gpt-4o-mini" on the next line; "opsterm config set <key> <value>" writes one for you',
+      });
     }
     const issues = validate(file.data, schema);
     if (issues.length > 0) throw schemaError(file, issues, ConfigError, `Fix ${source.path}; "opsterm config list" shows valid keys and where values come from`);

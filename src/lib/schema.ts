@@ -31,7 +31,8 @@ export function validate(value: unknown, schema: SchemaNode, path: SchemaPath = 
       }
       return [];
     case "number":
-      if (typeof value !== "number" || Number.isNaN(value)) return [{ path, message: `expected a number, got ${describe(value)}` }];
+      // YAML's .nan and .inf are numbers to the parser, never sensible settings.
+      if (typeof value !== "number" || !Number.isFinite(value)) return [{ path, message: `expected a number, got ${describe(value)}` }];
       if (schema.integer && !Number.isInteger(value)) return [{ path, message: `expected a whole number, got ${value}` }];
       if (schema.min !== undefined && value < schema.min) return [{ path, message: `must be at least ${schema.min}, got ${value}` }];
       if (schema.max !== undefined && value > schema.max) return [{ path, message: `must be at most ${schema.max}, got ${value}` }];
@@ -82,6 +83,7 @@ function describe(value: unknown): string {
   if (value === null || value === undefined) return "nothing";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
+  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? ".nan (not a number)" : "an infinite number";
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 

@@ -69,6 +69,9 @@ describe("config", () => {
     { name: "unknown top-level key", text: "colour: red\n", message: /config\.yaml:1:1: colour: unknown key/ },
     { name: "YAML syntax", text: "ai:\n  model: [unclosed\n", message: /config\.yaml:\d+:\d+: invalid YAML/ },
     { name: "duplicate key", text: "ai:\n  model: a\n  model: b\n", message: /config\.yaml:3:3: invalid YAML/ },
+    { name: "NaN", text: "ai:\n  temperature: .nan\n", message: /config\.yaml:2:16: ai\.temperature: expected a number, got \.nan \(not a number\)/ },
+    { name: "infinity", text: "ai:\n  max_tokens: .inf\n", message: /config\.yaml:2:15: ai\.max_tokens: expected a number, got an infinite number/ },
+    { name: "a list at the top", text: "- ai\n", message: /config\.yaml:1:1: the file must be a mapping of keys to values/ },
   ])("rejects a config with $name, pointing at file:line:col (exit 78)", async ({ text, message }) => {
     const w = world({ "config.yaml": text });
     const r = await w.run(["config", "list"]);
