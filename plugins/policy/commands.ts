@@ -4,7 +4,6 @@
  */
 import { defineCommand, type CommandContext, type CommandSpec, type Verdict } from "../../src/kernel/index.ts";
 import { UsageError } from "../../src/kernel/errors.ts";
-import { closest } from "../../src/lib/schema.ts";
 import type { ClassifyOptions } from "./types.ts";
 import type { LoadedPolicyService } from "./service.ts";
 
@@ -62,6 +61,7 @@ async function targetOptions(server: unknown, tier: unknown, ctx: CommandContext
     if (inventory?.get && !entry) {
       // A mistyped id would silently skip the server's tier and rules: say so instead.
       const ids = ((await inventory.list?.()) ?? []).map((s) => s.id);
+      const { closest } = await import("../../src/lib/schema.ts");
       const guess = closest(server, ids);
       throw new UsageError(`Unknown server "${server}"${guess ? ` (did you mean "${guess}"?)` : ""}`, { code: "E_TARGET", hint: ids.length ? '"opsterm servers list" shows the ids; --tier T judges for a tier without a server' : "No servers in the inventory yet; use --tier T, or add one with opsterm servers add" });
     }

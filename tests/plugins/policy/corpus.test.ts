@@ -111,6 +111,28 @@ describe("nothing composed, wrapped or outside the allow-list is auto-allowed", 
   });
 });
 
+describe("one shell metacharacter inserted anywhere in an auto-allowed line is never auto-allowed", () => {
+  // Every unquoted allow row, every position, every character that means something to bash (or
+  // hides something from a reader). Collected in one test so 20k+ cases stay fast.
+  const META = [";", "&", "|", "<", ">", "`", "$", "(", ")", "{", "}", "*", "?", "[", "]", "~", "#", "!", "\\", "\n", "\r", "'", '"', "\u00e9", "\u200b", "\u0000", "\u001b"];
+  const base = rows("allow.txt").map((r) => r.command).filter((c) => !/['"\t]/.test(c)).slice(0, 40);
+  it(`holds for ${base.length} rows × every position × ${META.length} characters`, () => {
+    const leaks: string[] = [];
+    let n = 0;
+    for (const c of base) {
+      for (let i = 0; i <= c.length; i++) {
+        for (const m of META) {
+          const line = c.slice(0, i) + m + c.slice(i);
+          n++;
+          if (judge(line).decision === "auto-allow") leaks.push(line);
+        }
+      }
+    }
+    expect(n).toBeGreaterThan(10_000);
+    expect(leaks).toEqual([]);
+  });
+});
+
 describe("verdict shape", () => {
   it("classify() names the rule, a one-line reason and the segment", () => {
     const v = judge("ls; sudo rm -rf /etc");
