@@ -109,7 +109,7 @@ describe.each(["bash", "zsh", "fish"] as const)("opsterm init %s", (kind) => {
     ai.enqueue(ai.stream(["It printed a value.\n", "```sh\necho inserted-'4''2'\n```\n"]));
     sh.run("opsterm explain-last");
     const explained = await nextRecord(sh, stateFile, hidden, "explain-last to finish");
-    expect(explained).toMatchObject({ command: "opsterm explain-last", exitCode: 0 });
+    expect(explained, sh.capture()).toMatchObject({ command: "opsterm explain-last", exitCode: 0 });
     const sent = ai.chats().at(-1)?.body?.messages?.at(-1)?.content ?? "";
     expect(sent).toContain("The command line itself is private");
     expect(sent).toContain("Its output was not captured.");
