@@ -104,6 +104,8 @@ function collectVars(script: ParsedScript, inherited?: Record<string, string[]>)
   };
   const visit = (node: SyntaxNode): void => {
     if (node.type === "Assignment" && node.value.type === "Word") add(node.name, node.value.parts ? guessWord(node.value.parts, true) : [node.value.value]);
+    // Arrays: `a=(rm -rf /); "${a[@]}"` is those words.
+    else if (node.type === "Assignment" && node.value.type === "ArrayValue") add(node.name, [node.value.elements.flatMap((w) => wordInfo(w).guesses).join(SPLIT)]);
     else if (node.type === "For" && node.wordlist) add(node.name.value, node.wordlist.flatMap((w) => wordInfo(w).guesses));
     forEachChild(node, visit);
   };
@@ -436,11 +438,13 @@ function guessPart(p: WordPart | { type: string; [k: string]: unknown }, quoted:
     case "ParameterExpansion": {
       if (part.parameter === "IFS" && !part.operation) return [quoted ? " " : SPLIT];
       const op = part.operation;
-      const values = known(part.parameter, quoted);
+      // `${!ref}`: the variable named by ref's value.
+      const values = part.prefix === "!" && !op ? (known(part.parameter, true) ?? []).flatMap((n) => known(n, quoted) ?? []) : known(part.parameter, quoted);
       if (op && op.type === "Default") {
         const inner = op.operand.parts ? guessWord(op.operand.parts) : [op.operand.value];
         return [...(values ?? []), inner.join(quoted ? " " : SPLIT)];
       }
+      if (op && values) return transformed(values, op);
       return values ?? [HOME_GUESS[part.parameter] ?? ""];
     }
     case "ArithmeticExpansion":
@@ -461,6 +465,57 @@ function guessPart(p: WordPart | { type: string; [k: string]: unknown }, quoted:
   }
 }
 
+/**
+ * Suffix and prefix removal, replacement, case and slices (`${X%/nginx}`, `${X/etc/usr}`,
+ * `${X,,}`, `${X:0:4}`) over known values. Literal patterns are applied; a glob pattern gives
+ * every cut at a `/` (an over-approximation, for hard rules only).
+ */
+function transformed(values: string[], op: NonNullable<Extract<WordPart, { type: "ParameterExpansion" }>["operation"]>): string[] {
+  const lit = (w: Word | undefined) => (w ? (w.parts ? wordInfo(w).literal : w.value) : "");
+  const out: string[] = [];
+  for (const v of values) {
+    const clean = v.split(SPLIT).join(" ");
+    switch (op.type) {
+      case "Remove": {
+        const pattern = lit(op.operand);
+        const raw = op.operand.text;
+        if (pattern !== undefined && !/[*?[]/.test(pattern)) {
+          out.push(op.operator.startsWith("#") ? (clean.startsWith(pattern) ? clean.slice(pattern.length) : clean) : clean.endsWith(pattern) ? clean.slice(0, clean.length - pattern.length) : clean);
+        } else if (raw === "/*" && op.operator.startsWith("%")) {
+          const i = op.operator === "%" ? clean.lastIndexOf("/") : clean.indexOf("/");
+          out.push(i >= 0 ? clean.slice(0, i) : clean);
+        } else if (raw === "*/" && op.operator.startsWith("#")) {
+          const i = op.operator === "#" ? clean.indexOf("/") : clean.lastIndexOf("/");
+          out.push(i >= 0 ? clean.slice(i + 1) : clean);
+        } else {
+          const cuts = [...clean.matchAll(/\//g)].map((m) => m.index ?? 0);
+          out.push(clean, ...cuts.map((i) => clean.slice(0, i)), ...cuts.map((i) => clean.slice(i)), ...cuts.map((i) => clean.slice(i + 1)));
+        }
+        break;
+      }
+      case "Replace": {
+        const pattern = lit(op.pattern);
+        const replacement = lit(op.replacement) ?? "";
+        if (pattern !== undefined && pattern !== "" && !/[*?[]/.test(pattern)) out.push(op.operator === "//" ? clean.split(pattern).join(replacement) : clean.replace(pattern, replacement));
+        else out.push(clean, replacement);
+        break;
+      }
+      case "CaseModification":
+        out.push(clean.toLowerCase(), clean.toUpperCase(), clean);
+        break;
+      case "Slice": {
+        const from = Number(lit(op.offset));
+        const len = op.length ? Number(lit(op.length)) : undefined;
+        out.push(Number.isInteger(from) && (len === undefined || Number.isInteger(len)) ? clean.slice(from < 0 ? clean.length + from : from, len === undefined ? undefined : len < 0 ? len : (from < 0 ? clean.length + from : from) + len) : clean);
+        break;
+      }
+      default:
+        out.push(clean);
+    }
+  }
+  return [...new Set(out)].slice(0, MAX_GUESSES);
+}
+
 /** Values the line gave `name` ($@ and $* are every positional parameter), split when unquoted. */
 function known(name: string, quoted: boolean): string[] | undefined {
   if (!VARS) return undefined;
@@ -468,7 +523,10 @@ function known(name: string, quoted: boolean): string[] | undefined {
   if (!values || values.length === 0 || values[0] === undefined) return undefined;
   // "$@" is one word per positional parameter even when quoted.
   if (name === "@" && VARS) return [[...VARS.entries()].filter(([k]) => /^[1-9]\d*$/.test(k)).flatMap(([, v]) => v).join(SPLIT)];
-  return values.map((v) => (quoted ? v : v.split(/\s+/).join(SPLIT)));
+  // Word splitting also on whatever the line put in IFS (`IFS=,; X=rm,-rf,/; $X`).
+  const ifs = VARS.get("IFS")?.join("").replace(/[\s\u0000]/g, "") ?? "";
+  const split = ifs ? new RegExp(`[\\s${ifs.replace(/[\]\\^-]/g, "\\$&")}]+`) : /\s+/;
+  return values.map((v) => (quoted ? v : v.split(split).join(SPLIT)));
 }
 
 /** `$(echo rm)` → "rm": the text a plain echo/printf substitution prints. */
