@@ -33,7 +33,9 @@ export type Reply =
       /** After the chunks: keep the connection open and send nothing (mid-stream stall). */
       stall?: boolean;
     }
-  | { kind: "destroy" };
+  | { kind: "destroy" }
+  /** Accept the request and never send headers (the connect/response timeout). */
+  | { kind: "hang" };
 
 export interface FakeAi {
   baseUrl: string;
@@ -127,6 +129,7 @@ export async function startFakeAi(): Promise<FakeAi> {
     open.add(res);
     res.on("close", () => open.delete(res));
     if (r.kind === "destroy") return void res.socket?.destroy();
+    if (r.kind === "hang") return;
     if (r.kind === "json") {
       res.writeHead(r.status ?? 200, { "content-type": "application/json", ...r.headers });
       return void res.end(JSON.stringify(r.body));

@@ -72,6 +72,35 @@ describe("complete()", () => {
     expect(retries).toEqual([30]);
   });
 
+  it.each([408, 409, 429, 500, 502, 503, 504])("retries HTTP %i, then succeeds", async (status) => {
+    ai.enqueue({ kind: "json", status, body: { error: { message: `status ${status}` } } }, ai.stream(["second time"]));
+    const result = await complete(req());
+    expect(result).toMatchObject({ content: "second time", attempts: 2 });
+    expect(ai.chats()).toHaveLength(2);
+  });
+
+  it.each([
+    { status: 400, code: "E_CHAT_HTTP" },
+    { status: 403, code: "E_CHAT_AUTH" },
+    { status: 404, code: "E_CHAT_HTTP" },
+    { status: 422, code: "E_CHAT_HTTP" },
+  ])("never retries HTTP $status ($code)", async ({ status, code }) => {
+    ai.enqueue({ kind: "json", status, body: { error: { message: `status ${status}` } } }, ai.stream(["never sent"]));
+    const e = await failure(complete(req()));
+    expect(e.code).toBe(code);
+    expect(ai.chats()).toHaveLength(1);
+  });
+
+  it("times out a provider that accepts the request but never answers, retrying within the bound", async () => {
+    ai.enqueue({ kind: "hang" }, { kind: "hang" });
+    const started = Date.now();
+    const e = await failure(complete(req({ connectTimeoutMs: 150, retries: 1 })));
+    expect(e).toMatchObject({ code: "E_CHAT_TIMEOUT", exitCode: 75 });
+    expect(e.message).toContain("No answer from");
+    expect(ai.chats()).toHaveLength(2);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it("gives up after the bounded number of retries", async () => {
     for (let i = 0; i < 3; i++) ai.enqueue({ kind: "json", status: 503, body: { error: { message: "overloaded" } } });
     const e = await failure(complete(req({ retries: 2 })));
