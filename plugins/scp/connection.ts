@@ -11,7 +11,7 @@ import type { Connection, Hop, ResolvedServer } from "../ssh/types.ts";
 /** Looks up `id` in the inventory; `via` (inventory ids) replaces its jump chain. */
 export async function resolveServer(ctx: CommandContext, id: string, via?: string[]): Promise<ResolvedServer> {
   const inventory = ctx.use("inventory");
-  const server = await inventory.get(id);
+  const server = await inventory.get(id) ?? (/[*?,@]/.test(id) ? exactlyOne(await inventory.resolveTargets(id), id) : undefined);
   if (!server) throw await unknownServer(ctx, id);
   if (!via) return server;
   const hops: Hop[] = [];
@@ -21,6 +21,12 @@ export async function resolveServer(ctx: CommandContext, id: string, via?: strin
     hops.push({ id: hop.id, host: hop.host, port: hop.port, user: hop.user, key: hop.key });
   }
   return { ...server, via: hops, proxy: via };
+}
+
+/** A glob or tag is fine when it names exactly one server; a transfer never picks one of several. */
+function exactlyOne(servers: ResolvedServer[], spec: string): ResolvedServer {
+  if (servers.length === 1) return servers[0];
+  throw new UsageError(`"${spec}" matches ${servers.length} servers (${servers.map((s) => s.id).join(", ")}); a transfer needs exactly one`, { code: "E_TARGET_AMBIGUOUS", hint: "Name one server id" });
 }
 
 async function unknownServer(ctx: CommandContext, id: string, where = "server"): Promise<UsageError> {

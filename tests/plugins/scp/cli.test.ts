@@ -104,6 +104,22 @@ describe("opsterm put", () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
+  it("accepts a glob or tag that names exactly one server, and refuses one that names several", async () => {
+    const h = writeOpstermHome({ servers: { web1: sshd.server({ tags: ["web"] }), web2: sshd.server({ tags: ["web", "two"] }) }, knownHosts: [sshd.knownHostsLine()] });
+    try {
+      const path = join(remote, "by-tag.txt");
+      const one = await runOpsterm(["put", "@two", path, "--yes"], h.env, { input: "tagged\n" });
+      expect(one.code).toBe(0);
+      expect(readFileSync(path, "utf8")).toBe("tagged\n");
+      const many = await runOpsterm(["put", "web*", path, "--yes"], h.env, { input: "ambiguous\n" });
+      expect(many.code).toBe(2);
+      expect(many.stderr).toMatch(/"web\*" matches 2 servers \(web1, web2\)/);
+      expect(readFileSync(path, "utf8")).toBe("tagged\n");
+    } finally {
+      h.cleanup();
+    }
+  });
+
   it("names an unknown server with a suggestion (exit 2) and touches nothing", async () => {
     const r = await runOpsterm(["put", "web2", join(remote, "x"), "--yes"], home.env, { input: "x" });
     expect(r.code).toBe(2);
