@@ -114,6 +114,17 @@ describe("config", () => {
     expect(existsSync(join(w.home, "config.yaml"))).toBe(false);
   });
 
+  it("config set --unset removes the key (and the mapping it leaves empty), and needs no value", async () => {
+    const w = world({ "config.yaml": "tags: [a] # kept\nai:\n  model: gpt-4o\n" });
+    expect((await w.run(["config", "set", "ai.model", "--unset"])).code).toBe(0);
+    expect(readFileSync(join(w.home, "config.yaml"), "utf8")).toBe("tags: [ a ] # kept\n");
+    expect((await w.run(["config", "get", "ai.model"])).code).toBe(1);
+    expect((await w.run(["config", "set", "ai.model", "x", "--unset"])).code).toBe(2);
+    const missing = await w.run(["config", "set", "ai.model"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('missing the value for "ai.model"');
+  });
+
   it("config get exits 1 for an unset key and 2 for an unknown one", async () => {
     const w = world({});
     expect((await w.run(["config", "get", "ai.model"])).code).toBe(1);

@@ -73,23 +73,33 @@ const get = defineCommand({
 const set = defineCommand({
   name: "config set",
   description: "Set one value in the global config (or the workspace's with --workspace)",
-  usage: "<key> <value>",
+  usage: "<key> [value]",
   options: [
     { flags: "--workspace", description: "Write to .opsterm/config.yaml of this project instead of the global file" },
-    { flags: "--unset", description: "Remove the key instead (value may be omitted)" },
+    { flags: "--unset", description: "Remove the key instead (no value)" },
   ],
-  examples: ["opsterm config set ai.model gpt-4o-mini", "opsterm config set ai.temperature 0.2 --workspace"],
+  examples: ["opsterm config set ai.model gpt-4o-mini", "opsterm config set ai.temperature 0.2 --workspace", "opsterm config set ai.temperature --unset"],
   async action(args, ctx) {
     const key = String(args.key);
     const node = checkKey(ctx, key);
     const file = targetFile(ctx, Boolean(args.workspace));
-    const value = coerce(String(args.value), node, key);
+    if (args.unset && args.value !== undefined) throw new UsageError(`config set: give a value or --unset, not both`, { hint: `opsterm config set ${key} --unset` });
+    if (!args.unset && args.value === undefined) throw new UsageError(`config set: missing the value for "${key}"`, { hint: `opsterm config set ${key} <value>, or --unset to remove it` });
+    const value = args.unset ? undefined : coerce(String(args.value), node, key);
     await withLock(file, async () => {
       const YAML = await loadYaml();
       const existing = await readYamlFile(file, ConfigError);
       const doc = existing?.doc ?? new YAML.Document({});
-      if (args.unset) doc.deleteIn(key.split("."));
-      else doc.setIn(key.split("."), value);
+      if (args.unset) {
+        const path = key.split(".");
+        doc.deleteIn(path);
+        // Drop mappings the removal left empty (`ai: {}`), innermost first.
+        for (let n = path.length - 1; n > 0; n--) {
+          const parent = doc.getIn(path.slice(0, n)) as { items?: unknown[] } | undefined;
+          if (parent && Array.isArray(parent.items) && parent.items.length === 0) doc.deleteIn(path.slice(0, n));
+          else break;
+        }
+      } else doc.setIn(key.split("."), value);
       const text = doc.toString();
       // Validate what would be written, with positions in the new text, before replacing the file.
       const parsed = await parseYamlText(file, text, ConfigError);
