@@ -49,7 +49,7 @@ complete -c opsterm -n '__fish_seen_subcommand_from config; and not __fish_seen_
 complete -c opsterm -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a 'set' -d 'Set one value in the global config (or the workspace\'s with --workspace)'
 complete -c opsterm -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get' -F
 complete -c opsterm -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from set' -l workspace -d 'Write to .opsterm/config.yaml of this project instead of the global file'
-complete -c opsterm -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from set' -l unset -d 'Remove the key instead (value may be omitted)'
+complete -c opsterm -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from set' -l unset -d 'Remove the key instead (no value)'
 complete -c opsterm -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from set' -F
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l yes -s y -d 'Approve approval-required commands in advance (rejected ones never run)'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l parallel -s p -r -d 'Hosts at once for a fan-out (default: ssh.parallel or 32)'

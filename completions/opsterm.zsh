@@ -41,7 +41,7 @@ _opsterm() {
           if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else :; fi
           ;;
         (set)
-          if [[ $PREFIX == -* ]]; then local -a o; o=('--workspace:Write to .opsterm/config.yaml of this project instead of the global file' '--unset:Remove the key instead (value may be omitted)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--workspace:Write to .opsterm/config.yaml of this project instead of the global file' '--unset:Remove the key instead (no value)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
           ;;
       esac
       ;;
