@@ -49,6 +49,8 @@ export interface SshdHandle {
   pid: number;
   /** SIGKILLs the per-connection sshd processes (the listener keeps running): the network "drops". Returns how many. */
   killConnections(): number;
+  /** Sends `signal` to the per-connection sshd processes (SIGSTOP: a host that hangs with TCP still up). Returns how many. */
+  signalConnections(signal: NodeJS.Signals): number;
   stop(): Promise<void>;
 }
 
@@ -142,6 +144,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
       logs: () => log,
       pid: child.pid!,
       killConnections: () => killDescendants(child.pid!),
+      signalConnections: (signal) => killDescendants(child.pid!, signal),
       stop() {
         stopped ??= new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -155,8 +158,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
   }
 }
 
-/** SIGKILLs every descendant of `pid` (not `pid` itself), found through /proc. */
-function killDescendants(pid: number): number {
+/** Signals (SIGKILL by default) every descendant of `pid` (not `pid` itself), found through /proc. */
+function killDescendants(pid: number, signal: NodeJS.Signals = "SIGKILL"): number {
   const parents = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -180,7 +183,7 @@ function killDescendants(pid: number): number {
   walk(pid);
   for (const v of victims) {
     try {
-      process.kill(v, "SIGKILL");
+      process.kill(v, signal);
     } catch {
       // Already gone.
     }

@@ -95,6 +95,24 @@ describe("connect()", () => {
     expect(result.error?.code).toBe("E_SSH_LOST");
   });
 
+  it("drops a connection whose server stops answering keepalives: exit status unknown", async () => {
+    const conn = await connect(server("b", bastion), options([bastion.knownHostsLine()], { keepaliveIntervalMs: 200 }));
+    const started = Date.now();
+    const running = conn.exec("sleep 20; exit 0");
+    await new Promise((r) => setTimeout(r, 300));
+    // The session's sshd freezes: TCP stays up, nothing answers.
+    expect(bastion.signalConnections("SIGSTOP")).toBeGreaterThan(0);
+    try {
+      const result = await running;
+      expect(result).toMatchObject({ exitCode: null, error: { code: "E_SSH_LOST" } });
+      // 3 unanswered keepalives at 200 ms, not the 20 s of the command.
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      conn.close();
+      bastion.killConnections();
+    }
+  });
+
   it("fails within the connect deadline when the host does not answer", async () => {
     // A listening socket that never speaks SSH.
     const { createServer } = await import("node:net");
