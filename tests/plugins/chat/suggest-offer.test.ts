@@ -112,6 +112,18 @@ describe("offerCommands()", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it("Describe explains the command and offers it again; nothing runs until Execute", async () => {
+    const w = await world();
+    const described: string[] = [];
+    const prompt = scripted(["describe", "abort"]);
+    const results = await offerCommands(w.with(prompt), ["uptime"], { describe: async (c) => void described.push(c) });
+    expect(described).toEqual(["uptime"]);
+    expect(prompt.asked).toEqual(["select:execute/modify/describe/abort:abort", "select:execute/modify/describe/abort:abort"]);
+    expect(results).toEqual([expect.objectContaining({ command: "uptime", action: "aborted" })]);
+    expect(w.history).toEqual([]);
+    expect(existsSync(join(w.home, "audit", "audit.jsonl"))).toBe(false);
+  });
+
   it("Abort is the default and stops the remaining offers; Modify reclassifies the edited command", async () => {
     const w = await world();
     const prompt = scripted(["modify", "rm -rf /", "", "never-asked"]);
