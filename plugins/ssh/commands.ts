@@ -364,11 +364,14 @@ const exec = defineCommand({
       return code;
     }
 
+    allowListeners(ctx.signal, parallel);
+    const progress = !ctx.json && ctx.io.isTTY.stderr ? createProgress(ctx, servers.length) : undefined;
     // Fan-out: one approval question for the whole set (when a person is there to answer).
     let asked: Promise<string | false> | undefined;
     const approve = ctx.prompt.interactive && !args.yes
       ? (_action: unknown, verdict: { rule: string; reason: string }) =>
           (asked ??= (async () => {
+            if (progress) ctx.io.stderr.write("\r\x1b[K"); // the question starts on a clean line
             ctx.io.err(`${ctx.io.errStyle.yellow("approval required")} ${ctx.io.errStyle.dim(verdict.rule + ":")} ${verdict.reason}`);
             ctx.io.err(`command: ${command}`);
             ctx.io.err(`hosts (${servers.length}): ${servers.map((s) => s.id).join(", ")}`);
@@ -376,8 +379,6 @@ const exec = defineCommand({
             return yes ? `tty:${ctx.env.USER ?? "user"}` : false;
           })())
       : undefined;
-    allowListeners(ctx.signal, parallel);
-    const progress = !ctx.json && ctx.io.isTTY.stderr ? createProgress(ctx, servers.length) : undefined;
     const results = await ex.mapLimit(servers, parallel, async (server) => {
       progress?.start();
       // Output past the per-host cap is not kept: it streams as "host: line" (not with --json).
