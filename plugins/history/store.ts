@@ -141,8 +141,9 @@ export function ingest(db: Database, records: JournalRecord[]): number {
   if (records.length === 0) return 0;
   let added = 0;
   const seen = db.prepare("SELECT 1 FROM deleted WHERE uid = ?");
+  // RETURNING gives the new row's id in the same step (no row when the uid was already stored).
   const entry = db.prepare(
-    "INSERT OR IGNORE INTO entries(uid, ts, mode, kind, server, conversation_id, run_id, duration_ms, extra) VALUES (?,?,?,?,?,?,?,?,?)",
+    "INSERT OR IGNORE INTO entries(uid, ts, mode, kind, server, conversation_id, run_id, duration_ms, extra) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
   );
   const fts = db.prepare("INSERT INTO entries_fts(docid, input, output) VALUES (?,?,?)");
   const message = db.prepare("INSERT INTO messages VALUES (?,?,?,?,?,?)");
@@ -168,9 +169,11 @@ export function ingest(db: Database, records: JournalRecord[]): number {
       }
       const extra: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(e)) if (!KNOWN.has(k) && v !== undefined) extra[k] = v;
-      entry.run([id, ts, e.mode, kind, str(e.server), conversationId, str(e.runId), int(e.durationMs), Object.keys(extra).length ? JSON.stringify(extra) : null]);
-      if (db.getRowsModified() === 0) continue;
-      const rowid = Number(db.exec("SELECT last_insert_rowid()")[0].values[0][0]);
+      entry.bind([id, ts, e.mode, kind, str(e.server), conversationId, str(e.runId), int(e.durationMs), Object.keys(extra).length ? JSON.stringify(extra) : null]);
+      const inserted = entry.step() ? Number(entry.get()[0]) : undefined;
+      entry.reset();
+      if (inserted === undefined) continue;
+      const rowid = inserted;
       const input = kind === "execution" ? String(e.command) : text(e.question ?? e.input ?? e.text);
       const output = text(e.answer ?? e.content ?? e.output);
       fts.run([rowid, input, output]);
