@@ -87,7 +87,7 @@ function allArgvs(facts: ShellFacts, depth: number): { argv: string[]; segment: 
   const out: { argv: string[]; segment: string }[] = [];
   for (const cmd of facts.commands) {
     const literal = cmd.words.every((w) => w.literal !== undefined) ? cmd.words.map((w) => w.literal!) : undefined;
-    for (const argv of literal ? [literal, cmd.argv] : [cmd.argv]) {
+    for (const argv of literal && !sameWords(literal, cmd.argv) ? [literal, cmd.argv] : [cmd.argv]) {
       let current: string[] | undefined = argv;
       for (let n = 0; current && current.length && n < MAX_DEPTH; n++) {
         out.push({ argv: current, segment: cmd.segment });
@@ -170,6 +170,12 @@ function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
   return undefined;
 }
 
+function sameWords(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** `echo '* * * * * rm -rf /' | crontab -`: the commands of the cron lines it installs. */
 function cronScripts(cmd: SimpleCmd, argv: string[]): string[] {
   if (programName(argv[0] ?? "") !== "crontab" || !cmd.stdinText) return [];
@@ -181,7 +187,7 @@ function cronScripts(cmd: SimpleCmd, argv: string[]): string[] {
  * directory an earlier `cd` in the line moved to (`cd / && rm -rf *`).
  */
 function startArgvs(cmd: SimpleCmd, literal: string[] | undefined): string[][] {
-  const starts = literal ? [literal, cmd.argv] : [cmd.argv];
+  const starts = literal && !sameWords(literal, cmd.argv) ? [literal, cmd.argv] : [cmd.argv];
   if (!cmd.cwd) return starts;
   const resolved: string[][] = [];
   for (const dir of cmd.cwd) {

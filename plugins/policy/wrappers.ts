@@ -72,11 +72,19 @@ export const INTERPRETERS = new Set([
   "python", "python2", "python3", "perl", "ruby", "node", "nodejs", "php", "lua", "tclsh", "Rscript", "deno", "bun", "pwsh", "osascript", "expect", "gdb", "jshell", "irb", "awk", "gawk", "mawk", "nawk", "busybox-awk",
 ]);
 
-/** `python3.11` → `python3`, `bash5` → `bash`. */
+const NAMES = new Map<string, string>();
+
+/** `python3.11` → `python3`, `/usr/bin/rm` → `rm`. Memoized: the rules ask for it many times per word. */
 export function programName(argv0: string): string {
-  const base = baseName(argv0);
-  const m = /^(python[23]?|perl|ruby|php|lua|node)[\d.]*$/.exec(base);
-  return m ? m[1] : base;
+  let name = NAMES.get(argv0);
+  if (name === undefined) {
+    const base = baseName(argv0);
+    const m = /^(python[23]?|perl|ruby|php|lua|node)[\d.]*$/.exec(base);
+    name = m ? m[1] : base;
+    if (NAMES.size >= 4096) NAMES.clear();
+    NAMES.set(argv0, name);
+  }
+  return name;
 }
 
 /** Skips a wrapper's options; returns the index of the wrapped command (or argv.length). */
