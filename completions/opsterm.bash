@@ -15,13 +15,13 @@ _opsterm() {
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'log show verify' -- "$cur")); return 0; fi
       case "${COMP_WORDS[2]}" in
           log)
-      opts='--server --since --limit --json'
+      opts='--server --since --limit'
       ;;
           show)
-      opts='--json'
+      opts=''
       ;;
           verify)
-      opts='--json'
+      opts=''
       ;;
       esac
       ;;
@@ -56,7 +56,7 @@ _opsterm() {
       opts='--model --provider --lines -n --allow-secrets'
       ;;
     get)
-      opts='--via --yes -y --json'
+      opts='--via --yes -y'
       ;;
     history)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'compact prune rm search show' -- "$cur")); return 0; fi
@@ -125,10 +125,10 @@ _opsterm() {
       esac
       ;;
     put)
-      opts='--mode --via --yes -y --json'
+      opts='--mode --via --yes -y'
       ;;
     scp)
-      opts='--recursive -r --via --yes -y --json'
+      opts='--recursive -r --via --yes -y'
       ;;
     servers)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'add import-ssh-config list rm show test' -- "$cur")); return 0; fi

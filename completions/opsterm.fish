@@ -38,10 +38,7 @@ complete -c opsterm -n '__fish_seen_subcommand_from audit; and not __fish_seen_s
 complete -c opsterm -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from log' -l server -r -d 'Only records for this server'
 complete -c opsterm -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from log' -l since -r -d 'Only records since a duration ago (2h, 7d) or an ISO date'
 complete -c opsterm -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from log' -l limit -r -d 'Show at most the last n records'
-complete -c opsterm -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from log' -l json -d 'Print a JSON array of records'
-complete -c opsterm -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from show' -l json -d 'Print { records, diff } as JSON'
 complete -c opsterm -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from show' -F
-complete -c opsterm -n '__fish_seen_subcommand_from audit; and __fish_seen_subcommand_from verify' -l json -d 'Print the report as JSON'
 complete -c opsterm -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
 complete -c opsterm -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a 'get' -d 'Print one value (exit 1 when it is not set)'
 complete -c opsterm -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a 'list' -d 'Show every set value and the file:line it comes from (workspace wins over global)'
@@ -63,7 +60,6 @@ complete -c opsterm -n '__fish_seen_subcommand_from explain-last' -l lines -s n 
 complete -c opsterm -n '__fish_seen_subcommand_from explain-last' -l allow-secrets -d 'Do not redact secrets (sends them as they are)'
 complete -c opsterm -n '__fish_seen_subcommand_from get' -l via -r -d 'Jump hosts (inventory ids, comma-separated), replacing the inventory\'s chain'
 complete -c opsterm -n '__fish_seen_subcommand_from get' -l yes -s y -d 'Approve the write in advance (rejected actions still never run)'
-complete -c opsterm -n '__fish_seen_subcommand_from get' -l json -d 'Print a JSON summary'
 complete -c opsterm -n '__fish_seen_subcommand_from get' -F
 complete -c opsterm -n '__fish_seen_subcommand_from history; and not __fish_seen_subcommand_from compact prune rm search show' -a 'compact' -d 'Fold the journal of recent events into history.db now'
 complete -c opsterm -n '__fish_seen_subcommand_from history; and not __fish_seen_subcommand_from compact prune rm search show' -a 'prune' -d 'Delete entries older than an age (default: history.retentionDays from config)'
@@ -103,12 +99,10 @@ complete -c opsterm -n '__fish_seen_subcommand_from provider; and __fish_seen_su
 complete -c opsterm -n '__fish_seen_subcommand_from put' -l mode -r -d 'File mode in octal, e.g. 0644 (default: keep the replaced file\'s, 0644 for a new one)'
 complete -c opsterm -n '__fish_seen_subcommand_from put' -l via -r -d 'Jump hosts (inventory ids, comma-separated), replacing the inventory\'s chain'
 complete -c opsterm -n '__fish_seen_subcommand_from put' -l yes -s y -d 'Approve the write in advance (rejected actions still never run)'
-complete -c opsterm -n '__fish_seen_subcommand_from put' -l json -d 'Print a JSON summary'
 complete -c opsterm -n '__fish_seen_subcommand_from put' -F
 complete -c opsterm -n '__fish_seen_subcommand_from scp' -l recursive -s r -d 'Copy directories recursively'
 complete -c opsterm -n '__fish_seen_subcommand_from scp' -l via -r -d 'Jump hosts (inventory ids, comma-separated), replacing the inventory\'s chain'
 complete -c opsterm -n '__fish_seen_subcommand_from scp' -l yes -s y -d 'Approve the write in advance (rejected actions still never run)'
-complete -c opsterm -n '__fish_seen_subcommand_from scp' -l json -d 'Print a JSON summary'
 complete -c opsterm -n '__fish_seen_subcommand_from scp' -F
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and not __fish_seen_subcommand_from add import-ssh-config list rm show test' -a 'add' -d 'Add a server to servers.yaml (global, or the workspace\'s with --workspace)'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and not __fish_seen_subcommand_from add import-ssh-config list rm show test' -a 'import-ssh-config' -d 'Import Host entries from ~/.ssh/config (HostName, User, Port, IdentityFile, ProxyJump; Include followed)'

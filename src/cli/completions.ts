@@ -37,11 +37,15 @@ function parseFlags(flags: string, description: string, choices?: string[]): Opt
   };
 }
 
+/** Long names of the global flags: the CLI takes them before any command sees them. */
+const GLOBAL_LONG = new Set(GLOBAL_OPTIONS.map((o) => parseFlags(o.flags, o.description).long));
+
 function entryOf(cmd: RegisteredCommand, word: string): Entry {
   return {
     word,
     description: cmd.description,
-    options: (cmd.options ?? []).map((o) => parseFlags(o.flags, o.description, o.choices)),
+    // A command that re-declares a global flag (`--json`) would list it twice.
+    options: (cmd.options ?? []).map((o) => parseFlags(o.flags, o.description, o.choices)).filter((o) => !GLOBAL_LONG.has(o.long)),
     positional: cmd.complete ?? (cmd.usage ? "files" : undefined),
   };
 }

@@ -100,7 +100,7 @@ describe("user plugins", () => {
         name: "deployer", apiVersion: 1,
         commands: [
           { name: "deploy run", usage: "<app>", groupDescription: "Deploy apps", description: "Deploy one app", action(args, ctx) { ctx.io.out("deploying " + args.app) } },
-          { name: "deploy status", description: "Show deploy status", options: [{ flags: "--watch", description: "Keep watching" }], action(args, ctx) { ctx.io.out("status") } },
+          { name: "deploy status", description: "Show deploy status", options: [{ flags: "--watch", description: "Keep watching" }, { flags: "--json", description: "As JSON" }], action(args, ctx) { ctx.io.out("status") } },
         ],
       };\n`,
     );
@@ -119,6 +119,7 @@ describe("user plugins", () => {
     expect(complete(["opsterm", "dep"])).toEqual(["deploy"]);
     expect(complete(["opsterm", "deploy", ""]).sort()).toEqual(["run", "status"]);
     expect(complete(["opsterm", "deploy", "status", "--w"])).toEqual(["--watch"]);
+    expect(complete(["opsterm", "deploy", "status", "--j"])).toEqual(["--json"]); // a re-declared global flag, once
 
     // Changed file: the actions and the bare group word are refused (77), not run or asked about.
     appendFileSync(path, "// edited\n");
