@@ -61,14 +61,35 @@ async function opstermCommand(tmp: string): Promise<string[]> {
   return [process.execPath, out];
 }
 
-/** GNU time, to read the peak RSS of a run (the largest process of it: opsterm is one process). */
+/**
+ * Peak RSS of a run: GNU time's %M (the largest process of the run; opsterm is one process), or
+ * without GNU time the direct child's VmHWM from /proc, read every 10 ms until it exits.
+ */
 const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+
+function watchHwm(pid: number | undefined): () => number | undefined {
+  let kb: number | undefined;
+  const read = () => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) kb = Math.max(kb ?? 0, Number(m[1]));
+    } catch {
+      // Exited.
+    }
+  };
+  const timer = pid ? setInterval(read, 10) : undefined;
+  return () => {
+    if (timer) clearInterval(timer);
+    return kb;
+  };
+}
 
 function run(cmd: string[], env: Record<string, string>, rssFile: string): Promise<{ ms: number; code: number | null; stdout: string; stderr: string; rssKb?: number }> {
   const argv = GNU_TIME ? [GNU_TIME, "-q", "-f", "%M", "-o", rssFile, ...cmd] : cmd;
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
+    const hwm = GNU_TIME ? undefined : watchHwm(child.pid);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c));
@@ -76,9 +97,9 @@ function run(cmd: string[], env: Record<string, string>, rssFile: string): Promi
     child.on("error", reject);
     child.on("close", (code) => {
       const ms = performance.now() - started;
-      let rssKb: number | undefined;
+      let rssKb = hwm?.();
       try {
-        rssKb = GNU_TIME ? Number(readFileSync(rssFile, "utf8").trim().split("\n").pop()) || undefined : undefined;
+        if (GNU_TIME) rssKb = Number(readFileSync(rssFile, "utf8").trim().split("\n").pop()) || undefined;
       } catch {
         rssKb = undefined;
       }
@@ -100,7 +121,7 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), "opsterm-bench-"));
   const opsterm = await opstermCommand(tmp);
   const rows: string[] = [];
-  console.log(`fan-out bench: uname -n on N loopback sshd, ${runs} runs each, median wall time (cores: ${(await import("node:os")).cpus().length}, load average before: ${(await import("node:os")).loadavg()[0].toFixed(1)}); peak RSS is the largest process of a run (GNU time %M)`);
+  console.log(`fan-out bench: uname -n on N loopback sshd, ${runs} runs each, median wall time (cores: ${(await import("node:os")).cpus().length}, load average before: ${(await import("node:os")).loadavg()[0].toFixed(1)}); peak RSS is the largest process of a run (${GNU_TIME ? "GNU time %M" : "VmHWM of the tool's own process, sampled"})`);
   for (const n of sizes) {
     const first = await startSshd();
     const servers: SshdHandle[] = [first, ...(await Promise.all(Array.from({ length: n - 1 }, () => startSshd({ userKeyPath: first.userKeyPath }))))];
