@@ -316,8 +316,10 @@ class Walker {
     cmd.argv = words.flatMap((w) => w.guesses);
     const producer = upstream[upstream.length - 1];
     const producerName = baseName(producer?.argv[0] ?? "");
-    if (producer && /^(echo|printf)$/.test(producerName)) {
-      const args = producer.argv.slice(1).filter((a) => !/^-[neE]+$/.test(a));
+    // `echo …`, also behind a wrapper (`sudo echo 'rm -rf /' | sh`).
+    const echoAt = producer ? producer.argv.slice(0, 8).findIndex((w) => /^(echo|printf)$/.test(baseName(w))) : -1;
+    if (producer && echoAt >= 0) {
+      const args = producer.argv.slice(echoAt + 1).filter((a) => !/^-[neE]+$/.test(a));
       cmd.stdinWords = args.flatMap((a) => a.split(/\s+/)).filter(Boolean);
       stdinText.push(args.join(" ").replace(/\\n/g, "\n"));
     } else if (producer && /^(cat|tee)$/.test(producerName) && producer.stdinText) {

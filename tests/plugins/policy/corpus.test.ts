@@ -53,7 +53,7 @@ const DISGUISES: ((c: string) => string)[] = [
   (c) => `exec ${c}`,
   (c) => `busybox ${c}`,
   (c) => `bash -c '${c.replace(/'/g, "'\\''")}'`,
-  (c) => `sh -c "${c.replace(/"/g, '\\"')}"`,
+  (c) => `sh -c "${c.replace(/["$`\\]/g, "\\$&")}"`,
   (c) => `sudo bash -c '${c.replace(/'/g, "'\\''")}'`,
   (c) => `eval '${c.replace(/'/g, "'\\''")}'`,
   (c) => `ls; ${c}`,
@@ -62,9 +62,9 @@ const DISGUISES: ((c: string) => string)[] = [
   (c) => `ls & ${c}`,
   (c) => `ls\n${c}`,
   (c) => `true # x\n${c}`,
-  (c) => `(${c})`,
+  (c) => `( ${c} )`,
   (c) => `{ ${c}; }`,
-  (c) => `echo "$(${c})"`,
+  (c) => `echo "$( ${c} )"`,
   (c) => `if true; then ${c}; fi`,
   (c) => `\\${c}`,
   (c) => `"${c.split(" ")[0]}" ${c.split(" ").slice(1).join(" ")}`,
@@ -95,6 +95,48 @@ describe("hard rules in every disguise", () => {
   it.each(cases)("classify(%j) is reject", (command) => {
     const v = judge(command);
     expect({ command, decision: v.decision }).toEqual({ command, decision: "reject" });
+  });
+});
+
+describe("hard rules through two disguises at once", () => {
+  // Three kinds: LINE wraps a whole command line, PREFIX a simple command, NAME rewrites the
+  // program word. Every meaningful ordered pair over every hard command, in one test.
+  const q = (c: string) => c.replace(/'/g, "'\\''");
+  const LINE: ((c: string) => string)[] = [
+    (c) => `bash -c '${q(c)}'`, (c) => `sh -c "${c.replace(/["$`\\]/g, "\\$&")}"`, (c) => `eval '${q(c)}'`, (c) => `ls; ${c}`, (c) => `ls && ${c}`,
+    (c) => `ls\n${c}`, (c) => `( ${c} )`, (c) => `{ ${c}; }`, (c) => `echo "$( ${c} )"`, (c) => `if true; then ${c}; fi`, (c) => `echo '${q(c)}' | sh`,
+    (c) => `sh <<< '${q(c)}'`, (c) => `X='${q(c)}'; eval "$X"`, (c) => `cd /tmp && ${c}`, (c) => `zsh -c -- '${q(c)}'`,
+  ];
+  const PREFIX: ((c: string) => string)[] = [
+    (c) => `sudo ${c}`, (c) => `sudo -u x -- ${c}`, (c) => `doas ${c}`, (c) => `env -i A=B ${c}`, (c) => `env - ${c}`, (c) => `timeout -s KILL 5 ${c}`,
+    (c) => `nice -n 5 ${c}`, (c) => `ionice -c3 ${c}`, (c) => `nohup ${c}`, (c) => `stdbuf -oL ${c}`, (c) => `command ${c}`, (c) => `exec ${c}`,
+    (c) => `busybox ${c}`, (c) => `builtin ${c}`, (c) => `xargs -0 ${c}`, (c) => `setsid ${c}`,
+  ];
+  const NAME: ((c: string) => string)[] = [
+    (c) => `\\${c}`, (c) => `"${c.split(" ")[0]}" ${c.split(" ").slice(1).join(" ")}`, (c) => `/usr/bin/${c}`, (c) => `${c[0]}''${c.slice(1)}`,
+    (c) => `$'${c.split(" ")[0]}' ${c.split(" ").slice(1).join(" ")}`,
+  ];
+  const pairs: [((c: string) => string)[], ((c: string) => string)[]][] = [
+    [LINE, [...LINE, ...PREFIX, ...NAME]],
+    [PREFIX, [...PREFIX, ...NAME]],
+    [NAME, PREFIX],
+  ];
+  it("rejects every combination", () => {
+    const missed: string[] = [];
+    let n = 0;
+    for (const h of HARD) {
+      for (const [outer, inner] of pairs) {
+        for (const a of outer) {
+          for (const b of inner) {
+            const line = a(b(h));
+            n++;
+            if (judge(line).decision !== "reject") missed.push(line);
+          }
+        }
+      }
+    }
+    expect(n).toBeGreaterThan(5_000);
+    expect(missed).toEqual([]);
   });
 });
 
