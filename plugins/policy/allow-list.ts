@@ -269,7 +269,7 @@ const SENSITIVE: [RegExp, string][] = [
   [/^\/proc\/kcore$|^\/dev\/(k?mem|port)$/, "raw kernel memory"],
   [/_history$|(^|\/)\.history$|(^|\/)\.lesshst$/, "shell history (may hold secrets)"],
   [/^\/etc\/(kubernetes|rancher|wireguard)(\/|$)|(^|\/)k3s\.yaml$|(^|\/)kubeconfig$/, "cluster or VPN credentials"],
-  [/(^|\/)(debian\.cnf|wp-config\.php|rclone\.conf|hosts\.yml|\.terraformrc|\.pgpass|\.dockercfg)$/, "stored credentials"],
+  [/(^|\/)(debian\.cnf|wp-config\.php|rclone\.conf|hosts\.yml|\.terraformrc|\.pgpass|\.dockercfg|smbpasswd|sasl_passwd|passdb\.tdb)$|\.keytab$|(^|\/)system-connections(\/|$)/, "stored credentials"],
   [/(^|\/)(vault\.json|opsterm\/vault)/, "the opsterm vault"],
   [/^\/(root)(\/|$)/, "root's home"],
 ];
