@@ -3,7 +3,7 @@
  * `[host]:port`, wildcards `*` / `?`, negation `!`, `@revoked` (refused) and `@cert-authority`
  * (never a plain match: opsterm does not accept host certificates).
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { appendFileSync, chmodSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { IoError } from "../../src/kernel/index.ts";
@@ -156,7 +156,7 @@ export interface KnownHostsFile {
   entries: KnownHostEntry[];
   check(host: string, port: number, blob: Uint8Array): HostKeyStatus;
   knownTypes(host: string, port: number): string[];
-  /** Appends `host:port key` (under a lock, 0600) and remembers it. */
+  /** Appends `host:port key` (hashed with `hash`; under a lock, 0600) and remembers it. */
   add(host: string, port: number, blob: Uint8Array): Promise<void>;
 }
 
@@ -164,7 +164,7 @@ export interface KnownHostsFile {
  * Reads the user file (`path`, written to) and read-only extra files (e.g. /etc/ssh/ssh_known_hosts).
  * A missing file is empty; a file that exists but cannot be read throws: we refuse rather than guess.
  */
-export function loadKnownHosts(path: string, extra: string[] = []): KnownHostsFile {
+export function loadKnownHosts(path: string, extra: string[] = [], options: { hash?: boolean } = {}): KnownHostsFile {
   const entries = [...readEntries(path), ...extra.flatMap((p) => readEntries(p))];
   return {
     path,
@@ -172,7 +172,9 @@ export function loadKnownHosts(path: string, extra: string[] = []): KnownHostsFi
     check: (host, port, blob) => checkHostKey(entries, host, port, blob),
     knownTypes: (host, port) => knownKeyTypes(entries, host, port),
     async add(host, port, blob) {
-      const line = `${hostKeyName(host, port)} ${keyTypeOf(blob)} ${Buffer.from(blob).toString("base64")}`;
+      // HashKnownHosts: the file then does not tell a reader which hosts you connect to.
+      const name = options.hash ? hashHostName(hostKeyName(host, port), randomBytes(20)) : hostKeyName(host, port);
+      const line = `${name} ${keyTypeOf(blob)} ${Buffer.from(blob).toString("base64")}`;
       ensureDir(dirname(path));
       await withLock(path, () => {
         let prefix = "";

@@ -2,7 +2,7 @@
  * The `ssh.*` config keys and how they turn into connect() options: known_hosts path and mode,
  * the TTY question for unknown hosts, agent and default keys, deadlines.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { ConfigError, type CommandContext, type SchemaNode } from "../../src/kernel/index.ts";
@@ -17,6 +17,7 @@ export const SSH_CONFIG: Record<string, SchemaNode> = {
     properties: {
       knownHosts: { type: "string", description: "known_hosts file (default ~/.ssh/known_hosts; env OPSTERM_KNOWN_HOSTS wins)" },
       hostKeys: { type: "string", enum: ["ask", "accept-new", "strict"], description: "Unknown host keys: ask on a TTY (refuse without), accept-new, or strict" },
+      hashKnownHosts: { type: "boolean", description: "Write new known_hosts entries hashed (default: HashKnownHosts from ~/.ssh/config, else /etc/ssh/ssh_config)" },
       connectTimeout: { type: "number", min: 0.1, description: "Seconds to connect and log in, per hop (default 10)" },
       parallel: { type: "number", integer: true, min: 1, max: 1024, description: "Hosts at once for exec fan-out (default 32)" },
     },
@@ -28,6 +29,8 @@ export interface SshSettings {
   /** Read-only extra known_hosts files. */
   extraKnownHosts: string[];
   hostKeys: HostKeyMode;
+  /** Record new host keys as hashed `|1|` entries. */
+  hashKnownHosts: boolean;
   connectTimeoutMs: number;
   parallel: number;
 }
@@ -43,14 +46,34 @@ export async function sshSettings(ctx: CommandContext): Promise<SshSettings> {
     knownHostsPath: override ?? join(ctx.paths.home, ".ssh", "known_hosts"),
     extraKnownHosts: !override && existsSync("/etc/ssh/ssh_known_hosts") ? ["/etc/ssh/ssh_known_hosts"] : [],
     hostKeys: mode === "accept-new" || mode === "strict" ? mode : "ask",
+    hashKnownHosts: typeof config.get("ssh.hashKnownHosts") === "boolean" ? (config.get("ssh.hashKnownHosts") as boolean) : opensshHashesKnownHosts(ctx.paths.home),
     connectTimeoutMs: timeout * 1000,
     parallel: Number(config.get("ssh.parallel") ?? 32),
   };
 }
 
+/**
+ * Whether OpenSSH is set to hash known_hosts (Debian's /etc/ssh/ssh_config says yes): the first
+ * `HashKnownHosts` in ~/.ssh/config, else in /etc/ssh/ssh_config. Host/Match scoping is not
+ * evaluated; `ssh.hashKnownHosts` overrides this guess.
+ */
+export function opensshHashesKnownHosts(home: string): boolean {
+  for (const file of [join(home, ".ssh", "config"), "/etc/ssh/ssh_config"]) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    const m = /^\s*HashKnownHosts\s*(?:=\s*|\s)\s*(yes|no)\b/im.exec(text);
+    if (m) return m[1].toLowerCase() === "yes";
+  }
+  return false;
+}
+
 /** connect() options for this invocation. One known_hosts read is shared by every host of a fan-out. */
 export function connectOptions(ctx: CommandContext, settings: SshSettings, overrides: Partial<ConnectOptions> = {}): ConnectOptions {
-  const knownHosts = loadKnownHosts(settings.knownHostsPath, settings.extraKnownHosts);
+  const knownHosts = loadKnownHosts(settings.knownHostsPath, settings.extraKnownHosts, { hash: settings.hashKnownHosts });
   // Questions from concurrent connections must not interleave on one terminal.
   let queue: Promise<unknown> = Promise.resolve();
   const ask = ctx.prompt.interactive && settings.hostKeys === "ask"

@@ -4,8 +4,11 @@
  * unknown" (255, never 0), and the per-host output cap of a fan-out with the rest streamed.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { opensshHashesKnownHosts } from "../../../plugins/ssh/settings.ts";
 import { freePort, runOpsterm, startSshd, writeOpstermHome, type SshdHandle } from "../../helpers/sshd.ts";
 
 let sshd: SshdHandle;
@@ -36,7 +39,7 @@ describe("host keys", () => {
   });
 
   it("records an unknown host with ssh.hostKeys: accept-new, and still refuses a changed one", async () => {
-    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [], config: { ssh: { hostKeys: "accept-new" } } });
+    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [], config: { ssh: { hostKeys: "accept-new", hashKnownHosts: false } } });
     try {
       const r = await runOpsterm(["exec", "box", "--", "uname", "-n"], h.env);
       expect(r.code).toBe(0);
@@ -49,6 +52,36 @@ describe("host keys", () => {
     } finally {
       h.cleanup();
     }
+  });
+});
+
+describe("hashed known_hosts entries", () => {
+  it("records a new host hashed with ssh.hashKnownHosts: true, and the system ssh accepts the entry", async () => {
+    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [], config: { ssh: { hostKeys: "accept-new", hashKnownHosts: true } } });
+    try {
+      expect((await runOpsterm(["exec", "box", "--", "uname", "-n"], h.env)).code).toBe(0);
+      const text = readFileSync(h.knownHostsPath, "utf8");
+      expect(text.trim()).toMatch(/^\|1\|[A-Za-z0-9+/=]+\|[A-Za-z0-9+/=]+ ssh-ed25519 [A-Za-z0-9+/=]+$/);
+      expect(text).not.toContain("127.0.0.1");
+      // OpenSSH finds it: ssh-keygen -F looks the name up in the hashed file.
+      const found = execFileSync("ssh-keygen", ["-F", `[127.0.0.1]:${sshd.port}`, "-f", h.knownHostsPath], { encoding: "utf8" });
+      expect(found).toContain(sshd.hostKeyPub.split(" ")[1]);
+      // And opsterm itself on the next run.
+      const again = await runOpsterm(["exec", "box", "--", "uname", "-n"], { ...h.env });
+      expect(again.code).toBe(0);
+      expect(readFileSync(h.knownHostsPath, "utf8")).toBe(text);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it("follows HashKnownHosts from ~/.ssh/config when ssh.hashKnownHosts is not set", () => {
+    const home = mkdtempSync(join(tmpdir(), "opsterm-hkh-"));
+    mkdirSync(join(home, ".ssh"));
+    writeFileSync(join(home, ".ssh", "config"), "Host *\n  HashKnownHosts no\n");
+    expect(opensshHashesKnownHosts(home)).toBe(false);
+    writeFileSync(join(home, ".ssh", "config"), "# comment\nHost *\n    HashKnownHosts=yes\n");
+    expect(opensshHashesKnownHosts(home)).toBe(true);
   });
 });
 

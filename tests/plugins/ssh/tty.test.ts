@@ -25,7 +25,8 @@ afterAll(async () => {
 
 describe("opsterm exec on a terminal", () => {
   it("asks about an unknown host key showing its SHA256 fingerprint; no refuses, yes records it", async () => {
-    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [] });
+    // Plain entries here (hashing is tested in exec.test.ts).
+    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [], config: { ssh: { hashKnownHosts: false } } });
     try {
       const no = await runOnTty(["exec", "box", "--", "uname", "-n"], h.env, [{ when: /Trust it/, send: "n" }]);
       expect(no.output).toMatch(/authenticity of host \[127\.0\.0\.1\]:\d+ \("box"\) can't be established/);
