@@ -20,6 +20,8 @@ interface Spec {
   positionals?: (p: string[]) => string | undefined;
   /** Full custom check of the arguments (replaces the generic option parser). */
   custom?: (args: string[]) => string | undefined;
+  /** Rewrites the arguments before the generic parser (optional option values such as `-b -1`). */
+  prepare?: (args: string[]) => string[];
 }
 
 const NUM = /^\d{1,9}$/;
@@ -90,7 +92,14 @@ export const ALLOW: Record<string, Spec> = {
     long: ["no-pager", "all", "pager-end", "reverse", "catalog", "dmesg", "quiet", "merge", "utc", "no-hostname", "full", "no-full", "list-boots", "disk-usage", "header", "system", "user", "fields", "list-catalog"],
     longValued: ["unit", "user-unit", "since", "until", "lines", "priority", "output", "directory", "boot", "identifier", "grep", "facility", "cursor", "after-cursor", "output-fields", "namespace", "case-sensitive", "machine"],
     positionals: (p) => (p.every((x) => /^[A-Z_]+=/.test(x)) ? undefined : "journalctl only takes FIELD=value matches"),
+    // `-b` takes an optional boot offset or id: `journalctl -b -1`.
+    prepare: (a) => a.flatMap((x, i) => (x === "-b" && /^(-?\d{1,4}|[0-9a-f]{32})$/.test(a[i + 1] ?? "") ? [`--boot=${a[i + 1]}`] : i > 0 && a[i - 1] === "-b" && /^(-?\d{1,4}|[0-9a-f]{32})$/.test(x) ? [] : [x])),
   },
+  // Batch mode with a count only: interactive top reads keystrokes and never ends.
+  top: { custom: checkTop },
+  lsb_release: { flags: "vidrcas", long: ["all", "id", "description", "release", "codename", "short", "version"], maxPositionals: 0 },
+  pgrep: { flags: "lavwcfinoxA", valued: "dgGOPstuUFr", long: ["list-name", "list-full", "inverse", "lightweight", "count", "full", "ignore-case", "newest", "oldest", "exact"], longValued: ["delimiter", "pgroup", "group", "older", "parent", "session", "terminal", "euid", "uid", "pidfile", "runstates"] },
+  pidof: { flags: "sxcqz", valued: "o" },
   dmesg: { flags: "dekLrtTxHPSu", valued: "flsF", long: ["ctime", "decode", "kernel", "raw", "notime", "userspace", "human", "nopager", "show-delta", "syslog", "color", "reltime"], longValued: ["level", "facility", "time-format", "color", "buffer-size"], maxPositionals: 0 },
   ss: { flags: "hVHnrapleoimTsZzNbf46wxutdSMO0", valued: "AFf", long: ["numeric", "resolve", "all", "listening", "options", "extended", "memory", "processes", "info", "summary", "tcp", "udp", "unix", "raw", "ipv4", "ipv6", "no-header", "oneline"], longValued: ["query", "family"], positionals: (p) => (p.length <= 8 && p.every((x) => /^[a-z0-9:.*=!()-]+$/i.test(x)) ? undefined : "unexpected filter") },
   netstat: { flags: "tulnpaerisWgM46ovx", long: ["tcp", "udp", "listening", "numeric", "program", "all", "extend", "route", "interfaces", "statistics", "wide", "groups"], maxPositionals: 0 },
@@ -129,6 +138,26 @@ function countedInterval(p: string[]): string | undefined {
   if (p.length === 0) return undefined;
   if (p.length === 2 && NUM.test(p[0]) && NUM.test(p[1]) && Number(p[1]) <= 100 && Number(p[0]) <= 60) return undefined;
   return "an interval without a count (≤ 100) never ends";
+}
+
+function checkTop(args: string[]): string | undefined {
+  let batch = false;
+  let count = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const m = /^-([bcHiS1]*)([ndpuUoEew])?(.*)$/.exec(a);
+    if (!m || !a.startsWith("-")) return `top argument ${JSON.stringify(a)} is not on the accepted list`;
+    if (m[1].includes("b")) batch = true;
+    if (m[2]) {
+      const value = m[3] || args[++i];
+      if (value === undefined) return `top -${m[2]} needs a value`;
+      if (m[2] === "n") {
+        if (!/^([1-9]|10)$/.test(value)) return "top -n must be 1 to 10";
+        count = true;
+      }
+    } else if (m[3]) return `top option ${JSON.stringify(a)} is not on the accepted list`;
+  }
+  return batch && count ? undefined : "top needs -b and -n N (N ≤ 10) so it does not wait for keys or run forever";
 }
 
 function checkSed(args: string[]): string | undefined {
@@ -212,6 +241,7 @@ export function checkOptions(name: string, args: string[]): string | undefined {
   const spec = ALLOW[name];
   if (!spec) return `${name} is not on the allow-list`;
   if (spec.custom) return spec.custom(args);
+  if (spec.prepare) args = spec.prepare(args);
   const positionals: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
