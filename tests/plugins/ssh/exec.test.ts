@@ -3,7 +3,7 @@
  * ssh-keygen -H, `ssh.hostKeys: accept-new`, lost connections and deadlines as "exit status
  * unknown" (255, never 0), and the per-host output cap of a fan-out with the rest streamed.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,7 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
+const REPO = new URL("../../../", import.meta.url).pathname;
 const jsonLines = (text: string) => text.trim().split("\n").map((l) => JSON.parse(l));
 
 describe("host keys", () => {
@@ -49,6 +50,31 @@ describe("host keys", () => {
       const changed = await runOpsterm(["exec", "box", "--", "uname", "-n"], h.env);
       expect(changed.code).toBe(77);
       expect(changed.stderr).toMatch(/HAS CHANGED/);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
+
+describe("one host", () => {
+  it("streams output as it comes (not at the end) and exits with the remote code", async () => {
+    const h = writeOpstermHome({ servers: { box: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
+    try {
+      const child = spawn(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "src/main.ts"), "exec", "box", "--yes", "--", "echo first; sleep 1.5; echo second >&2; exit 4"], { cwd: REPO, env: h.env, stdio: ["ignore", "pipe", "pipe"] });
+      let firstAt = 0;
+      let stdout = "";
+      let stderr = "";
+      child.stdout!.on("data", (c: Buffer) => {
+        firstAt ||= Date.now();
+        stdout += c.toString();
+      });
+      child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      const endAt = Date.now();
+      expect(code).toBe(4);
+      expect(stdout).toBe("first\n");
+      expect(stderr).toBe("second\n");
+      expect(endAt - firstAt).toBeGreaterThan(1000);
     } finally {
       h.cleanup();
     }
