@@ -34,6 +34,15 @@ function verdict(decision: Verdict["decision"], rule: string, reason: string, se
 }
 
 export function classify(command: string, options: ClassifyOptions, rules: UserRules): Verdict {
+  try {
+    return judge(command, options, rules);
+  } catch (error) {
+    // A bug in the engine must never let a command through: fail closed, and say so.
+    return verdict("reject", "policy.internal-error", `the policy engine failed on this line (${error instanceof Error ? error.message : String(error)}); it is rejected to be safe`);
+  }
+}
+
+function judge(command: string, options: ClassifyOptions, rules: UserRules): Verdict {
   if (rules.invalid) return verdict("reject", "user.invalid-rules", `policy rules are invalid, so everything is denied: ${rules.invalid}`);
   const screened = screen(command);
   if (screened) return verdict("reject", screened.rule, screened.reason, screened.segment);
@@ -241,10 +250,19 @@ function isShellLike(argv: string[]): boolean {
   return SHELLS.has(name) || INTERPRETERS.has(name) || name === "source" || name === "." || name === "eval";
 }
 
+/**
+ * A command that fetches from the network: a known downloader, or anything given a URL
+ * (`python3 -c 'print(urlopen("https://…").read())'`, `php -r 'readfile("http://…");'`).
+ */
+function fetches(c: SimpleCmd): boolean {
+  const name = programName(innermost(c.argv)[0] ?? "");
+  return DOWNLOADERS.has(name) || (!/^(echo|printf)$/.test(name) && c.argv.some((w) => /\b(https?|ftps?|tftp):\/\//i.test(w)));
+}
+
 /** `curl … | sh`, `wget -O- … | sudo bash`: a downloader piped into a shell or interpreter. */
 function pipeToShell(cmd: SimpleCmd, argv: string[]): Hit | undefined {
   if (cmd.upstream.length === 0 || !(argv[0] === "" || isShellLike(argv) || cmd.inner.length)) return undefined;
-  const source = cmd.upstream.find((u) => DOWNLOADERS.has(programName(innermost(u.argv)[0] ?? "")));
+  const source = cmd.upstream.find(fetches);
   if (!source) return undefined;
   const from = programName(innermost(source.argv)[0]);
   // `curl … | $SHELL`: a program only known at run time may well be a shell.
@@ -259,7 +277,7 @@ function pipeToShell(cmd: SimpleCmd, argv: string[]): Hit | undefined {
 /** `bash -c "$(curl …)"`, `sh <(wget …)`, `source <(curl …)`, `eval "$(curl …)"`. */
 function substitutedDownload(cmd: SimpleCmd, argv: string[]): Hit | undefined {
   if (!isShellLike(argv)) return undefined;
-  const dl = cmd.inner.find((c) => DOWNLOADERS.has(programName(innermost(c.argv)[0] ?? "")));
+  const dl = cmd.inner.find(fetches);
   if (!dl) return undefined;
   return { rule: "hard.pipe-to-shell", reason: `${programName(argv[0])} runs what ${programName(innermost(dl.argv)[0])} downloads: unreviewed code from the network` };
 }

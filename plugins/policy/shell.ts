@@ -319,11 +319,17 @@ class Walker {
     // `echo …`, also behind a wrapper (`sudo echo 'rm -rf /' | sh`).
     const echoAt = producer ? producer.argv.slice(0, 8).findIndex((w) => /^(echo|printf)$/.test(baseName(w))) : -1;
     if (producer && echoAt >= 0) {
-      const args = producer.argv.slice(echoAt + 1).filter((a) => !/^-[neE]+$/.test(a));
-      cmd.stdinWords = args.flatMap((a) => a.split(/\s+/)).filter(Boolean);
-      stdinText.push(args.join(" ").replace(/\\n/g, "\n"));
+      const text = printed(baseName(producer.argv[echoAt]), producer.argv.slice(echoAt + 1));
+      cmd.stdinWords = text.split(/\s+/).filter(Boolean);
+      stdinText.push(text);
     } else if (producer && /^(cat|tee)$/.test(producerName) && producer.stdinText) {
       stdinText.push(...producer.stdinText);
+    } else if (producer?.stdinText) {
+      // `echo cm0gLXJmIC8= | base64 -d | sh`: what a decoder stage hands on.
+      for (const t of producer.stdinText) {
+        const decoded = decodeStage(producer.argv[0] ?? "", producer.argv.slice(1), t);
+        if (decoded !== undefined) stdinText.push(decoded);
+      }
     }
     if (stdinText.length) cmd.stdinText = stdinText;
     if (!cmd.stdinWords && stdinText.length) cmd.stdinWords = stdinText.flatMap((t) => t.split(/\s+/)).filter(Boolean).slice(0, MAX_GUESSES);
@@ -535,12 +541,50 @@ function known(name: string, quoted: boolean): string[] | undefined {
 function echoedText(script: ParsedScript | undefined): string | undefined {
   const st = script?.commands;
   if (!st || st.length !== 1) return undefined;
-  const c = st[0].command;
-  if (c.type !== "Command" || !c.name) return undefined;
+  // `$(echo cm0gLXJmIC8= | base64 -d)`: an echo piped through decoders.
+  const node = st[0].command as SyntaxNode | undefined;
+  if (!node) return undefined;
+  const stages = node.type === "Pipeline" ? node.commands : [node];
+  const c = stages[0];
+  if (!c || c.type !== "Command" || !c.name) return undefined;
   const name = c.name.value;
   if (name !== "echo" && name !== "printf") return undefined;
-  const args = c.suffix.filter((s): s is Word => s.type === "Word").map((w) => wordInfo(w).guesses.join(" "));
-  return args.filter((a) => !/^-[neE]+$/.test(a)).join(" ").replace(/\\n/g, " ");
+  const words = c.suffix.filter((s): s is Word => s.type === "Word").map((w) => wordInfo(w).guesses.join(" "));
+  let text: string | undefined = printed(name, words);
+  for (const stage of stages.slice(1)) {
+    if (!stage || stage.type !== "Command" || !stage.name) return undefined;
+    text = decodeStage(stage.name.value, stage.suffix.filter((s): s is Word => s.type === "Word").map((w) => w.value), text);
+    if (text === undefined) return undefined;
+  }
+  return text.replace(/\n/g, " ");
+}
+
+/** What `echo ARGS` / `printf ARGS` print: printf and `echo -e` turn \x72, \162, \n into characters. */
+export function printed(name: string, args: string[]): string {
+  const escapes = name === "printf" || args.some((a) => /^-[neE]*e[neE]*$/.test(a));
+  const text = args.filter((a) => !/^-[neE]+$/.test(a)).join(" ");
+  if (!escapes) return text;
+  return text.replace(/\\(x[0-9a-fA-F]{1,2}|0?[0-7]{1,3}|[ntr\\])/g, (_, e: string) => {
+    if (e[0] === "x") return String.fromCharCode(parseInt(e.slice(1), 16));
+    if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8));
+    return e === "n" ? "\n" : e === "t" ? "\t" : e === "r" ? "\r" : "\\";
+  });
+}
+
+/** Text after one pipeline stage that only transforms it (`base64 -d`, `rev`, `cat`), or undefined. */
+export function decodeStage(name: string, args: string[], text: string): string | undefined {
+  const base = baseName(name);
+  if (base === "cat" && args.length === 0) return text;
+  if (base === "base64" && args.some((a) => /^-[a-zA-Z]*d|^--decode$/.test(a))) {
+    const clean = text.replace(/\s+/g, "");
+    return /^[A-Za-z0-9+/=_-]*$/.test(clean) ? Buffer.from(clean, "base64").toString("latin1") : undefined;
+  }
+  if (base === "xxd" && args.some((a) => a === "-r") && args.some((a) => a === "-p" || a === "-ps")) {
+    const clean = text.replace(/\s+/g, "");
+    return /^([0-9a-fA-F]{2})*$/.test(clean) ? Buffer.from(clean, "hex").toString("latin1") : undefined;
+  }
+  if (base === "rev" && args.length === 0) return text.split("\n").map((l) => [...l].reverse().join("")).join("\n");
+  return undefined;
 }
 
 /** `{rm,-rf,/}` → ["rm", "-rf", "/"] as separate words; `a{b,c}` → "ab ac". Bounded. */
