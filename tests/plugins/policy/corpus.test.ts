@@ -182,6 +182,10 @@ describe("verdict shape", () => {
     expect(v.segment).toContain("rm -rf /etc");
     expect(v.reason).not.toContain("\n");
   });
+  it("classify() rejects instead of throwing when the engine fails", () => {
+    const broken = { ...EMPTY_RULES, rules: null as unknown as typeof EMPTY_RULES.rules };
+    expect(classify("ls -la", {}, broken)).toMatchObject({ decision: "reject", rule: "policy.internal-error" });
+  });
   it("classify() is deterministic", () => {
     for (const c of ["ls -la", "rm -rf /", "git status"]) expect(judge(c)).toEqual(judge(c));
   });
