@@ -23,12 +23,21 @@ function lazyService(ctx: PluginContext): AuditService {
   };
 }
 
+/** This invocation's context, for hooks (they receive only their payload). */
+let pluginCtx: PluginContext | undefined;
+
 export default definePlugin({
   name: "audit",
   apiVersion: 1,
   description: "Tamper-evident audit log of remote actions and git snapshots of remote file writes",
   enforce: "pre",
+  hooks: {
+    async doctor() {
+      return pluginCtx && (await import("./doctor.ts")).auditDoctor(pluginCtx);
+    },
+  },
   setup(ctx) {
+    pluginCtx = ctx;
     ctx.provide("audit", lazyService(ctx));
   },
   commands: auditCommands,

@@ -23,6 +23,9 @@ export default definePlugin({
       const config = await pluginCtx.config().catch(() => undefined);
       return config ? cheapKeys(config.values, pluginCtx.env) : undefined;
     },
+    async doctor() {
+      return pluginCtx && (await import("./doctor.ts")).chatDoctor(pluginCtx);
+    },
   },
   async setup(ctx) {
     pluginCtx = ctx;

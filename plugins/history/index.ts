@@ -9,6 +9,7 @@ import type { HistoryService } from "./types.ts";
 
 /** The service of the running invocation; hooks receive only their payload. */
 let current: HistoryService | undefined;
+let dataDir: string | undefined;
 
 export default definePlugin({
   name: "history",
@@ -26,8 +27,16 @@ export default definePlugin({
   commands: historyCommands,
   hooks: {
     history: (event) => current?.record(event).then(() => undefined),
+    doctor: () =>
+      dataDir === undefined
+        ? undefined
+        : [
+            { kind: "file", path: `${dataDir}/history.db`, description: "history (SQLite)" },
+            { kind: "file", path: `${dataDir}/history.journal`, description: "history events not yet compacted" },
+          ],
   },
   setup(ctx) {
+    dataDir = ctx.paths.dataDir;
     // sql.js and the store load on first use: startup stays cheap.
     let store: Promise<HistoryStore> | undefined;
     let recorded = false;

@@ -6,6 +6,10 @@ import { definePlugin } from "../../src/kernel/index.ts";
 import { sshCommands } from "./commands.ts";
 import { SSH_CONFIG } from "./settings.ts";
 import type { InventoryService, RemoteService } from "./types.ts";
+import type { PluginContext } from "../../src/kernel/index.ts";
+
+/** This invocation's context, for hooks (they receive only their payload). */
+let pluginCtx: PluginContext | undefined;
 
 export default definePlugin({
   name: "ssh",
@@ -13,7 +17,13 @@ export default definePlugin({
   description: "Server inventory, ssh sessions, remote exec and fan-out",
   commands: sshCommands,
   config: SSH_CONFIG,
+  hooks: {
+    async doctor() {
+      return pluginCtx && (await import("./doctor.ts")).sshDoctor(pluginCtx);
+    },
+  },
   setup(ctx) {
+    pluginCtx = ctx;
     const settings = () => import("./settings.ts");
     const load = async () => {
       const { loadInventory } = await import("./inventory.ts");

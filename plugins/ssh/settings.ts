@@ -35,7 +35,7 @@ export interface SshSettings {
   parallel: number;
 }
 
-export async function sshSettings(ctx: CommandContext): Promise<SshSettings> {
+export async function sshSettings(ctx: Pick<CommandContext, "config" | "env" | "paths">): Promise<SshSettings> {
   const config = await ctx.config();
   const configured = config.get("ssh.knownHosts");
   const override = ctx.env.OPSTERM_KNOWN_HOSTS || (typeof configured === "string" ? expandHome(configured, ctx.paths.home) : undefined);

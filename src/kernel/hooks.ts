@@ -8,6 +8,7 @@ import {
   type ChatRequestEvent,
   type ChatResponseEvent,
   type CommandEvent,
+  type DoctorFinding,
   type CommandOutcome,
   type HistoryEvent,
   type RemoteAction,
@@ -21,7 +22,7 @@ export interface ReadyInfo {
   plugins: string[];
 }
 
-/** Every hook opsterm fires. Handlers receive the payload and the plugin's own context. */
+/** Every hook opsterm fires. Handlers receive the payload; a plugin keeps its context from setup. */
 export interface OpstermHooks {
   /** After every plugin's setup has run, before the command. */
   ready: (info: ReadyInfo) => Awaitable<void>;
@@ -43,6 +44,8 @@ export interface OpstermHooks {
   resolveSecret: (name: string) => Awaitable<string | undefined>;
   /** Secret values the redactor must never let through (API keys, vault values). */
   secretValues: () => Awaitable<string[] | undefined>;
+  /** `opsterm doctor`: each plugin's own checks and the state files it uses. */
+  doctor: () => Awaitable<DoctorFinding[] | undefined>;
   /** The CLI is about to exit. Runs in reverse plugin order. */
   close: () => Awaitable<void>;
 }
@@ -72,6 +75,7 @@ export const HOOK_STRATEGY = {
   history: "serial",
   resolveSecret: "first",
   secretValues: "collect",
+  doctor: "collect",
   close: "reverse",
 } as const satisfies { readonly [K in HookName]: HookStrategy };
 

@@ -100,3 +100,13 @@ export interface HistoryEvent {
   mode: string;
   [field: string]: unknown;
 }
+
+export type DoctorStatus = "ok" | "warn" | "fail";
+
+/**
+ * What a plugin tells `opsterm doctor`: a check (`fail` makes doctor exit non-zero, so use it
+ * only for what a command of this plugin cannot work without) or a state file it uses.
+ */
+export type DoctorFinding =
+  | { kind: "check"; name: string; status: DoctorStatus; detail: string; hint?: string }
+  | { kind: "file"; path: string; description: string };

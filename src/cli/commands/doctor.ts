@@ -6,6 +6,7 @@ import { join, delimiter } from "node:path";
 import { execFileSync } from "node:child_process";
 import { defineCommand } from "../../kernel/commands.ts";
 import type { CommandContext } from "../../kernel/context.ts";
+import type { DoctorFinding } from "../../kernel/types.ts";
 import { fromSystemError, isOpstermError } from "../../kernel/errors.ts";
 import { isSingleExecutable } from "../../kernel/runtime.ts";
 import { readTrustStore } from "../../kernel/manifest.ts";
@@ -26,9 +27,10 @@ export const doctorCommand = defineCommand({
     const checks: Check[] = [];
     const runtime = runtimeFacts(ctx);
     checks.push({ name: "runtime", status: "ok", detail: `${runtime.engine} ${runtime.version} ${runtime.platform}/${runtime.arch}${runtime.singleExecutable ? ", single executable" : ""}` });
-    const files = fileFacts(ctx);
     checks.push(...dirChecks(ctx));
     checks.push(await configCheck(ctx));
+    const findings = await pluginFindings(ctx);
+    const files = fileFacts(ctx, findings);
     const tools = ["ssh", "git"].map((name) => toolFacts(ctx, name));
     for (const t of tools) {
       checks.push(
@@ -42,6 +44,7 @@ export const doctorCommand = defineCommand({
             },
       );
     }
+    for (const f of findings) if (f.kind === "check") checks.push({ name: f.name, status: f.status, detail: f.detail, hint: f.hint });
     const plugins = pluginFacts(ctx);
     for (const f of ctx.kernel.failures) checks.push({ name: `plugin ${f.name}`, status: "fail", detail: f.message, hint: f.hint });
     const ok = !checks.some((c) => c.status === "fail");
@@ -57,7 +60,7 @@ export const doctorCommand = defineCommand({
       if (c.hint && c.status !== "ok") ctx.io.out(`        ${" ".repeat(16)} ${s.dim(c.hint)}`);
     }
     ctx.io.out(s.bold("files"));
-    for (const f of files) ctx.io.out(`  ${f.exists ? s.green("found  ") : s.dim("missing")}  ${f.path}`);
+    for (const f of files) ctx.io.out(`  ${f.exists ? s.green("found  ") : s.dim("missing")}  ${f.path}  ${s.dim(f.description)}`);
     ctx.io.out(s.bold("plugins"));
     for (const p of plugins) ctx.io.out(`  ${p.status === "loaded" ? s.green(p.status.padEnd(7)) : s.red(p.status.padEnd(7))}  ${p.name}${p.path ? s.dim(`  ${p.path}`) : ""}`);
     ctx.io.out(ok ? s.green("Everything needed works.") : s.red("Something needed is broken (see FAIL above)."));
@@ -78,18 +81,26 @@ function runtimeFacts(ctx: CommandContext) {
   };
 }
 
-function fileFacts(ctx: CommandContext) {
-  const { configDir, dataDir, workspaceDir } = ctx.paths;
+/** Checks and files from every plugin's `doctor` hook; a failing hook is a FAIL row, not a crash. */
+async function pluginFindings(ctx: CommandContext): Promise<DoctorFinding[]> {
+  try {
+    return await ctx.hooks.call("doctor");
+  } catch (error) {
+    const e = error as { message?: string; hint?: string };
+    return [{ kind: "check", name: "plugin checks", status: "fail", detail: e.message ?? String(error), hint: e.hint }];
+  }
+}
+
+function fileFacts(ctx: CommandContext, findings: DoctorFinding[]) {
+  const { configDir, workspaceDir } = ctx.paths;
   const list = [
-    join(configDir, "config.yaml"),
-    join(configDir, "servers.yaml"),
-    join(configDir, "policy.yaml"),
-    join(configDir, "plugins.json"),
-    join(dataDir, "history.db"),
-    join(dataDir, "audit", "audit.jsonl"),
-    ...(workspaceDir ? [join(workspaceDir, "config.yaml"), join(workspaceDir, "servers.yaml"), join(workspaceDir, "policy.yaml")] : []),
+    { path: join(configDir, "config.yaml"), description: "settings" },
+    { path: join(configDir, "plugins.json"), description: "trusted user plugins" },
+    ...(workspaceDir ? [{ path: join(workspaceDir, "config.yaml"), description: "workspace settings" }] : []),
+    ...findings.flatMap((f) => (f.kind === "file" ? [{ path: f.path, description: f.description }] : [])),
   ];
-  return [...new Set(list)].map((path) => ({ path, exists: existsSync(path) }));
+  const unique = new Map(list.map((f) => [f.path, f.description]));
+  return [...unique].map(([path, description]) => ({ path, description, exists: existsSync(path) }));
 }
 
 function dirChecks(ctx: CommandContext): Check[] {
