@@ -61,9 +61,14 @@ async function targetOptions(server: unknown, tier: unknown, ctx: CommandContext
     if (inventory?.get && !entry) {
       // A mistyped id would silently skip the server's tier and rules: say so instead.
       const ids = ((await inventory.list?.()) ?? []).map((s) => s.id);
-      const { closest } = await import("../../src/lib/schema.ts");
-      const guess = closest(server, ids);
-      throw new UsageError(`Unknown server "${server}"${guess ? ` (did you mean "${guess}"?)` : ""}`, { code: "E_TARGET", hint: ids.length ? '"opsterm servers list" shows the ids; --tier T judges for a tier without a server' : "No servers in the inventory yet; use --tier T, or add one with opsterm servers add" });
+      if (ids.length === 0) {
+        // Nothing to mistype against: judge with the server's own rules, without a tier.
+        ctx.io.warn(`server "${server}" is not in the inventory (no servers yet): no tier applies; use --tier T to judge for one`);
+      } else {
+        const { closest } = await import("../../src/lib/schema.ts");
+        const guess = closest(server, ids);
+        throw new UsageError(`Unknown server "${server}"${guess ? ` (did you mean "${guess}"?)` : ""}`, { code: "E_TARGET", hint: '"opsterm servers list" shows the ids; --tier T judges for a tier without a server' });
+      }
     }
     if (entry?.tier) options.tier = entry.tier;
   }

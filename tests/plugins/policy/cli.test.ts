@@ -70,6 +70,15 @@ describe("opsterm policy check", () => {
     expect(typo.stdout).toBe("");
   });
 
+  it("--server with an empty inventory warns and still applies the server's rules", () => {
+    const home = mkdtempSync(join(tmpdir(), "policy-cli-"));
+    writeFileSync(join(home, "policy.yaml"), "servers:\n  db-1:\n    deny: [uptime]\n");
+    const r = run(["policy", "check", "--json", "--server", "db-1", "--", "uptime"], "", home);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ decision: "reject", rule: "user.servers.db-1.deny[0]", server: "db-1", tier: null });
+    expect(r.stderr).toContain('server "db-1" is not in the inventory');
+  });
+
   it("--batch skips a UTF-8 byte order mark on the first line", () => {
     const r = run(["policy", "check", "--batch"], '\ufeff"uptime"\n"rm -rf /"\n');
     expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).decision)).toEqual(["auto-allow", "reject"]);
