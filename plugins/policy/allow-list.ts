@@ -238,7 +238,8 @@ function checkIp(args: string[]): string | undefined {
 
 /** Why these arguments are not acceptable for `name`, or undefined when they are. */
 export function checkOptions(name: string, args: string[]): string | undefined {
-  const spec = ALLOW[name];
+  // Own keys only: `toString` or `constructor` must not find Object.prototype's.
+  const spec = Object.hasOwn(ALLOW, name) ? ALLOW[name] : undefined;
   if (!spec) return `${name} is not on the allow-list`;
   if (spec.custom) return spec.custom(args);
   if (spec.prepare) args = spec.prepare(args);

@@ -318,7 +318,7 @@ function builtIn(command: string, facts: ShellFacts): BuiltIn {
   if (name.includes("/")) return approval("approval.path-program", `program given as a path (${name}); only bare allow-listed names are auto-allowed`, name, single);
   if (MIDDLEWARE.has(name)) return approval("approval.middleware", `${name} talks to a service that can change state; allow read-only verbs in policy.yaml if you want them`, name, single);
   if (unwrap(argv) !== undefined || SHELLS.has(name)) return approval("approval.wrapper", `${name} runs other commands or code`, name, single);
-  if (!(name in ALLOW)) return approval("default", `${name} is not on the allow-list of inspection commands`, name, single);
+  if (!Object.hasOwn(ALLOW, name)) return approval("default", `${name} is not on the allow-list of inspection commands`, name, single);
   const args = argv.slice(1);
   const optionProblem = checkOptions(name, args);
   if (optionProblem) return approval("approval.option", optionProblem, command.trim(), single);

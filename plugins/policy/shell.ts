@@ -441,7 +441,7 @@ function guessPart(p: WordPart | { type: string; [k: string]: unknown }, quoted:
     case "SimpleExpansion": {
       const name = part.text.replace(/^\$\{?/, "").replace(/\}$/, "");
       if (name === "IFS") return [quoted ? " " : SPLIT];
-      return known(name, quoted) ?? [HOME_GUESS[name] ?? ""];
+      return known(name, quoted) ?? [Object.hasOwn(HOME_GUESS, name) ? HOME_GUESS[name] : ""];
     }
     case "ParameterExpansion": {
       if (part.parameter === "IFS" && !part.operation) return [quoted ? " " : SPLIT];
@@ -453,7 +453,7 @@ function guessPart(p: WordPart | { type: string; [k: string]: unknown }, quoted:
         return [...(values ?? []), inner.join(quoted ? " " : SPLIT)];
       }
       if (op && values) return transformed(values, op);
-      return values ?? [HOME_GUESS[part.parameter] ?? ""];
+      return values ?? [Object.hasOwn(HOME_GUESS, part.parameter) ? HOME_GUESS[part.parameter] : ""];
     }
     case "ArithmeticExpansion":
       return [arithmetic(part.text) ?? ""];

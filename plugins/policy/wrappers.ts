@@ -133,7 +133,7 @@ function skipOptions(argv: string[], table: OptionTable): number {
 export function unwrap(argv: string[], stdinWords?: string[]): Unwrapped | undefined {
   if (argv.length === 0) return undefined;
   const name = programName(argv[0]);
-  const table = TABLES[name];
+  const table = Object.hasOwn(TABLES, name) ? TABLES[name] : undefined;
   if (table) {
     if (name === "command" && argv.slice(1).some((a) => /^-[pVv]*[vV]/.test(a))) return { wrapper: name, scripts: [] };
     if (name === "su" || name === "runuser") {
