@@ -350,7 +350,7 @@ function composedReason(command: string, facts: ShellFacts): { rule: string; rea
 export { baseName };
 
 /** Interactive sessions: approval-required unless a user rule says `session: allow` (or deny). */
-export function sessionVerdict(rules: UserRules, options: ClassifyOptions): Verdict {
+export function sessionVerdict(rules: UserRules, options: ClassifyOptions, interactive = false): Verdict {
   if (rules.invalid) return verdict("reject", "user.invalid-rules", `policy rules are invalid, so everything is denied: ${rules.invalid}`);
   const scoped = rules.session.filter((s) => (s.tier === undefined || s.tier === options.tier) && (s.server === undefined || s.server === options.server));
   const deny = scoped.find((s) => s.mode === "deny");
@@ -359,5 +359,8 @@ export function sessionVerdict(rules: UserRules, options: ClassifyOptions): Verd
   if (ask) return verdict("approval-required", ask.id, `sessions need approval by your rule (${ask.at})`);
   const allow = scoped.find((s) => s.mode === "allow");
   if (allow) return verdict("auto-allow", allow.id, `sessions are allowed by your rule (${allow.at})`);
-  return verdict("approval-required", "policy.session", "an interactive session can run anything; it needs approval");
+  // At a terminal the person types every command of the session themselves; without one, the
+  // session's commands come from a pipe or a program, which is remote execution in disguise.
+  if (interactive) return verdict("auto-allow", "policy.session-terminal", "you open it at your terminal and type every command yourself");
+  return verdict("approval-required", "policy.session", "stdin is not a terminal, so the session runs whatever a pipe or program feeds it; it needs approval");
 }

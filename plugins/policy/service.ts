@@ -9,7 +9,7 @@ import type { ClassifyOptions, PolicyService } from "./types.ts";
 
 export interface LoadedPolicyService extends PolicyService {
   load(): Promise<void>;
-  session(options?: ClassifyOptions): Verdict;
+  session(options?: ClassifyOptions, interactive?: boolean): Verdict;
   /** The verdict for any kind of remote action. */
   decide(action: RemoteAction): Promise<Verdict>;
   /** Rule files that were read. */
@@ -22,7 +22,7 @@ export function ruleFiles(paths: Paths): string[] {
 }
 
 export function createPolicyService(files: string[]): LoadedPolicyService {
-  let engine: { classify: PolicyService["classify"]; session: (o: ClassifyOptions) => Verdict; sensitive: (p: string) => string | undefined } | undefined;
+  let engine: { classify: PolicyService["classify"]; session: (o: ClassifyOptions, interactive?: boolean) => Verdict; sensitive: (p: string) => string | undefined } | undefined;
   let loading: Promise<void> | undefined;
   let read: string[] = [];
 
@@ -41,14 +41,14 @@ export function createPolicyService(files: string[]): LoadedPolicyService {
         read = rules.files;
         engine = {
           classify: (command, options = {}) => classify(command, options, rules),
-          session: (options) => sessionVerdict(rules, options),
+          session: (options, interactive) => sessionVerdict(rules, options, interactive),
           sensitive: sensitivePath,
         };
       })();
       return loading;
     },
     classify: (command, options) => ready().classify(command, options),
-    session: (options = {}) => ready().session(options),
+    session: (options = {}, interactive) => ready().session(options, interactive),
     files: () => read,
     async decide(action) {
       await service.load();
@@ -58,7 +58,7 @@ export function createPolicyService(files: string[]): LoadedPolicyService {
         case "exec":
           return e.classify(action.command, options);
         case "session":
-          return e.session(options);
+          return e.session(options, action.origin === "user" && action.interactive === true);
         case "read": {
           const probe = e.classify("true", options);
           if (probe.decision === "reject") return probe;

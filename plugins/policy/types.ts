@@ -20,8 +20,11 @@ export interface PolicyService {
   classify(command: string, options?: ClassifyOptions): Verdict;
   /** Loads the parser and the policy.yaml files once; later calls return the same promise. */
   load?(): Promise<void>;
-  /** Verdict for starting an interactive session (user rules `session: allow|ask|deny`). */
-  session?(options?: ClassifyOptions): Verdict;
+  /**
+   * Verdict for starting a session (user rules `session: allow|ask|deny`); without a rule,
+   * auto-allow only when `interactive` (a person at a terminal), else approval-required.
+   */
+  session?(options?: ClassifyOptions, interactive?: boolean): Verdict;
 }
 
 declare module "../../src/kernel/context.ts" {

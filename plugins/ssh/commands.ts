@@ -296,7 +296,7 @@ const ssh = defineCommand({
     // One orchestrated action (DESIGN.md §5): policy (session rules, tiers) → approval → audit
     // intent (session-start) → ssh → audit result (session-end). Fails closed like exec.
     const { runRemoteAction, exitCodeFor } = await import("../../src/lib/remote-action.ts");
-    const action = { kind: "session" as const, server: server.id, tier: server.tier, command: `ssh ${server.user}@${server.host}`, origin: "user" as const, runId: ctx.runId };
+    const action = { kind: "session" as const, server: server.id, tier: server.tier, command: `ssh ${server.user}@${server.host}`, origin: "user" as const, runId: ctx.runId, interactive: ctx.io.isTTY.stdin && ctx.io.isTTY.stdout };
     const result = await runRemoteAction(
       ctx,
       action,

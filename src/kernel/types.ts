@@ -43,6 +43,8 @@ export interface RemoteAction {
   origin: "user" | "ai" | "workflow" | "plugin";
   /** Correlates every record of one CLI invocation. */
   runId: string;
+  /** A person at a terminal drives it (a session whose stdin is a TTY, not a pipe or a program). */
+  interactive?: boolean;
 }
 
 /** The structured result of one remote action (DESIGN.md §5). */

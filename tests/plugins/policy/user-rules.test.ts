@@ -156,6 +156,17 @@ describe("user rules", () => {
     expect(await open.service.decide({ ...base, server: "web-2", kind: "session", command: "ssh" })).toMatchObject({ decision: "approval-required", rule: "policy.session" });
   });
 
+  it("a session without rules: auto-allow for a person at a terminal, approval when stdin is not one or a model asks; rules still win", async () => {
+    const session = { server: "web-2", runId: "r", kind: "session" as const, command: "ssh" };
+    const none = await policyWith("");
+    expect(await none.service.decide({ ...session, origin: "user", interactive: true })).toMatchObject({ decision: "auto-allow", rule: "policy.session-terminal" });
+    expect(await none.service.decide({ ...session, origin: "user", interactive: false })).toMatchObject({ decision: "approval-required", rule: "policy.session" });
+    expect(await none.service.decide({ ...session, origin: "ai", interactive: true })).toMatchObject({ decision: "approval-required", rule: "policy.session" });
+    const strict = await policyWith("tiers:\n  prod:\n    session: ask\nservers:\n  web-3:\n    session: deny\n");
+    expect(await strict.service.decide({ ...session, tier: "prod", origin: "user", interactive: true })).toMatchObject({ decision: "approval-required", rule: "user.tiers.prod.session" });
+    expect(await strict.service.decide({ ...session, server: "web-3", origin: "user", interactive: true })).toMatchObject({ decision: "reject" });
+  });
+
   it("classify() throws before load(), so callers fail closed", () => {
     const service = createPolicyService([]);
     expect(() => service.classify("ls")).toThrow(/before it was loaded/);

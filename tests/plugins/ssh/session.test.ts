@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runOnTty } from "../../helpers/pty.ts";
 import { runOpsterm, startSshd, writeOpstermHome, type SshdHandle } from "../../helpers/sshd.ts";
 
 let sshd: SshdHandle;
@@ -90,6 +91,24 @@ describe("opsterm ssh (argv of the system ssh)", () => {
       expect(r.stderr).toMatch(error);
       expect(argv()).toBeUndefined();
       expect(auditRecords(h.home)).toEqual([]);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it("at a terminal opens without a question (you type every command); a prod tier's `session: ask` asks", async () => {
+    const { h, env, argv } = withFakeSsh({ ...SERVERS, db: { host: "10.0.0.9", user: "ops", tier: "prod" } });
+    try {
+      const open = await runOnTty(["ssh", "bastion"], env);
+      expect(open.code).toBe(0);
+      expect(open.output).not.toMatch(/approve|\[y\/N\]/i);
+      expect(argv()!.slice(-2)).toEqual(["--", "ops@203.0.113.7"]);
+      expect(auditRecords(h.home).find((x) => x.action === "session-start")).toMatchObject({ decision: "auto-allow", rule: "policy.session-terminal" });
+
+      writeFileSync(join(h.home, "policy.yaml"), "tiers:\n  prod:\n    session: ask\n");
+      const asked = await runOnTty(["ssh", "db"], env, [{ when: /\[y\/N\]/i, send: "n" }]);
+      expect(asked.code).toBe(77);
+      expect(argv()!.at(-1)).toBe("ops@203.0.113.7");
     } finally {
       h.cleanup();
     }
