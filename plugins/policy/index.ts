@@ -10,6 +10,7 @@ import { createPolicyService, ruleFiles, type LoadedPolicyService } from "./serv
 const NO_POLICY = /^(config|plugin|completion|completions|doctor|audit|history|help|version)( |$)/;
 
 let service: LoadedPolicyService | undefined;
+let files: string[] = [];
 
 export default definePlugin({
   name: "policy",
@@ -18,7 +19,8 @@ export default definePlugin({
   enforce: "pre",
   commands: policyCommands,
   setup(ctx) {
-    service = createPolicyService(ruleFiles(ctx.paths));
+    files = ruleFiles(ctx.paths);
+    service = createPolicyService(files);
     ctx.provide("policy", service);
     return () => {
       service = undefined;
@@ -32,6 +34,9 @@ export default definePlugin({
       // No service means setup failed: answer reject rather than nothing.
       if (!service) return { decision: "reject", rule: "policy.unavailable", reason: "the policy plugin did not start" };
       return service.decide(action);
+    },
+    async doctor() {
+      return (await import("./doctor.ts")).policyDoctor(files);
     },
   },
 });

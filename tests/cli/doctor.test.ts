@@ -43,6 +43,14 @@ describe("opsterm doctor", () => {
     expect(check(report, "servers")).toMatchObject({ status: "fail", detail: expect.stringContaining("servers.yaml:4") });
   });
 
+  it("an invalid policy.yaml is a FAIL: every command would be rejected", async () => {
+    const home = tempDir();
+    writeFileSync(join(home, "policy.yaml"), "alow:\n  - git status\n");
+    const { code, report } = await doctor(home);
+    expect(code).toBe(1);
+    expect(check(report, "policy rules")).toMatchObject({ status: "fail", detail: expect.stringMatching(/every command is rejected.*policy\.yaml:1/) });
+  });
+
   it("an edited audit log is a FAIL naming the first bad record", async () => {
     const home = tempDir();
     // Two records through the real audit service, then one byte of the first changed.
