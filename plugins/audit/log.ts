@@ -157,12 +157,19 @@ export interface AppendOptions {
   lockTimeoutMs?: number;
 }
 
-/**
- * Appends one record and returns it once it is durable: lock → check tail against anchor →
- * write + fsync → anchor. Any failure throws IoError E_AUDIT_WRITE (or E_AUDIT_INTEGRITY) and
- * leaves the log as it was.
- */
+/** Appends one record and returns it once it is durable (see appendRecords). */
 export async function appendRecord(files: AuditFiles, input: AuditInput, options: AppendOptions = {}): Promise<AuditRecord> {
+  return (await appendRecords(files, [input], options))[0];
+}
+
+/**
+ * Appends records in order and returns them once they are all durable: lock → check tail against
+ * anchor → one write + fsync → anchor. Several records share one lock, write and fsync (group
+ * commit for a fan-out's intents). Any failure throws IoError E_AUDIT_WRITE (or
+ * E_AUDIT_INTEGRITY) for all of them and leaves the log as it was.
+ */
+export async function appendRecords(files: AuditFiles, inputs: AuditInput[], options: AppendOptions = {}): Promise<AuditRecord[]> {
+  if (inputs.length === 0) return [];
   const fail = (error: unknown): IoError => {
     if (error instanceof IoError) return error;
     const reason = reasonOf(error);
@@ -177,26 +184,35 @@ export async function appendRecord(files: AuditFiles, input: AuditInput, options
       files.log,
       async () => {
         const tail = readTail(files);
-        const record = {
-          seq: tail.seq + 1,
-          ts: (options.now?.() ?? new Date()).toISOString(),
-          runId: input.runId,
-          actor: input.actor,
-          server: input.server,
-          action: input.action,
-          args: input.args,
-          decision: input.decision,
-          rule: input.rule,
-          approver: input.approver,
-          phase: input.phase,
-          exitCode: input.exitCode,
-          durationMs: input.durationMs,
-          snapshot: input.snapshot,
-          prevHash: tail.hash,
-        };
-        const canon = canonical(record);
-        const hash = hashOf(tail.hash, canon);
-        const bytes = Buffer.from(lineOf(canon, hash) + "\n", "utf8");
+        const ts = (options.now?.() ?? new Date()).toISOString();
+        const records: AuditRecord[] = [];
+        const lines: string[] = [];
+        let prev = { seq: tail.seq, hash: tail.hash };
+        for (const input of inputs) {
+          const record = {
+            seq: prev.seq + 1,
+            ts,
+            runId: input.runId,
+            actor: input.actor,
+            server: input.server,
+            action: input.action,
+            args: input.args,
+            decision: input.decision,
+            rule: input.rule,
+            approver: input.approver,
+            phase: input.phase,
+            exitCode: input.exitCode,
+            durationMs: input.durationMs,
+            snapshot: input.snapshot,
+            prevHash: prev.hash,
+          };
+          const canon = canonical(record);
+          const hash = hashOf(prev.hash, canon);
+          lines.push(lineOf(canon, hash) + "\n");
+          records.push({ ...record, hash } as AuditRecord);
+          prev = { seq: record.seq, hash };
+        }
+        const bytes = Buffer.from(lines.join(""), "utf8");
         const created = tail.bytes === 0 && sizeOf(files.log) === 0;
         const fd = openSync(files.log, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
         try {
@@ -219,7 +235,8 @@ export async function appendRecord(files: AuditFiles, input: AuditInput, options
           closeSync(fd);
         }
         if (created) fsyncDir(files.dir);
-        const anchor: HeadAnchor = { version: 1, seq: record.seq, hash, bytes: tail.bytes + bytes.length, lastOffset: tail.bytes };
+        const lastLine = Buffer.byteLength(lines[lines.length - 1], "utf8");
+        const anchor: HeadAnchor = { version: 1, seq: prev.seq, hash: prev.hash, bytes: tail.bytes + bytes.length, lastOffset: tail.bytes + bytes.length - lastLine };
         try {
           await atomicWrite(files.head, JSON.stringify(anchor) + "\n", { mode: 0o600 });
         } catch (error) {
@@ -231,7 +248,7 @@ export async function appendRecord(files: AuditFiles, input: AuditInput, options
           }
           throw error;
         }
-        return { ...record, hash } as AuditRecord;
+        return records;
       },
       { timeoutMs: options.lockTimeoutMs ?? 30_000 },
     );

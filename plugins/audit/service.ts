@@ -5,7 +5,7 @@
 import type { PluginContext } from "../../src/kernel/index.ts";
 import { IoError } from "../../src/kernel/index.ts";
 import { createRedactor, type Redactor } from "../../src/lib/redact.ts";
-import { appendRecord, auditFiles, readHead } from "./log.ts";
+import { appendRecords, auditFiles, readHead } from "./log.ts";
 import { snapshot } from "./snapshot.ts";
 import type { AuditInput, AuditRecord, AuditService, SnapshotRef } from "./types.ts";
 
@@ -17,9 +17,39 @@ export async function currentRedactor(ctx: Pick<PluginContext, "hooks">, cache?:
   return { key, redactor: createRedactor({ knownSecrets: secrets }) };
 }
 
+/**
+ * Group commit: appends that arrive while a write is in flight go out together in the next one
+ * (one lock, one write, one fsync), in arrival order. Each caller still gets its own record only
+ * once it is durable; if the write fails, every append in it fails.
+ */
+export function groupCommit<T, R>(write: (batch: T[]) => Promise<R[]>): (item: T) => Promise<R> {
+  let pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  let flushing = false;
+  async function flush(): Promise<void> {
+    flushing = true;
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      try {
+        const results = await write(batch.map((p) => p.item));
+        batch.forEach((p, i) => p.resolve(results[i]));
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
+    }
+    flushing = false;
+  }
+  return (item) =>
+    new Promise<R>((resolve, reject) => {
+      pending.push({ item, resolve, reject });
+      if (!flushing) void flush();
+    });
+}
+
 export function createAuditService(ctx: PluginContext): AuditService {
   const files = auditFiles(ctx.paths.dataDir);
   let cache: { key: string; redactor: Redactor } | undefined;
+  const append = groupCommit((inputs: AuditInput[]) => appendRecords(files, inputs));
 
   async function redactor(): Promise<Redactor> {
     try {
@@ -38,7 +68,7 @@ export function createAuditService(ctx: PluginContext): AuditService {
     async append(input: AuditInput): Promise<AuditRecord> {
       const r = await redactor();
       const clean: AuditInput = { ...input, args: r.redactDeep(input.args ?? {}), actor: r.redact(input.actor).text };
-      return appendRecord(files, clean);
+      return append(clean);
     },
     async snapshot(server: string, path: string, content: Uint8Array | null, message: string): Promise<SnapshotRef> {
       const r = await redactor();
