@@ -2,7 +2,7 @@
  * `opsterm init <shell>`, `opsterm last`, `opsterm explain-last`. Modules load inside the actions
  * so `opsterm --help` stays cheap.
  */
-import { defineCommand, type CommandContext } from "../../src/kernel/index.ts";
+import { defineCommand, type CommandArgs, type CommandContext } from "../../src/kernel/index.ts";
 import { ConfigError, UsageError } from "../../src/kernel/index.ts";
 import type { LastCommand } from "./types.ts";
 
@@ -51,11 +51,7 @@ export const lastCommand = defineCommand({
   options: [{ flags: "-n, --lines <n>", description: "Show at most n lines of output", default: 50 }],
   examples: ["opsterm last", "opsterm last --json | jq .exitCode", "opsterm last --lines 200"],
   async action(args, ctx) {
-    const lines = parseLines(args.lines);
-    const last = await requireLast(ctx);
-    const { commandOutput } = await import("./output.ts");
-    const { shellDir } = await import("./state.ts");
-    const output = await commandOutput(last, shellDir(ctx.paths.dataDir), lines, ctx.signal);
+    const { lines, last, output } = await lastWithOutput(args, ctx);
     if (ctx.json) {
       ctx.io.out(JSON.stringify({ ...last, output: output ?? null }));
       return 0;
@@ -91,11 +87,7 @@ export const explainLastCommand = defineCommand({
   ],
   examples: ["opsterm explain-last", "opsterm explain-last --provider ollama --model llama3.2"],
   async action(args, ctx) {
-    const lines = parseLines(args.lines);
-    const last = await requireLast(ctx);
-    const { commandOutput } = await import("./output.ts");
-    const { shellDir } = await import("./state.ts");
-    const output = await commandOutput(last, shellDir(ctx.paths.dataDir), lines, ctx.signal);
+    const { lines, last, output } = await lastWithOutput(args, ctx);
     const { explainLast } = await import("./explain.ts");
     return explainLast(ctx, last, output, {
       model: args.model === undefined ? undefined : String(args.model),
@@ -124,6 +116,15 @@ async function requireLast(ctx: CommandContext): Promise<LastCommand> {
     installed ? "No command has finished in this shell since the integration was loaded" : "Nothing recorded: the shell integration is not installed in this shell",
     { hint: installed ? "Run a command, then try again" : INSTALL_HINT },
   );
+}
+
+/** The recorded last command and its output (tmux pane or capture wrapper), at most `--lines` lines. */
+async function lastWithOutput(args: CommandArgs, ctx: CommandContext) {
+  const lines = parseLines(args.lines);
+  const last = await requireLast(ctx);
+  const [{ commandOutput }, { shellDir }] = await Promise.all([import("./output.ts"), import("./state.ts")]);
+  const output = await commandOutput(last, shellDir(ctx.paths.dataDir), lines, ctx.signal);
+  return { lines, last, output };
 }
 
 function formatDuration(ms: number): string {
