@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { runCli } from "../../src/cli/run.ts";
-import type { Runtime } from "../../src/kernel/runtime.ts";
+import { testRuntime } from "./test-runtime.ts";
 import type { OpstermPlugin } from "../../src/kernel/plugin.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/index.ts";
 
@@ -43,24 +43,16 @@ export async function runInProcess(
   err.on("data", (c: Buffer) => (stderr += c.toString()));
   const stdin = new PassThrough();
   stdin.end(options.stdin ?? "");
-  const runtime: Runtime = {
+  const runtime = testRuntime({
+    home: options.home,
     argv,
-    env: { PATH: process.env.PATH, HOME: options.home, OPSTERM_HOME: options.home, USER: "tester", ...options.env },
-    cwd: () => options.cwd ?? options.home,
+    env: options.env,
+    cwd: options.cwd,
     stdin: stdin as unknown as NodeJS.ReadStream,
     stdout: out as unknown as NodeJS.WriteStream,
     stderr: err as unknown as NodeJS.WriteStream,
-    platform: process.platform,
-    arch: process.arch,
-    execPath: process.execPath,
-    versions: process.versions,
-    pid: process.pid,
-    exit: (code) => {
-      throw new Error(`exit(${code})`);
-    },
-    setExitCode: () => {},
-    onSignal: () => () => {},
-  };
+  });
+
   const code = await runCli(runtime, options.plugins ?? BUILTIN_PLUGINS);
   return { code, stdout, stderr };
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createKernel, type Kernel } from "../../src/kernel/kernel.ts";
 import type { OpstermPlugin } from "../../src/kernel/plugin.ts";
-import type { Runtime } from "../../src/kernel/runtime.ts";
+import { testRuntime } from "./test-runtime.ts";
 import type { CommandContext } from "../../src/kernel/context.ts";
 
 export interface TestKernel {
@@ -31,24 +31,8 @@ export async function createTestKernel(plugins: OpstermPlugin[], options: { env?
   const out = capture();
   const err = capture();
   const stdin = new PassThrough() as unknown as NodeJS.ReadStream;
-  const runtime: Runtime = {
-    argv: [],
-    env: { OPSTERM_HOME: home, HOME: home, PATH: process.env.PATH, USER: "tester", ...options.env },
-    cwd: () => home,
-    stdin,
-    stdout: out.stream,
-    stderr: err.stream,
-    platform: process.platform,
-    arch: process.arch,
-    execPath: process.execPath,
-    versions: process.versions,
-    pid: process.pid,
-    exit: (code) => {
-      throw new Error(`exit(${code}) called in a test`);
-    },
-    setExitCode: () => {},
-    onSignal: () => () => {},
-  };
+  const runtime = testRuntime({ home, env: options.env, stdin, stdout: out.stream, stderr: err.stream });
+
   const kernel = await createKernel({
     runtime,
     version: "test",
