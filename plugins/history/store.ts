@@ -5,9 +5,10 @@
  * is stored once; the other tables hold the structured columns. sql.js 1.16 has FTS3/FTS4, not
  * FTS5.
  */
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type BigIntStats } from "node:fs";
 import type { Database, SqlJsStatic, SqlValue } from "sql.js";
 import type { JournalRecord } from "./journal.ts";
+import { PagedFile } from "./paged-file.ts";
 import type { EntryKind, HistoryEntry, SearchOptions } from "./types.ts";
 
 const SCHEMA_VERSION = 1;
@@ -38,12 +39,15 @@ export class CorruptDatabase extends Error {}
 /** Identity of a file version: any write, truncation or replacement changes it. */
 export function fileStamp(path: string): string | undefined {
   try {
-    const s = statSync(path, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    return stampOf(statSync(path, { bigint: true }));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
+}
+
+function stampOf(s: BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
 /** Stamp of the last history.db version that passed quick_check (or that opsterm wrote itself). */
@@ -60,6 +64,8 @@ export interface Opened {
   existed: boolean;
   /** Set when quick_check ran and passed on a version not verified before. */
   newlyVerified?: string;
+  /** The file read on demand (absent for a new database, or when sql.js would not take it). */
+  file?: PagedFile;
 }
 
 /**
@@ -67,38 +73,47 @@ export interface Opened {
  * PRAGMA quick_check reads every page (about 1 s per 40 MB under WebAssembly), so it runs only
  * on a file version that is not the one recorded in `history.db.verified`: a file opsterm saved
  * itself, from a database that had passed the check, needs no second look until it changes.
+ *
+ * The file is not read up front: SQLite reads the pages it needs from an open descriptor, and
+ * what it writes (folding in the journal) stays in memory until `export()` (see paged-file.ts).
+ * `db.close()` closes the descriptor.
  */
 export function openDatabase(SQL: SqlJsStatic, path: string): Opened {
-  const before = fileStamp(path);
-  let bytes: Uint8Array | undefined;
+  let fd: number;
   try {
-    bytes = readFileSync(path);
+    fd = openSync(path, "r");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  if (!bytes) {
     const db = new SQL.Database();
     db.exec(SCHEMA);
     db.exec(`INSERT INTO meta VALUES ('schema', '${SCHEMA_VERSION}')`);
     return { db, existed: false };
   }
-  const problem = headerProblem(bytes);
-  if (problem) throw new CorruptDatabase(problem);
   let db: Database;
+  let file: PagedFile | undefined;
+  let stamp: string;
   try {
-    db = new SQL.Database(bytes);
+    const stat = fstatSync(fd, { bigint: true });
+    stamp = stampOf(stat);
+    const size = Number(stat.size);
+    const header = new Uint8Array(Math.min(100, size));
+    if (readSync(fd, header, 0, header.length, 0) !== header.length) throw new CorruptDatabase("truncated while reading the header");
+    const problem = headerProblem(header, size);
+    if (problem) throw new CorruptDatabase(problem);
+    ({ db, file } = openPaged(SQL, fd, size));
   } catch (error) {
-    throw new CorruptDatabase((error as Error).message);
+    closeSync(fd);
+    throw error;
   }
   let newlyVerified: string | undefined;
   try {
-    const known = before !== undefined && before === readVerified(path) && before === fileStamp(path);
+    const known = stamp === readVerified(path);
     if (!known) {
       // Opening succeeds on a damaged file; quick_check reads every page.
       const rows = db.exec("PRAGMA quick_check");
       const verdict = rows[0]?.values.map((r) => String(r[0])) ?? [];
       if (verdict.length !== 1 || verdict[0] !== "ok") throw new CorruptDatabase(`quick_check: ${verdict.slice(0, 3).join("; ")}`);
-      if (before !== undefined && before === fileStamp(path)) newlyVerified = before;
+      if (stamp === fileStamp(path)) newlyVerified = stamp;
     }
     const version = db.exec("SELECT value FROM meta WHERE key = 'schema'")[0]?.values[0]?.[0];
     if (version === undefined) throw new CorruptDatabase("not an opsterm history database (no schema version)");
@@ -107,23 +122,55 @@ export function openDatabase(SQL: SqlJsStatic, path: string): Opened {
     db.close();
     throw error instanceof CorruptDatabase ? error : new CorruptDatabase((error as Error).message);
   }
-  return { db, existed: true, newlyVerified };
+  return { db, existed: true, newlyVerified, file };
+}
+
+/** A database over the file open at `fd`, read on demand; its `close()` closes `fd`. */
+function openPaged(SQL: SqlJsStatic, fd: number, size: number): { db: Database; file?: PagedFile } {
+  const file = new PagedFile(fd, size);
+  let db: Database;
+  try {
+    db = new SQL.Database(file.asInitialData());
+  } catch (error) {
+    throw new CorruptDatabase((error as Error).message);
+  }
+  if (!file.adopted) {
+    // This sql.js stored the data some other way than paged-file.ts expects: load it all instead.
+    db.close();
+    const bytes = file.subarray(0, size);
+    try {
+      db = new SQL.Database(bytes);
+    } catch (error) {
+      throw new CorruptDatabase((error as Error).message);
+    }
+    closeSync(fd);
+    return { db };
+  }
+  const close = db.close.bind(db);
+  db.close = () => {
+    try {
+      close();
+    } finally {
+      file.close();
+    }
+  };
+  return { db, file };
 }
 
 /** A cheap look at the header: a truncated file has fewer bytes than its page count says. */
-function headerProblem(bytes: Uint8Array): string | undefined {
-  if (bytes.length < 100) return `${bytes.length} bytes is too short for a SQLite file`;
-  const magic = Buffer.from(bytes.subarray(0, 16)).toString("latin1");
+function headerProblem(header: Uint8Array, size: number): string | undefined {
+  if (size < 100) return `${size} bytes is too short for a SQLite file`;
+  const magic = Buffer.from(header.subarray(0, 16)).toString("latin1");
   if (magic !== "SQLite format 3\0") return "not a SQLite file (bad header)";
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
   const raw = view.getUint16(16);
   const pageSize = raw === 1 ? 65536 : raw;
   const pages = view.getUint32(28);
   // The page count in the header is valid when "version-valid-for" matches the change counter.
-  if (view.getUint32(92) === view.getUint32(24) && pages > 0 && bytes.length < pages * pageSize) {
-    return `truncated: ${bytes.length} bytes, the header says ${pages} pages of ${pageSize}`;
+  if (view.getUint32(92) === view.getUint32(24) && pages > 0 && size < pages * pageSize) {
+    return `truncated: ${size} bytes, the header says ${pages} pages of ${pageSize}`;
   }
-  if (bytes.length % pageSize !== 0) return `truncated: ${bytes.length} bytes is not a whole number of ${pageSize}-byte pages`;
+  if (size % pageSize !== 0) return `truncated: ${size} bytes is not a whole number of ${pageSize}-byte pages`;
   return undefined;
 }
 
@@ -248,6 +295,9 @@ export function ftsQuery(query: string): string | undefined {
   return words.map((w) => (w.endsWith("*") ? `"${w.slice(0, -1)}"*` : `"${w}"`)).join(" ");
 }
 
+/** Newest entries a text search looks at first, per result wanted (see search()). */
+const WINDOW_PER_RESULT = 100;
+
 export function search(db: Database, options: SearchOptions): HistoryEntry[] {
   const where: string[] = [];
   const params: SqlValue[] = [];
@@ -270,11 +320,34 @@ export function search(db: Database, options: SearchOptions): HistoryEntry[] {
   // for those ids alone. Sorting whole rows would read the text of every match: a common word
   // matches thousands of entries, and their text is most of the database.
   // With a text query, FTS narrows first; without one, walk the ts index from the newest.
-  const pick = match
-    ? `SELECT e.id FROM (SELECT docid FROM entries_fts WHERE entries_fts MATCH ?) hit JOIN entries e ON e.id = hit.docid
-       ${where.length > 1 ? "WHERE " + where.slice(1).join(" AND ") : ""} ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}`
-    : `SELECT e.id FROM entries e ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}`;
-  const ids = rows(db, pick, params).map((r) => Number(r[0]));
+  const filters = where.slice(match ? 1 : 0);
+  let ids: number[] | undefined;
+  if (match) {
+    // A common word matches thousands of entries, and looking each one up to sort them by time
+    // reads most of `entries`. First look among the newest entries only (the ts index, newest
+    // first): when `limit` of them match, they are the newest matches of all. A rarer word
+    // finds fewer there, and then all its matches are sorted.
+    const window = Math.min(limit * WINDOW_PER_RESULT, 1_000_000);
+    const recent = rows(
+      db,
+      // CROSS JOIN keeps that order of loops: the window outside, each row of it checked
+      // against the set of matching ids (built once from the index), then filtered.
+      `SELECT w.id FROM (SELECT id, ts FROM entries ORDER BY ts DESC, id DESC LIMIT ${window}) w
+       ${filters.length ? "CROSS JOIN entries e ON e.id = w.id" : ""}
+       WHERE w.id IN (SELECT docid FROM entries_fts WHERE entries_fts MATCH ?) ${filters.map((f) => `AND ${f}`).join(" ")}
+       ORDER BY w.ts DESC, w.id DESC LIMIT ${limit}`,
+      params,
+    ).map((r) => Number(r[0]));
+    if (recent.length === limit) ids = recent;
+  }
+  ids ??= rows(
+    db,
+    match
+      ? `SELECT e.id FROM (SELECT docid FROM entries_fts WHERE entries_fts MATCH ?) hit JOIN entries e ON e.id = hit.docid
+       ${filters.length ? "WHERE " + filters.join(" AND ") : ""} ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}`
+      : `SELECT e.id FROM entries e ${filters.length ? "WHERE " + filters.join(" AND ") : ""} ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}`,
+    params,
+  ).map((r) => Number(r[0]));
   if (ids.length === 0) return [];
   const found: HistoryEntry[] = [];
   // Bounded IN lists (SQLite caps bound parameters).
