@@ -4,7 +4,6 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { setFlagsFromString } from "node:v8";
 import type { SqlJsStatic } from "sql.js";
 
 let cached: Promise<SqlJsStatic> | undefined;
@@ -13,11 +12,6 @@ let cached: Promise<SqlJsStatic> | undefined;
 export function loadSqlJs(): Promise<SqlJsStatic> {
   cached ??= (async () => {
     const [{ default: initSqlJs }, wasmBinary] = await Promise.all([import("sql.js"), loadWasmBinary()]);
-    // V8 compiles a WebAssembly function on its first call by default; one `history` command
-    // calls hundreds of SQLite's, one by one, which costs more than compiling the whole module
-    // up front (on background threads, while the rest starts): ~190 → ~100 ms for a search.
-    // Read when a module is compiled, so it only concerns modules compiled from here on.
-    setFlagsFromString("--no-wasm-lazy-compilation");
     // A copy with its own ArrayBuffer: emscripten wants exactly the module's bytes.
     return initSqlJs({ wasmBinary: wasmBinary.slice().buffer as ArrayBuffer });
   })();
