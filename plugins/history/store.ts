@@ -324,21 +324,27 @@ export function search(db: Database, options: SearchOptions): HistoryEntry[] {
   let ids: number[] | undefined;
   if (match) {
     // A common word matches thousands of entries, and looking each one up to sort them by time
-    // reads most of `entries`. First look among the newest entries only (the ts index, newest
-    // first): when `limit` of them match, they are the newest matches of all. A rarer word
-    // finds fewer there, and then all its matches are sorted.
+    // reads most of `entries`. So first: W, the newest `window` entries (the ts index, newest
+    // first), and S, the matches whose id is at least the smallest id in W (FTS skips the others
+    // in its doclist; ids mostly grow with time, so S is about the matches in W). A match outside
+    // S is outside W, so older than all of W: when the `limit` newest of S are all in W, they are
+    // the newest matches of all. Otherwise (a rarer word), all its matches are sorted.
     const window = Math.min(limit * WINDOW_PER_RESULT, 1_000_000);
-    const recent = rows(
-      db,
-      // CROSS JOIN keeps that order of loops: the window outside, each row of it checked
-      // against the set of matching ids (built once from the index), then filtered.
-      `SELECT w.id FROM (SELECT id, ts FROM entries ORDER BY ts DESC, id DESC LIMIT ${window}) w
-       ${filters.length ? "CROSS JOIN entries e ON e.id = w.id" : ""}
-       WHERE w.id IN (SELECT docid FROM entries_fts WHERE entries_fts MATCH ?) ${filters.map((f) => `AND ${f}`).join(" ")}
-       ORDER BY w.ts DESC, w.id DESC LIMIT ${limit}`,
-      params,
-    ).map((r) => Number(r[0]));
-    if (recent.length === limit) ids = recent;
+    // The oldest entry of W; none when there are fewer entries than that.
+    const edge = rows(db, `SELECT ts, id FROM entries ORDER BY ts DESC, id DESC LIMIT 1 OFFSET ${window - 1}`, [])[0];
+    if (edge) {
+      const minId = Number(rows(db, `SELECT min(id) FROM (SELECT id FROM entries ORDER BY ts DESC, id DESC LIMIT ${window})`, [])[0][0]);
+      const found = rows(
+        db,
+        `SELECT e.id, e.ts FROM entries_fts f JOIN entries e ON e.id = f.docid
+         WHERE f.entries_fts MATCH ? AND f.docid >= ${minId} ${filters.map((f) => `AND ${f}`).join(" ")}
+         ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}`,
+        params,
+      );
+      const last = found.at(-1);
+      const inWindow = (r: SqlValue[]) => Number(r[1]) > Number(edge[0]) || (Number(r[1]) === Number(edge[0]) && Number(r[0]) >= Number(edge[1]));
+      if (found.length === limit && last && inWindow(last)) ids = found.map((r) => Number(r[0]));
+    }
   }
   ids ??= rows(
     db,

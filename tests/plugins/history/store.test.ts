@@ -49,17 +49,20 @@ describe("history store", () => {
     db.close();
   });
 
-  it("search() gives the same newest matches whether they are found among the newest entries or not", async () => {
+  it.each([
+    ["timestamps out of insertion order", (i: number) => 1_700_000_000_000 + ((i * 7919) % 1000) * 1000],
+    // Mostly in order (as recorded), with some entries much older or newer than their neighbours.
+    ["a few timestamps far from their neighbours", (i: number) => 1_700_000_000_000 + i * 1000 + (i % 37 === 0 ? -2_000_000 : i % 101 === 0 ? 500_000 : 0)],
+  ])("search() gives the same newest matches whether they are found among the newest entries or not (%s)", async (_name, tsOf) => {
     const { loadSqlJs } = await import("../../../plugins/history/sqlite.ts");
     const { openDatabase, ingest, search } = await import("../../../plugins/history/store.ts");
     const { db } = openDatabase(await loadSqlJs(), join(tempDirFor(), "history.db"));
-    // 3000 entries, three per timestamp (ties are ordered by id), timestamps out of insertion order.
+    // 3000 entries, three per timestamp in the first case (ties are ordered by id).
     const n = 3000;
     const records = Array.from({ length: n }, (_, i) => {
-      const words = ["common", i % 2 ? "half" : "", i % 10 === 3 ? "tenth" : "", i % 700 === 5 ? "rare" : ""].join(" ");
-      const ts = 1_700_000_000_000 + ((i * 7919) % 1000) * 1000;
+      const words = ["common", i % 2 ? "half" : "", i % 10 === 3 ? "tenth" : "", i % 700 === 5 ? "rare" : "", i % 37 === 0 || i % 101 === 0 ? "odd" : ""].join(" ");
       const event: Record<string, unknown> = i % 3 ? exec(`echo ${words} ${i}`, { server: i % 4 ? "web-1" : "db-1" }) : ask(`${words} ${i}?`, "an answer");
-      return { v: 1 as const, id: `w${i}`, ts, event: event as { mode: string } & Record<string, unknown> };
+      return { v: 1 as const, id: `w${i}`, ts: tsOf(i), event: event as { mode: string } & Record<string, unknown> };
     });
     ingest(db, records);
     // Rowids follow insertion order, so entry i has id i + 1.
@@ -71,8 +74,8 @@ describe("history store", () => {
         .sort((a, b) => b.r.ts - a.r.ts || b.id - a.id)
         .slice(0, limit)
         .map(({ id }) => id);
-    for (const word of ["common", "half", "tenth", "rare"]) {
-      for (const limit of [1, 5, 20, 40]) {
+    for (const word of ["common", "half", "tenth", "rare", "odd"]) {
+      for (const limit of [1, 2, 5, 20, 40]) {
         expect(search(db, { query: word, limit }).map((e) => e.id), `${word} ${limit}`).toEqual(expected(word, limit));
         expect(search(db, { query: word, limit, mode: "exec" }).map((e) => e.id), `${word} ${limit} exec`).toEqual(expected(word, limit, "exec"));
         expect(search(db, { query: word, limit, server: "db-1" }).map((e) => e.id), `${word} ${limit} db-1`).toEqual(expected(word, limit, undefined, "db-1"));
