@@ -74,7 +74,7 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
     if (journalBytes(journalPath) > COMPACT_BYTES) return write(fn);
     const { loadSqlJs } = await import("./sqlite.ts");
     const { openDatabase, ingest, CorruptDatabase } = await import("./store.ts");
-    const SQL = await loadSqlJs();
+    const SQL = await loadSqlJs("query");
     // Journal first, database second: rows a concurrent compaction moves in between are then
     // in the database, and the journal copy is ignored by id.
     const journal = readAll(journalPath, true);
