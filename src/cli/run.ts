@@ -30,6 +30,7 @@ export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promi
     const user = await loadUserPlugins(paths.configDir);
     kernel = await createKernel({
       runtime,
+      paths,
       version: VERSION,
       plugins: [...builtins.map((plugin) => ({ plugin, source: "builtin" as const })), ...user.plugins],
       failures: user.failures,

@@ -17,6 +17,8 @@ import { createPrompter } from "../lib/prompt.ts";
 
 export interface KernelOptions {
   runtime: Runtime;
+  /** Already resolved by the caller (the CLI needs them to find user plugins); resolved here otherwise. */
+  paths?: Paths;
   version: string;
   plugins: { plugin: OpstermPlugin; source: "builtin" | "user"; path?: string }[];
   /** Failures found before setup (untrusted or broken user plugins). */
@@ -42,7 +44,7 @@ export interface Kernel {
 
 export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const { runtime } = options;
-  const paths = resolvePaths(runtime.env, runtime.cwd());
+  const paths = options.paths ?? resolvePaths(runtime.env, runtime.cwd());
   const hooks = createHookBus();
   const registry = createCommandRegistry();
   const services = new Map<string, { plugin: string; service: unknown }>();
