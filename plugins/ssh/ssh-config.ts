@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { DataError } from "../../src/kernel/index.ts";
-import { globToRegExp, type RawServer } from "./inventory.ts";
+import { expandHome, globToRegExp, type RawServer } from "./inventory.ts";
 import { matchHosts } from "./known-hosts.ts";
 
 interface Block {
@@ -39,7 +39,7 @@ export function parseSshConfig(path: string, home: string, depth = 0, blocks: Bl
     else if (key === "match") blocks.push({ match: true, options: [] });
     else if (key === "include") {
       for (const pattern of args) {
-        const full = expand(pattern, home);
+        const full = expandHome(pattern, home);
         const abs = isAbsolute(full) ? full : join(home, ".ssh", full);
         for (const file of globFiles(abs)) parseSshConfig(file, home, depth + 1, blocks);
       }
@@ -57,10 +57,6 @@ function splitArgs(text: string): string[] {
   let m: RegExpExecArray | null;
   while ((m = re.exec(text))) out.push(m[1] ?? m[2]);
   return out;
-}
-
-function expand(path: string, home: string): string {
-  return path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path;
 }
 
 function globFiles(pattern: string): string[] {
