@@ -347,8 +347,6 @@ function composedReason(command: string, facts: ShellFacts): { rule: string; rea
   return undefined;
 }
 
-export { baseName };
-
 /** Interactive sessions: approval-required unless a user rule says `session: allow` (or deny). */
 export function sessionVerdict(rules: UserRules, options: ClassifyOptions, interactive = false): Verdict {
   if (rules.invalid) return verdict("reject", "user.invalid-rules", `policy rules are invalid, so everything is denied: ${rules.invalid}`);

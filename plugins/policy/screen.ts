@@ -44,13 +44,3 @@ export function screen(command: unknown): ScreenHit | undefined {
   if (m) return { rule: "input.invisible-char", reason: `invisible character ${codePoint(m[0])} at offset ${m.index}`, segment: command.slice(Math.max(0, m.index - 10), m.index + 10) };
   return undefined;
 }
-
-/** Bytes from a batch line: true when they are not valid UTF-8. */
-export function invalidUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return false;
-  } catch {
-    return true;
-  }
-}
