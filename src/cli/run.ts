@@ -4,7 +4,7 @@
  */
 import { createKernel, type Kernel } from "../kernel/kernel.ts";
 import type { RegisteredCommand } from "../kernel/commands.ts";
-import { EXIT, fromSystemError, InterruptedError, isOpstermError, OpstermError, UnavailableError, UsageError } from "../kernel/errors.ts";
+import { EXIT, fromSystemError, InterruptedError, isOpstermError, OpstermError, UnavailableError } from "../kernel/errors.ts";
 import { loadUserPlugins } from "../kernel/loader.ts";
 import { resolvePaths } from "../kernel/paths.ts";
 import type { OpstermPlugin } from "../kernel/plugin.ts";
@@ -12,7 +12,6 @@ import type { Runtime } from "../kernel/runtime.ts";
 import { colorWanted, createStyle } from "../lib/style.ts";
 import { VERSION } from "../version.ts";
 import { extractGlobalFlags, leadingWords, resolveCommand, unknownCommand, type GlobalFlags } from "./argv.ts";
-import { CORE_CONFIG } from "./core-config.ts";
 import { formatError } from "./format-error.ts";
 import { renderCommandHelp, renderGroupHelp, renderMainHelp } from "./help.ts";
 import { parseCommandArgs } from "./parse-args.ts";
@@ -36,7 +35,6 @@ export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promi
       failures: user.failures,
       color: { stdout: colorWanted(runtime.env, Boolean(runtime.stdout.isTTY), flags.color), stderr: errColor },
       debug: flags.debug,
-      coreConfig: CORE_CONFIG,
     });
     const refused = new Map(user.refusedCommands);
     // A plugin (user or built-in) that failed in setup: its commands, and the words of its
@@ -147,5 +145,3 @@ async function runCommand(kernel: Kernel, command: RegisteredCommand, argv: stri
   if (failure) throw failure;
   return exitCode;
 }
-
-export { UsageError };

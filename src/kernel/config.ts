@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { ConfigError } from "./errors.ts";
 import type { Paths } from "./paths.ts";
 import { validate, type SchemaNode } from "../lib/schema.ts";
-import { locate, readYamlFile, schemaError, type YamlFile } from "../lib/yaml-file.ts";
+import { locate, readYamlFile, schemaError } from "../lib/yaml-file.ts";
 
 export type Scope = "global" | "workspace";
 
@@ -103,5 +103,3 @@ export function getPath(obj: unknown, path: string[]): unknown {
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
-
-export type { YamlFile };

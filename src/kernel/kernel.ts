@@ -7,7 +7,7 @@ import { createCommandRegistry, type CommandRegistry } from "./commands.ts";
 import { loadConfig, type LoadedConfig } from "./config.ts";
 import type { CommandContext, Io, KernelFacts, PluginContext } from "./context.ts";
 import { OpstermError, PluginError, ConfigError } from "./errors.ts";
-import { createHookBus, HOOK_STRATEGY, type HookBus, type HookName } from "./hooks.ts";
+import { createHookBus, HOOK_STRATEGY, type HookBus } from "./hooks.ts";
 import { resolvePaths, type Paths } from "./paths.ts";
 import { tierOf, type OpstermPlugin, type Teardown } from "./plugin.ts";
 import type { Runtime } from "./runtime.ts";
@@ -25,8 +25,6 @@ export interface KernelOptions {
   failures?: KernelFacts["failures"];
   color: { stdout: boolean; stderr: boolean };
   debug: boolean;
-  /** Config keys owned by the CLI core itself. */
-  coreConfig?: Record<string, SchemaNode>;
 }
 
 export interface Kernel {
@@ -50,7 +48,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const services = new Map<string, { plugin: string; service: unknown }>();
   const teardowns: { plugin: string; fn: Teardown }[] = [];
   const facts: KernelFacts = { version: options.version, plugins: [], failures: [...(options.failures ?? [])] };
-  const schemaProps: Record<string, SchemaNode> = { ...options.coreConfig };
+  const schemaProps: Record<string, SchemaNode> = {};
   const io = createIo(runtime, options.color, options.debug);
 
   let configPromise: Promise<LoadedConfig> | undefined;
@@ -213,5 +211,3 @@ function createIo(runtime: Runtime, color: { stdout: boolean; stderr: boolean },
     },
   };
 }
-
-export type { HookName };
