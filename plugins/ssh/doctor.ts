@@ -4,8 +4,8 @@
  */
 import { accessSync, constants, existsSync } from "node:fs";
 import type { DoctorFinding, PluginContext } from "../../src/kernel/index.ts";
-import { inventoryPaths, loadInventory } from "./inventory.ts";
-import { currentUser, sshSettings } from "./settings.ts";
+import { inventoryPaths } from "./inventory.ts";
+import { inventoryFor, sshSettings } from "./settings.ts";
 
 export async function sshDoctor(ctx: PluginContext): Promise<DoctorFinding[]> {
   const files: DoctorFinding[] = inventoryPaths(ctx.paths).map(({ scope, path }) => ({ kind: "file", path, description: `${scope} server inventory` }));
@@ -14,7 +14,7 @@ export async function sshDoctor(ctx: PluginContext): Promise<DoctorFinding[]> {
 
 async function inventoryCheck(ctx: PluginContext): Promise<DoctorFinding> {
   try {
-    const inventory = await loadInventory(ctx.paths, { defaultUser: currentUser(ctx), home: ctx.paths.home });
+    const inventory = await inventoryFor(ctx);
     return { kind: "check", name: "servers", status: "ok", detail: `${inventory.servers.length} server(s) in the inventory` };
   } catch (error) {
     const e = error as { message?: string; hint?: string };

@@ -25,11 +25,7 @@ export default definePlugin({
   setup(ctx) {
     pluginCtx = ctx;
     const settings = () => import("./settings.ts");
-    const load = async () => {
-      const { loadInventory } = await import("./inventory.ts");
-      const { currentUser } = await settings();
-      return loadInventory(ctx.paths, { defaultUser: currentUser(ctx), home: ctx.paths.home });
-    };
+    const load = async () => (await settings()).inventoryFor(ctx);
     const inventory: InventoryService = {
       list: async () => (await load()).servers,
       get: async (id) => (await load()).byId.get(id),

@@ -115,7 +115,7 @@ export function currentUser(ctx: { env: Record<string, string | undefined> }): s
 }
 
 /** The inventory for this invocation (read once). */
-export async function inventoryFor(ctx: CommandContext): Promise<Inventory> {
+export async function inventoryFor(ctx: Pick<CommandContext, "env" | "paths">): Promise<Inventory> {
   return loadInventory(ctx.paths, { defaultUser: currentUser(ctx), home: ctx.paths.home });
 }
 
