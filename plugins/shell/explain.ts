@@ -52,12 +52,8 @@ export async function explainLast(ctx: CommandContext, last: LastCommand, output
       hint: "Run `opsterm doctor` to see why the chat plugin failed to load, or `opsterm last` to see the record without AI",
     });
   }
-  let content = buildPrompt(last, output);
-  if (!opts.allowSecrets) {
-    const { createRedactor } = await import("../../src/lib/redact.ts");
-    const redactor = createRedactor({ knownSecrets: await ctx.hooks.call("secretValues") });
-    content = redactor.redact(content).text;
-  }
+  // The chat service redacts the request (unless allowSecrets) and reports how many values it replaced.
+  const content = buildPrompt(last, output);
   const messages: ChatMessage[] = [{ role: "user", content }];
   const streaming = !ctx.json;
   let wroteAny = false;

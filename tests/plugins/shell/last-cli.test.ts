@@ -111,6 +111,8 @@ describe("opsterm explain-last", () => {
     expect(readFileSync(suggestion, "utf8")).toBe("cat /etc/resolv.conf\n");
     expect(statSync(suggestion).mode & 0o777).toBe(0o600);
     expect(r.stderr).toContain("press Alt-o at your prompt");
+    // Redacted once, by the chat service, which says how many values it replaced.
+    expect(r.stderr).toContain("redacted 2 secret values before sending");
     expect(r.stderr).not.toContain(KEY);
   });
 
