@@ -12,9 +12,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { SHELLS, type Shell } from "../src/cli/completions.ts";
 
-export const SHELLS = ["bash", "zsh", "fish"] as const;
-export type Shell = (typeof SHELLS)[number];
+export { SHELLS, type Shell };
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 export const completionFile = (shell: Shell) => join(root, "completions", `opsterm.${shell}`);
