@@ -121,12 +121,5 @@ export function matchesPrefix(prefix: string[], argv: string[], loose: boolean):
     for (let i = 1; i < argv.length && k < prefix.length; i++) if (argv[i] === prefix[k]) k++;
     return k === prefix.length;
   }
-  for (let i = 0; i < prefix.length; i++) {
-    const a = argv[i];
-    const p = prefix[i];
-    if (a === p) continue;
-    if (i === 0 && loose && !p.includes("/") && a.slice(a.lastIndexOf("/") + 1) === p) continue;
-    return false;
-  }
-  return true;
+  return prefix.every((p, i) => argv[i] === p);
 }
