@@ -157,7 +157,7 @@ function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
       const step = unwrap(argv, stdinWords);
       if (!step) break;
       chain.push(step.wrapper);
-      if (step.cwd && step.argv) step.argv = step.argv.map((w, i) => (i === 0 || w === "" || /^[-/~]/.test(w) || /[\s=]/.test(w) ? w : `${step.cwd}/${w}`));
+      if (step.cwd && step.argv) step.argv = underDir(step.argv, step.cwd);
       // `echo 'rm -rf /' | sh`, `bash <<< '…'`, `sh <<EOF … EOF`: what a shell reads on stdin is code.
       const fed = step.readsStdin && cmd.stdinText ? [...cmd.stdinText] : [];
       if (INTERPRETERS.has(step.wrapper) && cmd.stdinText) {
@@ -200,9 +200,14 @@ function startArgvs(cmd: SimpleCmd, literal: string[] | undefined): string[][] {
   if (!cmd.cwd) return starts;
   const resolved: string[][] = [];
   for (const dir of cmd.cwd) {
-    for (const argv of starts) resolved.push(argv.map((w, i) => (i === 0 || w === "" || /^[-/~]/.test(w) || /[\s=]/.test(w) ? w : `${dir}/${w}`)));
+    for (const argv of starts) resolved.push(underDir(argv, dir));
   }
   return [...starts, ...resolved];
+}
+
+/** `argv` with its words read as paths relative to `dir` (the program, options, absolute and ~ paths, words with blanks or `=` stay). */
+function underDir(argv: string[], dir: string): string[] {
+  return argv.map((w, i) => (i === 0 || w === "" || /^[-/~]/.test(w) || /[\s=]/.test(w) ? w : `${dir}/${w}`));
 }
 
 const GLOB_TARGETS = ["rm", "rmdir", "unlink", "dd", "mkfs", "mke2fs", "mkswap", "shred", "wipefs", "blkdiscard", "chmod", "chown", "chgrp", "kill", "killall5", "find", "tee", "cp", "mv", "sysctl", "sudo", "doas", "env", "xargs", "timeout", "nice", "nohup", "busybox", ...SHELLS, ...INTERPRETERS];
