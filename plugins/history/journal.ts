@@ -100,7 +100,6 @@ export interface ReadResult {
   records: JournalRecord[];
   /** Lines that were not a whole record (a writer killed mid-line). */
   skipped: number;
-  bytes: number;
 }
 
 /**
@@ -109,7 +108,7 @@ export interface ReadResult {
  */
 export function readAll(path: string, live: boolean): ReadResult & { files: string[] } {
   const files = pendingFiles(path);
-  const result: ReadResult = { records: [], skipped: 0, bytes: 0 };
+  const result: ReadResult = { records: [], skipped: 0 };
   const read: string[] = [];
   for (const file of live ? [...files, path] : files) {
     let text: string;
@@ -121,7 +120,6 @@ export function readAll(path: string, live: boolean): ReadResult & { files: stri
       throw ioError(file, error);
     }
     if (file !== path) read.push(file);
-    result.bytes += text.length;
     parseInto(text, result);
   }
   return { ...result, files: read };

@@ -9,7 +9,7 @@ import type { Database } from "sql.js";
 import { IoError, type HistoryEvent, type PluginContext } from "../../src/kernel/index.ts";
 import { atomicWrite, fsyncDir } from "../../src/lib/atomic-write.ts";
 import { withLock } from "../../src/lib/lock.ts";
-import { appendRecord, journalBytes, readAll, removeFiles, rotate, type JournalRecord } from "./journal.ts";
+import { appendRecord, journalBytes, readAll, removeFiles, rotate } from "./journal.ts";
 import type { ConversationMessages, HistoryEntry, HistoryService, SearchOptions } from "./types.ts";
 
 /** Above this much journal, a reader saves the compacted database instead of folding in memory. */
@@ -204,5 +204,3 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
     },
   };
 }
-
-export type { JournalRecord };

@@ -61,7 +61,6 @@ export function readVerified(path: string): string | undefined {
 
 export interface Opened {
   db: Database;
-  existed: boolean;
   /** Set when quick_check ran and passed on a version not verified before. */
   newlyVerified?: string;
   /** The file read on demand (absent for a new database, or when sql.js would not take it). */
@@ -87,7 +86,7 @@ export function openDatabase(SQL: SqlJsStatic, path: string): Opened {
     const db = new SQL.Database();
     db.exec(SCHEMA);
     db.exec(`INSERT INTO meta VALUES ('schema', '${SCHEMA_VERSION}')`);
-    return { db, existed: false };
+    return { db };
   }
   let db: Database;
   let file: PagedFile | undefined;
@@ -122,7 +121,7 @@ export function openDatabase(SQL: SqlJsStatic, path: string): Opened {
     db.close();
     throw error instanceof CorruptDatabase ? error : new CorruptDatabase((error as Error).message);
   }
-  return { db, existed: true, newlyVerified, file };
+  return { db, newlyVerified, file };
 }
 
 /** A database over the file open at `fd`, read on demand; its `close()` closes `fd`. */
@@ -270,7 +269,7 @@ function toEntry(r: SqlValue[], full: boolean): HistoryEntry {
   };
   set("server", r[5], String);
   set("conversation", r[6], String);
-  if (r[8]) entry.output = full ? String(r[8]) : String(r[8]);
+  if (r[8]) entry.output = String(r[8]);
   set("durationMs", r[9], Number);
   set("runId", r[10], String);
   if (entry.kind === "execution") entry.exitCode = r[12] === null ? null : Number(r[12]);
