@@ -7,17 +7,13 @@ import { execFileSync } from "node:child_process";
 import { defineCommand } from "../../kernel/commands.ts";
 import type { CommandContext } from "../../kernel/context.ts";
 import type { DoctorFinding } from "../../kernel/types.ts";
+import { configFiles } from "../../kernel/config.ts";
 import { fromSystemError, isOpstermError } from "../../kernel/errors.ts";
 import { isSingleExecutable } from "../../kernel/runtime.ts";
-import { readTrustStore } from "../../kernel/manifest.ts";
+import { manifestPath, readTrustStore } from "../../kernel/manifest.ts";
 
-type Status = "ok" | "warn" | "fail";
-interface Check {
-  name: string;
-  status: Status;
-  detail: string;
-  hint?: string;
-}
+/** One row of the report: a plugin's check without its `kind`. */
+type Check = Omit<Extract<DoctorFinding, { kind: "check" }>, "kind">;
 
 export const doctorCommand = defineCommand({
   name: "doctor",
@@ -92,11 +88,11 @@ async function pluginFindings(ctx: CommandContext): Promise<DoctorFinding[]> {
 }
 
 function fileFacts(ctx: CommandContext, findings: DoctorFinding[]) {
-  const { configDir, workspaceDir } = ctx.paths;
+  const [global, ...workspace] = configFiles(ctx.paths);
   const list = [
-    { path: join(configDir, "config.yaml"), description: "settings" },
-    { path: join(configDir, "plugins.json"), description: "trusted user plugins" },
-    ...(workspaceDir ? [{ path: join(workspaceDir, "config.yaml"), description: "workspace settings" }] : []),
+    { path: global.path, description: "settings" },
+    { path: manifestPath(ctx.paths.configDir), description: "trusted user plugins" },
+    ...workspace.map((f) => ({ path: f.path, description: "workspace settings" })),
     ...findings.flatMap((f) => (f.kind === "file" ? [{ path: f.path, description: f.description }] : [])),
   ];
   const unique = new Map(list.map((f) => [f.path, f.description]));
@@ -105,16 +101,16 @@ function fileFacts(ctx: CommandContext, findings: DoctorFinding[]) {
 
 function dirChecks(ctx: CommandContext): Check[] {
   return [...new Set([ctx.paths.configDir, ctx.paths.dataDir])].map((dir) => {
-    if (!existsSync(dir)) return { name: "dir", status: "ok" as Status, detail: `${dir} (created on first write)` };
-    if (!statSync(dir).isDirectory()) return { name: "dir", status: "fail" as Status, detail: `${dir} is not a directory`, hint: "Move the file away, or point OPSTERM_HOME at a directory" };
+    if (!existsSync(dir)) return { name: "dir", status: "ok", detail: `${dir} (created on first write)` };
+    if (!statSync(dir).isDirectory()) return { name: "dir", status: "fail", detail: `${dir} is not a directory`, hint: "Move the file away, or point OPSTERM_HOME at a directory" };
     try {
       accessSync(dir, constants.W_OK);
     } catch {
-      return { name: "dir", status: "fail" as Status, detail: `${dir} is not writable`, hint: `Fix its permissions: chmod u+w ${dir}` };
+      return { name: "dir", status: "fail", detail: `${dir} is not writable`, hint: `Fix its permissions: chmod u+w ${dir}` };
     }
     const mode = statSync(dir).mode & 0o777;
-    if (mode & 0o022) return { name: "dir", status: "warn" as Status, detail: `${dir} is writable by others (mode ${mode.toString(8)})`, hint: `chmod 700 ${dir}` };
-    return { name: "dir", status: "ok" as Status, detail: dir };
+    if (mode & 0o022) return { name: "dir", status: "warn", detail: `${dir} is writable by others (mode ${mode.toString(8)})`, hint: `chmod 700 ${dir}` };
+    return { name: "dir", status: "ok", detail: dir };
   });
 }
 
