@@ -11,13 +11,15 @@ import type { Connection, Hop, ResolvedServer } from "../ssh/types.ts";
 /** Looks up `id` in the inventory; `via` (inventory ids) replaces its jump chain. */
 export async function resolveServer(ctx: CommandContext, id: string, via?: string[]): Promise<ResolvedServer> {
   const inventory = ctx.use("inventory");
-  const server = await inventory.get(id) ?? (/[*?,@]/.test(id) ? exactlyOne(await inventory.resolveTargets(id), id) : undefined);
-  if (!server) throw await unknownServer(ctx, id);
+  // One read of servers.yaml for the target and every hop.
+  const byId = new Map((await inventory.list()).map((s) => [s.id, s]));
+  const server = byId.get(id) ?? (/[*?,@]/.test(id) ? exactlyOne(await inventory.resolveTargets(id), id) : undefined);
+  if (!server) throw unknownServer(ctx, [...byId.keys()], id);
   if (!via) return server;
   const hops: Hop[] = [];
   for (const hopId of via) {
-    const hop = await inventory.get(hopId);
-    if (!hop) throw await unknownServer(ctx, hopId, "--via");
+    const hop = byId.get(hopId);
+    if (!hop) throw unknownServer(ctx, [...byId.keys()], hopId, "--via");
     hops.push({ id: hop.id, host: hop.host, port: hop.port, user: hop.user, key: hop.key });
   }
   return { ...server, via: hops, proxy: via };
@@ -29,8 +31,7 @@ function exactlyOne(servers: ResolvedServer[], spec: string): ResolvedServer {
   throw new UsageError(`"${spec}" matches ${servers.length} servers (${servers.map((s) => s.id).join(", ")}); a transfer needs exactly one`, { code: "E_TARGET_AMBIGUOUS", hint: "Name one server id" });
 }
 
-async function unknownServer(ctx: CommandContext, id: string, where = "server"): Promise<UsageError> {
-  const ids = (await ctx.use("inventory").list()).map((s) => s.id);
+function unknownServer(ctx: CommandContext, ids: string[], id: string, where = "server"): UsageError {
   const near = closest(id, ids);
   return new UsageError(`Unknown ${where} "${id}"${near ? `; did you mean "${near}"?` : ""}`, {
     code: "E_SERVER_UNKNOWN",
