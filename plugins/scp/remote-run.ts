@@ -10,7 +10,6 @@ import { exitCodeFor, runRemoteAction } from "../../src/lib/remote-action.ts";
 import type { Connection, ResolvedServer } from "../ssh/types.ts";
 import { openConnection, resolveServer } from "./connection.ts";
 import { openSftp, SftpError, type Sftp } from "./sftp.ts";
-import { UploadError } from "./upload.ts";
 
 export interface Session {
   ctx: CommandContext;
@@ -114,7 +113,6 @@ function toFailure(error: unknown, signal: AbortSignal): Failure {
   if (error instanceof SnapshotFailure) {
     return { code: error.code, message: error.message, exitCode: EXIT.IO, hint: "Check the audit snapshot store (opsterm audit verify); remote writes need their snapshots" };
   }
-  if (error instanceof UploadError) return { code: error.code, message: error.message, hint: error.hint, exitCode: EXIT.FAILURE };
   if (isOpstermError(error)) return { code: error.code, message: error.message, hint: error.hint, exitCode: error.exitCode };
   if (error instanceof SftpError) return { code: "E_SCP_SFTP", message: error.message, exitCode: EXIT.FAILURE };
   const message = error instanceof Error ? error.message : String(error);

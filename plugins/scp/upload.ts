@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { Client } from "ssh2";
+import { OpstermError } from "../../src/kernel/errors.ts";
 import { permissionBits, shellQuote, type Sftp, type SftpFile } from "./sftp.ts";
 
 export interface UploadOptions {
@@ -47,14 +48,10 @@ export interface TargetInfo {
   size?: number;
 }
 
-export class UploadError extends Error {
-  readonly code: string;
-  readonly hint?: string;
+/** A transfer that failed with the old file intact (exit 1). */
+export class UploadError extends OpstermError {
   constructor(code: string, message: string, hint?: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = "UploadError";
-    this.code = code;
-    this.hint = hint;
+    super(code, message, { hint, cause });
   }
 }
 
