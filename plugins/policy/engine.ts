@@ -67,7 +67,7 @@ function judge(command: string, options: ClassifyOptions, rules: UserRules): Ver
   const base = builtIn(command, facts);
   const ask = firstMatch(scoped, "ask", everyArgv);
   if (ask) return verdict("approval-required", ask.rule.id, `your rule "${ask.rule.prefix.join(" ")}" asks for approval (${ask.rule.at})`, ask.segment);
-  if (base.decision !== "approval-required" || !base.single) return base.verdict;
+  if (base.verdict.decision !== "approval-required" || !base.single) return base.verdict;
 
   // A user allow lifts approval only for one plain command, and never past a secret path the
   // rule itself does not name.
@@ -296,7 +296,6 @@ function downloadIntoShell(cmd: SimpleCmd, argv: string[]): Hit | undefined {
 }
 
 interface BuiltIn {
-  decision: Verdict["decision"];
   verdict: Verdict;
   /** The argv when the line is exactly one plain command both recognizers agree on. */
   single?: string[];
@@ -304,7 +303,7 @@ interface BuiltIn {
 
 /** The built-in judgement without user rules: auto-allow or approval-required (hard rules ran before). */
 function builtIn(command: string, facts: ShellFacts): BuiltIn {
-  const approval = (rule: string, reason: string, segment?: string, single?: string[]): BuiltIn => ({ decision: "approval-required", verdict: verdict("approval-required", rule, reason, segment ?? command.trim()), single });
+  const approval = (rule: string, reason: string, segment?: string, single?: string[]): BuiltIn => ({ verdict: verdict("approval-required", rule, reason, segment ?? command.trim()), single });
   const structure = composedReason(command, facts);
   if (structure) return approval(structure.rule, structure.reason);
   const cmd = facts.commands[0];
@@ -331,7 +330,7 @@ function builtIn(command: string, facts: ShellFacts): BuiltIn {
   if (secret) return approval("approval.sensitive-path", `${secret.a} may hold ${secret.why}`, secret.a, single);
   const deep = recursiveSecretRead(name, args) ?? deviceRead(name, args);
   if (deep) return approval("approval.sensitive-path", deep, command.trim(), single);
-  return { decision: "auto-allow", verdict: verdict("auto-allow", `allow.${name}`, `${name} with these options only reads`, command.trim()), single };
+  return { verdict: verdict("auto-allow", `allow.${name}`, `${name} with these options only reads`, command.trim()), single };
 }
 
 function composedReason(command: string, facts: ShellFacts): { rule: string; reason: string } | undefined {
