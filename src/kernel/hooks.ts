@@ -122,14 +122,8 @@ export function createHookBus(): HookBus {
   let seq = 0;
 
   function register(plugin: string, tier: number, handlers: HookHandlers): void {
+    checkHookNames(plugin, Object.keys(handlers));
     for (const [name, entry] of Object.entries(handlers) as [HookName, HookEntry<HookName>][]) {
-      if (!(name in HOOK_STRATEGY)) {
-        throw new OpstermError("E_HOOK_UNKNOWN", `Plugin "${plugin}" registers unknown hook "${name}"`, {
-          plugin,
-          hook: name,
-          hint: `Known hooks: ${Object.keys(HOOK_STRATEGY).join(", ")}`,
-        });
-      }
       const fn = typeof entry === "function" ? entry : entry?.handler;
       if (typeof fn !== "function") {
         throw new OpstermError("E_HOOK_INVALID", `Plugin "${plugin}" gives hook "${name}" no function`, { plugin, hook: name });
@@ -167,6 +161,17 @@ export function createHookBus(): HookBus {
     call,
     handlersOf: (name) => (table.get(name) ?? []).map((h) => h.plugin),
   };
+}
+
+/** Throws E_HOOK_UNKNOWN for the first name that is not a declared hook. */
+export function checkHookNames(plugin: string, names: string[]): void {
+  const unknown = names.find((name) => !(name in HOOK_STRATEGY));
+  if (unknown === undefined) return;
+  throw new OpstermError("E_HOOK_UNKNOWN", `Plugin "${plugin}" registers unknown hook "${unknown}"`, {
+    plugin,
+    hook: unknown,
+    hint: `Known hooks: ${Object.keys(HOOK_STRATEGY).join(", ")}`,
+  });
 }
 
 type Invoke = (h: Registered, payload: unknown) => Promise<unknown>;

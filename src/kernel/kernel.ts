@@ -7,7 +7,7 @@ import { createCommandRegistry, type CommandRegistry } from "./commands.ts";
 import { loadConfig, type LoadedConfig } from "./config.ts";
 import type { CommandContext, Io, KernelFacts, PluginContext } from "./context.ts";
 import { OpstermError, PluginError, ConfigError } from "./errors.ts";
-import { createHookBus, HOOK_STRATEGY, type HookBus } from "./hooks.ts";
+import { checkHookNames, createHookBus, type HookBus } from "./hooks.ts";
 import { resolvePaths, type Paths } from "./paths.ts";
 import { tierOf, type OpstermPlugin, type Teardown } from "./plugin.ts";
 import type { Runtime } from "./runtime.ts";
@@ -124,14 +124,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
 
   /** Conflicts are found before setup runs, so a rejected plugin leaves nothing behind. */
   function checkRegistrable(plugin: OpstermPlugin): void {
-    for (const name of Object.keys(plugin.hooks ?? {})) {
-      if (!(name in HOOK_STRATEGY)) {
-        throw new OpstermError("E_HOOK_UNKNOWN", `Plugin "${plugin.name}" registers unknown hook "${name}"`, {
-          plugin: plugin.name,
-          hint: `Known hooks: ${Object.keys(HOOK_STRATEGY).join(", ")}`,
-        });
-      }
-    }
+    checkHookNames(plugin.name, Object.keys(plugin.hooks ?? {}));
     const scratch = createCommandRegistry();
     for (const cmd of registry.all()) scratch.add(cmd.plugin, cmd);
     for (const spec of plugin.commands ?? []) scratch.add(plugin.name, spec);
