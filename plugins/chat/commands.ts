@@ -130,7 +130,7 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
   if (!streaming && sink) sink.push(answer.content);
   sink?.end();
 
-  const { extractCommands, saveSuggestion } = await import("./suggest.ts");
+  const { extractCommands, saveSuggestion, offerCommands } = await import("./suggest.ts");
   // Nothing from a truncated answer is offered, saved or run (an incomplete one threw above).
   const commands = answer.truncated ? [] : extractCommands(answer.content);
   const sentUser = answer.sent[answer.sent.length - 1];
@@ -194,7 +194,6 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
     ctx.io.err(s.dim(`opsterm: ${commands.length} suggested command${commands.length === 1 ? "" : "s"} not offered: there is no terminal to ask on${input ? " (stdin is the pipe)" : ""}`));
     return 0;
   }
-  const { offerCommands } = await import("./suggest.ts");
   const results = await offerCommands(ctx, commands, {
     server,
     tier,

@@ -191,7 +191,6 @@ export async function readPipeInput(stream: Readable, options: ReadOptions & { m
   const fitted = fitText(h.text, t?.text, Math.max(0, midOmitted), maxChars);
   let text = fitted.text;
   if (stoppedEarly) text += `\n[… opsterm: stopped reading after ${formatBytes(total)}; the input went on …]`;
-  const neutralised = h.count + (t?.count ?? 0);
   return {
     text,
     bytesRead: total,
@@ -199,6 +198,6 @@ export async function readPipeInput(stream: Readable, options: ReadOptions & { m
     omittedBytes: fitted.omittedBytes,
     stoppedEarly,
     binary,
-    neutralised: Math.max(0, neutralised),
+    neutralised: h.count + (t?.count ?? 0),
   };
 }

@@ -100,14 +100,15 @@ export async function resolveKey(ctx: PluginContext, p: ProviderConfig): Promise
       });
     }
     case "cmd": {
-      const [file, ...args] = p.key.argv;
+      const argv = p.key.argv;
+      const [file, ...args] = argv;
       return await new Promise<string>((resolve, reject) => {
         execFile(file, args, { timeout: 15_000, env: ctx.env as NodeJS.ProcessEnv, maxBuffer: 64 * 1024, windowsHide: true }, (error, stdout) => {
           const key = String(stdout).trim().split("\n")[0]?.trim();
           if (error || !key) {
             // The command's output may hold the key: never repeat it.
             const why = error ? ((error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : `exit ${(error as { code?: unknown }).code ?? "?"}`) : "printed nothing";
-            reject(new ConfigError("E_CHAT_KEY_CMD", `apiKeyCmd of provider "${p.name}" (${file}) failed: ${why}`, { hint: `Run "${p.key.kind === "cmd" ? p.key.argv.join(" ") : ""}" yourself to check it prints the key` }));
+            reject(new ConfigError("E_CHAT_KEY_CMD", `apiKeyCmd of provider "${p.name}" (${file}) failed: ${why}`, { hint: `Run "${argv.join(" ")}" yourself to check it prints the key` }));
           } else resolve(key);
         });
       });

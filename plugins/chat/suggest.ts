@@ -39,7 +39,7 @@ export function extractCommands(markdown: string): string[] {
 }
 
 function fromBlock(body: string[], lang: string): string[] {
-  const prompted = body.filter((l) => /^\s*[$#] /.test(l) && /^\s*\$ /.test(l));
+  const prompted = body.filter((l) => /^\s*\$ /.test(l));
   // A console transcript: only the `$ ` lines are commands, the rest is output.
   if (lang === "console" || lang.startsWith("shell-") || prompted.length > 0) {
     return prompted.map((l) => l.replace(/^\s*\$ /, "").trim());
