@@ -5,7 +5,7 @@
 import { createKernel, type Kernel } from "../kernel/kernel.ts";
 import type { RegisteredCommand } from "../kernel/commands.ts";
 import { EXIT, fromSystemError, InterruptedError, isOpstermError, OpstermError, UnavailableError } from "../kernel/errors.ts";
-import { loadUserPlugins } from "../kernel/loader.ts";
+import { commandWords, loadUserPlugins } from "../kernel/loader.ts";
 import { resolvePaths } from "../kernel/paths.ts";
 import type { OpstermPlugin } from "../kernel/plugin.ts";
 import type { Runtime } from "../kernel/runtime.ts";
@@ -42,7 +42,7 @@ export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promi
     // were words of a question.
     for (const failure of kernel.facts.failures) {
       const names = user.entries.find((e) => e.name === failure.name)?.commands ?? builtins.find((p) => p.name === failure.name)?.commands?.map((c) => c.name) ?? [];
-      for (const cmd of names.flatMap((n) => (n.includes(" ") ? [n, n.split(" ")[0]] : [n]))) {
+      for (const cmd of commandWords(names)) {
         if (refused.has(cmd) || kernel.registry.get(cmd) || kernel.registry.groups().has(cmd)) continue;
         refused.set(cmd, new UnavailableError("E_PLUGIN_FAILED", `Command "${cmd}" is unavailable: ${failure.message}`, { plugin: failure.name, hint: failure.hint }));
       }

@@ -46,10 +46,15 @@ export async function loadUserPlugins(configDir: string): Promise<LoadedUserPlug
       const e = error instanceof OpstermError ? error : new OpstermError("E_PLUGIN_LOAD", `Plugin "${entry.name}" (${entry.path}) failed to load: ${(error as Error).message}`, { plugin: entry.name });
       result.failures.push({ name: entry.name, code: e.code, message: e.message, hint: e.hint });
       // The group word too: `opsterm deploy` of a refused `deploy run` must not become a question.
-      for (const cmd of entry.commands.flatMap((n) => (n.includes(" ") ? [n, n.split(" ")[0]] : [n]))) result.refusedCommands.set(cmd, e);
+      for (const cmd of commandWords(entry.commands)) result.refusedCommands.set(cmd, e);
     }
   }
   return result;
+}
+
+/** The words that invoke these commands: each name, and for a group action its group word too. */
+export function commandWords(names: string[]): string[] {
+  return names.flatMap((n) => (n.includes(" ") ? [n, n.split(" ")[0]] : [n]));
 }
 
 async function loadTrusted(entry: TrustEntry): Promise<OpstermPlugin> {
