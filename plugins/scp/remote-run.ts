@@ -4,7 +4,7 @@
  * action (77), a failed snapshot (74), a failed transfer (1) and an interrupt (130) apart.
  */
 import type { CommandContext } from "../../src/kernel/context.ts";
-import { EXIT, isOpstermError } from "../../src/kernel/errors.ts";
+import { EXIT, isOpstermError, OpstermError } from "../../src/kernel/errors.ts";
 import type { RemoteAction, RemoteActionKind, RemoteActionResult, Verdict } from "../../src/kernel/types.ts";
 import { exitCodeFor, runRemoteAction } from "../../src/lib/remote-action.ts";
 import type { Connection, ResolvedServer } from "../ssh/types.ts";
@@ -49,13 +49,10 @@ export interface RunOutcome {
   exitCode: number;
 }
 
-/** Thrown by a transfer body when the write happened but a snapshot could not be committed. */
-export class SnapshotFailure extends Error {
-  readonly code: string;
+/** Thrown by a transfer body when a snapshot before or after the write could not be committed (exit 74). */
+export class SnapshotFailure extends OpstermError {
   constructor(code: "E_SNAPSHOT_BEFORE" | "E_SNAPSHOT_AFTER", message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = "SnapshotFailure";
-    this.code = code;
+    super(code, message, { cause, exitCode: EXIT.IO, hint: "Check the audit snapshot store (opsterm audit verify); remote writes need their snapshots" });
   }
 }
 
@@ -110,9 +107,6 @@ function hintFor(code: string): string | undefined {
 
 function toFailure(error: unknown, signal: AbortSignal): Failure {
   if (signal.aborted) return { code: "E_INTERRUPTED", message: "Interrupted; the target was not replaced unless the final rename had already been sent", exitCode: EXIT.INTERRUPTED };
-  if (error instanceof SnapshotFailure) {
-    return { code: error.code, message: error.message, exitCode: EXIT.IO, hint: "Check the audit snapshot store (opsterm audit verify); remote writes need their snapshots" };
-  }
   if (isOpstermError(error)) return { code: error.code, message: error.message, hint: error.hint, exitCode: error.exitCode };
   if (error instanceof SftpError) return { code: "E_SCP_SFTP", message: error.message, exitCode: EXIT.FAILURE };
   const message = error instanceof Error ? error.message : String(error);
