@@ -105,7 +105,7 @@ function sizeOf(content: PutRequest["content"]): number | undefined {
 export async function putFile(ctx: CommandContext, request: PutRequest): Promise<FileWriteResult> {
   const size = request.size ?? sizeOf(request.content);
   const done: WrittenFile[] = [];
-  const run = await runTransfer(ctx, runSpec(request, "write", `write file${size !== undefined ? ` (${formatBytes(size)})` : ""}`, { bytes: size, mode: request.mode }), async (session) => {
+  const run = await runTransfer(ctx, runSpec(request, "write", `write file${size !== undefined ? ` (${formatBytes(size)})` : ""}`, { bytes: size, mode: octal(request.mode) }), async (session) => {
     const progress = createProgress(ctx.io.stderr, Boolean(request.progress && ctx.io.isTTY.stderr), `${session.server.id}:${posix.basename(request.path)}`, size);
     const { content } = request;
     const source = typeof content === "string" || content instanceof Uint8Array ? () => once(content) : () => content;
@@ -140,7 +140,7 @@ export async function getFile(ctx: CommandContext, request: GetRequest): Promise
   const box: { read?: Read } = {};
   const run = await runTransfer(ctx, runSpec(request, "read", "read file"), async (session) => {
     box.read = (await readRemoteBuffer(session.sftp, request.path, limit, { signal: session.signal })) ?? undefined;
-    if (!box.read) throw new OpstermError("E_SCP_NOT_FOUND", `${session.server.id}:${request.path} does not exist`);
+    if (!box.read) throw notFound(session.server.id, request.path);
   });
   const r = box.read;
   return {
@@ -167,7 +167,7 @@ function runSpec(request: PutRequest | GetRequest, kind: "write" | "read", comma
     preApproved: request.preApproved,
     approve: request.approve,
     signal: request.signal,
-    auditArgs: Object.fromEntries(Object.entries(auditArgs).filter(([, v]) => v !== undefined).map(([k, v]) => [k, k === "mode" && typeof v === "number" ? octal(v) : v])),
+    auditArgs: Object.fromEntries(Object.entries(auditArgs).filter(([, v]) => v !== undefined)),
   };
 }
 
@@ -191,7 +191,7 @@ export async function streamFile(
   return { ...run, ...info };
 }
 
-function notFound(server: string, path: string): UsageError {
+function notFound(server: string, path: string): OpstermError {
   return new OpstermError("E_SCP_NOT_FOUND", `${server}:${path} does not exist`, { hint: "Check the path; relative paths start in the login directory" });
 }
 
