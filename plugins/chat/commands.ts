@@ -160,10 +160,8 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
 
   const tier = typeof target?.tier === "string" ? target.tier : undefined;
   const suggestion = commands.length > 0 ? await saveSuggestion(ctx, commands, server, tier) : undefined;
-  if (suggestion && !ctx.json && ctx.env.OPSTERM_SHELL_SESSION) {
-    const key = ctx.env.OPSTERM_INSERT_KEY || "\\eo";
-    ctx.io.err(s.dim(`opsterm: suggested command saved; press ${key === "\\eo" ? "Alt-o" : key} at your prompt to insert it`));
-  }
+  const shell = ctx.tryUse("shell");
+  if (suggestion && shell && !ctx.json && ctx.env.OPSTERM_SHELL_SESSION) ctx.io.err(s.dim(`opsterm: suggested command saved; ${shell.insertHint}`));
 
   if (answer.truncated) {
     ctx.io.warn("the answer was cut off at the length limit (finish_reason: length); commands from it are not offered. Raise maxTokens or ask for less");

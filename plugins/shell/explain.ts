@@ -5,7 +5,7 @@
 import type { ChatMessage, CommandContext } from "../../src/kernel/index.ts";
 import { ConfigError } from "../../src/kernel/index.ts";
 import type { CommandOutput } from "./output.ts";
-import type { LastCommand, ShellService } from "./types.ts";
+import type { LastCommand } from "./types.ts";
 // Type-only: the chat plugin augments OpstermServices with "chat"; no runtime import of its code.
 import type {} from "../chat/types.ts";
 
@@ -75,8 +75,8 @@ export async function explainLast(ctx: CommandContext, last: LastCommand, output
   if (streaming && !wroteAny) ctx.io.out(answer.content);
 
   const suggestion = answer.truncated ? undefined : firstSuggestedCommand(answer.content);
-  const shell = ctx.tryUse("shell") as ShellService | undefined;
-  if (suggestion && shell) await shell.saveSuggestion(suggestion);
+  const shell = ctx.use("shell");
+  if (suggestion) await shell.saveSuggestion(suggestion);
   try {
     await ctx.hooks.call("history", {
       mode: "explain",
@@ -94,9 +94,8 @@ export async function explainLast(ctx: CommandContext, last: LastCommand, output
   if (answer.truncated) ctx.io.warn("the answer was cut off at the length limit (finish_reason: length); no command was saved from it");
   if (ctx.json) {
     ctx.io.out(JSON.stringify({ last, output, answer: answer.content, provider: answer.provider, model: answer.model, truncated: answer.truncated, redactions: answer.redactions, suggestion: suggestion ?? null }));
-  } else if (suggestion && shell) {
-    const key = ctx.env.OPSTERM_INSERT_KEY || "\\eo";
-    ctx.io.err(ctx.io.errStyle.dim(`opsterm: suggested command saved; press ${key === "\\eo" ? "Alt-o" : key} at your prompt to insert it`));
+  } else if (suggestion) {
+    ctx.io.err(ctx.io.errStyle.dim(`opsterm: suggested command saved; ${shell.insertHint}`));
   }
   return 0;
 }

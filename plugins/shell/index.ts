@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { definePlugin } from "../../src/kernel/index.ts";
 import { shellCommands } from "./commands.ts";
+import { DEFAULT_INSERT_KEY } from "./scripts.ts";
 import { readLastCommand, shellDir } from "./state.ts";
 import type { ShellService } from "./types.ts";
 
@@ -18,6 +19,8 @@ export default definePlugin({
   setup(ctx) {
     const dir = shellDir(ctx.paths.dataDir);
     const suggestionPath = join(dir, "suggestion");
+    // The key `opsterm init` binds by default; the shell's own binding is not known here.
+    const key = ctx.env.OPSTERM_INSERT_KEY || DEFAULT_INSERT_KEY;
     const service: ShellService = {
       lastCommand: () => readLastCommand(dir, ctx.env.OPSTERM_SHELL_SESSION),
       async saveSuggestion(command) {
@@ -26,6 +29,7 @@ export default definePlugin({
         await atomicWrite(suggestionPath, `${command.replace(/\n+$/, "")}\n`, { mode: 0o600, dirMode: 0o700 });
       },
       suggestionPath,
+      insertHint: `press ${key === DEFAULT_INSERT_KEY ? "Alt-o" : key} at your prompt to insert it`,
     };
     ctx.provide("shell", service);
   },

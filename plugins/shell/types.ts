@@ -35,6 +35,8 @@ export interface ShellService {
   saveSuggestion(command: string): Promise<void>;
   /** Where the suggestion is saved. */
   readonly suggestionPath: string;
+  /** What to tell the user once a suggestion is saved, e.g. "press Alt-o at your prompt to insert it". */
+  readonly insertHint: string;
 }
 
 declare module "../../src/kernel/context.ts" {
