@@ -11,17 +11,21 @@ export function renderMainHelp(registry: CommandRegistry, version: string, s: St
   const rows: [string, string][] = [];
   const seenGroups = new Set<string>();
   const userRows: [string, string][] = [];
+  const groups = registry.groups();
   for (const cmd of registry.all()) {
     if (cmd.hidden) continue;
     const [head] = cmd.name.split(" ");
-    const target = userPlugins.has(cmd.plugin) ? userRows : rows;
+    const fromUser = userPlugins.has(cmd.plugin);
+    const target = fromUser ? userRows : rows;
+    const by = fromUser ? s.dim(` (plugin ${cmd.plugin})`) : "";
     if (cmd.name.includes(" ")) {
       if (seenGroups.has(head)) continue;
       seenGroups.add(head);
-      const actions = registry.groups().get(head)!.filter((c) => !c.hidden).map((c) => c.name.split(" ")[1]);
-      target.push([`${head} <${actions.join("|")}>`, groupDescription(registry.groups().get(head)!) + (userPlugins.has(cmd.plugin) ? s.dim(` (plugin ${cmd.plugin})`) : "")]);
+      const group = groups.get(head)!;
+      const actions = group.filter((c) => !c.hidden).map((c) => c.name.split(" ")[1]);
+      target.push([`${head} <${actions.join("|")}>`, groupDescription(group) + by]);
     } else {
-      target.push([withUsage(cmd), cmd.description + (userPlugins.has(cmd.plugin) ? s.dim(` (plugin ${cmd.plugin})`) : "")]);
+      target.push([withUsage(cmd), cmd.description + by]);
     }
   }
   const def = registry.defaultCommand();
