@@ -42,8 +42,14 @@ export function classify(command: string, options: ClassifyOptions, rules: UserR
   }
 }
 
+/** The reject every verdict becomes while a rule file is invalid; undefined when the rules are valid. */
+export function invalidRulesVerdict(rules: UserRules): Verdict | undefined {
+  return rules.invalid ? verdict("reject", "user.invalid-rules", `policy rules are invalid, so everything is denied: ${rules.invalid}`) : undefined;
+}
+
 function judge(command: string, options: ClassifyOptions, rules: UserRules): Verdict {
-  if (rules.invalid) return verdict("reject", "user.invalid-rules", `policy rules are invalid, so everything is denied: ${rules.invalid}`);
+  const invalid = invalidRulesVerdict(rules);
+  if (invalid) return invalid;
   const screened = screen(command);
   if (screened) return verdict("reject", screened.rule, screened.reason, screened.segment);
 
@@ -353,7 +359,8 @@ function composedReason(command: string, facts: ShellFacts): { rule: string; rea
 
 /** Interactive sessions: approval-required unless a user rule says `session: allow` (or deny). */
 export function sessionVerdict(rules: UserRules, options: ClassifyOptions, interactive = false): Verdict {
-  if (rules.invalid) return verdict("reject", "user.invalid-rules", `policy rules are invalid, so everything is denied: ${rules.invalid}`);
+  const invalid = invalidRulesVerdict(rules);
+  if (invalid) return invalid;
   const scoped = rules.session.filter((s) => (s.tier === undefined || s.tier === options.tier) && (s.server === undefined || s.server === options.server));
   const deny = scoped.find((s) => s.mode === "deny");
   if (deny) return verdict("reject", deny.id, `sessions are denied by your rule (${deny.at})`);

@@ -22,7 +22,9 @@ export function ruleFiles(paths: Paths): string[] {
 }
 
 export function createPolicyService(files: string[]): LoadedPolicyService {
-  let engine: { classify: PolicyService["classify"]; session: (o: ClassifyOptions, interactive?: boolean) => Verdict; sensitive: (p: string) => string | undefined } | undefined;
+  let engine:
+    | { classify: PolicyService["classify"]; session: (o: ClassifyOptions, interactive?: boolean) => Verdict; sensitive: (p: string) => string | undefined; invalid: Verdict | undefined }
+    | undefined;
   let loading: Promise<void> | undefined;
   let read: string[] = [];
 
@@ -36,13 +38,14 @@ export function createPolicyService(files: string[]): LoadedPolicyService {
   const service: LoadedPolicyService = {
     load() {
       loading ??= (async () => {
-        const [{ classify, sessionVerdict }, { loadUserRules }, { sensitivePath }] = await Promise.all([import("./engine.ts"), import("./user-rules.ts"), import("./allow-list.ts")]);
+        const [{ classify, invalidRulesVerdict, sessionVerdict }, { loadUserRules }, { sensitivePath }] = await Promise.all([import("./engine.ts"), import("./user-rules.ts"), import("./allow-list.ts")]);
         const rules = await loadUserRules(files);
         read = rules.files;
         engine = {
           classify: (command, options = {}) => classify(command, options, rules),
           session: (options, interactive) => sessionVerdict(rules, options, interactive),
           sensitive: sensitivePath,
+          invalid: invalidRulesVerdict(rules),
         };
       })();
       return loading;
@@ -60,16 +63,14 @@ export function createPolicyService(files: string[]): LoadedPolicyService {
         case "session":
           return e.session(options, action.origin === "user" && action.interactive === true);
         case "read": {
-          const probe = e.classify("true", options);
-          if (probe.decision === "reject") return probe;
+          if (e.invalid) return e.invalid;
           const secret = action.path ? e.sensitive(action.path) : undefined;
           if (secret) return { decision: "approval-required", rule: "policy.sensitive-read", reason: `${action.path} may hold ${secret}`, segment: action.path };
           return { decision: "auto-allow", rule: "policy.file-read", reason: "reading a file changes nothing on the server", segment: action.path };
         }
         case "write":
         case "transfer": {
-          const probe = e.classify("true", options);
-          if (probe.decision === "reject") return probe;
+          if (e.invalid) return e.invalid;
           return { decision: "approval-required", rule: "policy.file-write", reason: `a ${action.kind} changes files on ${action.server}`, segment: action.path };
         }
         default:

@@ -156,6 +156,14 @@ describe("user rules", () => {
     expect(await open.service.decide({ ...base, server: "web-2", kind: "session", command: "ssh" })).toMatchObject({ decision: "approval-required", rule: "policy.session" });
   });
 
+  it("decide() rejects every action kind while the rules are invalid", async () => {
+    const { service } = await policyWith("deny: rm\n");
+    const base = { server: "web-1", origin: "user" as const, runId: "r" };
+    for (const kind of ["exec", "read", "write", "transfer", "session"] as const) {
+      expect(await service.decide({ ...base, kind, command: "uptime", path: "/var/log/syslog" }), kind).toMatchObject({ decision: "reject", rule: "user.invalid-rules" });
+    }
+  });
+
   it("a session without rules: auto-allow for a person at a terminal, approval when stdin is not one or a model asks; rules still win", async () => {
     const session = { server: "web-2", runId: "r", kind: "session" as const, command: "ssh" };
     const none = await policyWith("");
