@@ -292,7 +292,7 @@ const ssh = defineCommand({
       server = { ...server, via, proxy: via.map((h) => h.id) };
     }
     const settings = await sshSettings(ctx);
-    const argv = sshArgv(server, ctx.env.OPSTERM_KNOWN_HOSTS || (await ctx.config()).get("ssh.knownHosts") ? settings.knownHostsPath : undefined);
+    const argv = sshArgv(server, settings.knownHostsConfigured ? settings.knownHostsPath : undefined);
     // One orchestrated action (DESIGN.md §5): policy (session rules, tiers) → approval → audit
     // intent (session-start) → ssh → audit result (session-end). Fails closed like exec.
     const { runRemoteAction, exitCodeFor } = await import("../../src/lib/remote-action.ts");

@@ -26,6 +26,8 @@ export const SSH_CONFIG: Record<string, SchemaNode> = {
 
 export interface SshSettings {
   knownHostsPath: string;
+  /** The path comes from OPSTERM_KNOWN_HOSTS or `ssh.knownHosts`, not the ~/.ssh/known_hosts default. */
+  knownHostsConfigured: boolean;
   /** Read-only extra known_hosts files. */
   extraKnownHosts: string[];
   hostKeys: HostKeyMode;
@@ -44,6 +46,7 @@ export async function sshSettings(ctx: Pick<CommandContext, "config" | "env" | "
   if (!Number.isFinite(timeout) || timeout <= 0) throw new ConfigError("E_CONFIG_VALUE", "ssh.connectTimeout must be a positive number of seconds", { hint: "opsterm config set ssh.connectTimeout 10" });
   return {
     knownHostsPath: override ?? join(ctx.paths.home, ".ssh", "known_hosts"),
+    knownHostsConfigured: Boolean(override),
     extraKnownHosts: !override && existsSync("/etc/ssh/ssh_known_hosts") ? ["/etc/ssh/ssh_known_hosts"] : [],
     hostKeys: mode === "accept-new" || mode === "strict" ? mode : "ask",
     hashKnownHosts: typeof config.get("ssh.hashKnownHosts") === "boolean" ? (config.get("ssh.hashKnownHosts") as boolean) : opensshHashesKnownHosts(ctx.paths.home),
