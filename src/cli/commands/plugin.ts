@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { defineCommand, type CommandSpec } from "../../kernel/commands.ts";
 import { DataError, UsageError } from "../../kernel/errors.ts";
 import { importPluginSource } from "../../kernel/loader.ts";
-import { readTrustStore, sha256, updateTrustStore } from "../../kernel/manifest.ts";
+import { readTrustStore, sha256, updateTrustStore, type TrustEntry } from "../../kernel/manifest.ts";
 import { closest } from "../../lib/schema.ts";
 
 const add = defineCommand({
@@ -27,19 +27,19 @@ const add = defineCommand({
     }
     const plugin = await importPluginSource(bytes, path);
     const commands = (plugin.commands ?? []).map((c) => c.name);
-    const store = readTrustStore(ctx.paths.configDir);
     for (const name of commands) {
       const owner = ctx.registry.get(name);
       if (owner && owner.plugin !== plugin.name) {
         throw new DataError("E_COMMAND_CONFLICT", `Plugin "${plugin.name}" defines command "${name}", which "${owner.plugin}" already has`, { hint: `Rename the command in ${path}` });
       }
     }
-    const clash = store.plugins.find((p) => p.name === plugin.name && p.path !== path);
     if (ctx.kernel.plugins.some((p) => p.name === plugin.name && p.source === "builtin")) {
       throw new DataError("E_PLUGIN_DUPLICATE", `"${plugin.name}" is the name of a built-in plugin`, { hint: `Rename the plugin in ${path}` });
     }
     const hash = sha256(bytes);
+    let clash: TrustEntry | undefined;
     await updateTrustStore(ctx.paths.configDir, (s) => {
+      clash = s.plugins.find((p) => p.name === plugin.name && p.path !== path);
       s.plugins = s.plugins.filter((p) => p.name !== plugin.name && p.path !== path);
       s.plugins.push({ name: plugin.name, path, sha256: hash, commands, addedAt: new Date().toISOString() });
     });
