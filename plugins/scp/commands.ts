@@ -6,19 +6,14 @@ import { defineCommand, type CommandSpec } from "../../src/kernel/commands.ts";
 import type { CommandContext } from "../../src/kernel/context.ts";
 import { OpstermError, UsageError } from "../../src/kernel/errors.ts";
 import { checkRemotePath, formatBytes, parseEndpoint, parseMode, parseVia } from "./spec.ts";
+import type { FileFailure } from "./types.ts";
 
 const VIA = { flags: "--via <hosts>", description: "Jump hosts (inventory ids, comma-separated), replacing the inventory's chain" };
 const YES = { flags: "-y, --yes", description: "Approve the write in advance (rejected actions still never run)" };
 const JSON_FLAG = { flags: "--json", description: "Print a JSON summary" };
 
-interface Failure {
-  code: string;
-  message: string;
-  hint?: string;
-}
-
 /** Throws the transfer's failure as a typed error carrying the right exit code. */
-function fail(failure: Failure | undefined, exitCode: number): never {
+function fail(failure: FileFailure | undefined, exitCode: number): never {
   throw new OpstermError(failure?.code ?? "E_SCP_FAILED", failure?.message ?? "The transfer failed", { hint: failure?.hint, exitCode });
 }
 
