@@ -65,7 +65,7 @@ function judge(command: string, options: ClassifyOptions, rules: UserRules): Ver
   const hard = findHard(facts, 0);
   if (hard) return verdict("reject", hard.hit.rule, hard.hit.reason, hard.segment);
 
-  const scoped = applicable(rules, options.server, options.tier);
+  const scoped = applicable(rules.rules, options.server, options.tier);
   const everyArgv = scoped.some((r) => r.kind !== "allow") ? allArgvs(facts, 0) : [];
   const deny = firstMatch(scoped, "deny", everyArgv);
   if (deny) return verdict("reject", deny.rule.id, `denied by your rule "${deny.rule.prefix.join(" ")}" (${deny.rule.at})`, deny.segment);
@@ -361,7 +361,7 @@ function composedReason(command: string, facts: ShellFacts): { rule: string; rea
 export function sessionVerdict(rules: UserRules, options: ClassifyOptions, interactive = false): Verdict {
   const invalid = invalidRulesVerdict(rules);
   if (invalid) return invalid;
-  const scoped = rules.session.filter((s) => (s.tier === undefined || s.tier === options.tier) && (s.server === undefined || s.server === options.server));
+  const scoped = applicable(rules.session, options.server, options.tier);
   const deny = scoped.find((s) => s.mode === "deny");
   if (deny) return verdict("reject", deny.id, `sessions are denied by your rule (${deny.at})`);
   const ask = scoped.find((s) => s.mode === "ask");

@@ -101,9 +101,9 @@ function collect(file: YamlFile, out: UserRules): void {
   if (all.length) throw schemaError(file, all, ConfigError, "Fix policy.yaml (see docs/policy.md); until then every command is rejected");
 }
 
-/** Rules that apply to a target. */
-export function applicable(rules: UserRules, server?: string, tier?: string): UserRule[] {
-  return rules.rules.filter((r) => (r.tier === undefined || r.tier === tier) && (r.server === undefined || r.server === server));
+/** Rules (or session rules) whose tier and server scope include the target. */
+export function applicable<T extends { tier?: string; server?: string }>(rules: T[], server?: string, tier?: string): T[] {
+  return rules.filter((r) => (r.tier === undefined || r.tier === tier) && (r.server === undefined || r.server === server));
 }
 
 /**
