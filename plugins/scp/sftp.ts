@@ -17,7 +17,6 @@ export interface SftpFile {
 }
 
 export interface Sftp {
-  readonly raw: SFTPWrapper;
   /** True when the server offers the extension (`fsync@openssh.com`, `posix-rename@openssh.com`). */
   supports(extension: string): boolean;
   stat(path: string): Promise<Stats | null>;
@@ -38,7 +37,6 @@ export interface Sftp {
   writeAll(file: SftpFile, source: AsyncIterable<Uint8Array>, onChunk?: (chunk: Buffer) => void, signal?: AbortSignal): Promise<number>;
   /** Reads the file from offset 0 to EOF with pipelined requests, calling `onChunk` in order. */
   readAll(file: SftpFile, onChunk: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal, sizeHint?: number): Promise<number>;
-  end(): void;
 }
 
 /** An SFTP failure with the path it concerns and the SSH_FX status code. */
@@ -102,7 +100,6 @@ function wrap(raw: SFTPWrapper, client: Client): Sftp {
   };
 
   const sftp: Sftp = {
-    raw,
     supports: (name) => extensions[name] !== undefined,
     stat: (path) => orNull(call("stat", path, (cb) => raw.stat(path, cb))),
     lstat: (path) => orNull(call("lstat", path, (cb) => raw.lstat(path, cb))),
@@ -122,7 +119,6 @@ function wrap(raw: SFTPWrapper, client: Client): Sftp {
     readdir: (path) => call("readdir", path, (cb) => raw.readdir(path, cb)),
     writeAll: (file, source, onChunk, signal) => writeAll(raw, guard, file, source, onChunk, signal),
     readAll: (file, onChunk, signal, sizeHint) => readAll(raw, guard, file, onChunk, signal, sizeHint),
-    end: () => raw.end(),
   };
   return sftp;
 }
