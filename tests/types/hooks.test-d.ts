@@ -4,7 +4,7 @@
  */
 import { expectTypeOf } from "vitest";
 import { definePlugin, type CommandOutcome, type OpstermHooks, type Verdict } from "../../src/kernel/index.ts";
-import type { HookResult } from "../../src/kernel/hooks.ts";
+import { HOOK_STRATEGY, type HookName, type HookResult } from "../../src/kernel/hooks.ts";
 
 // @ts-expect-error: "beforeExec" is not a hook
 definePlugin({ name: "x", apiVersion: 1, hooks: { beforeExec: () => {} } });
@@ -23,6 +23,9 @@ definePlugin({
 
 definePlugin({ name: "ok", apiVersion: 1, hooks: { beforeRemoteAction: () => ({ decision: "reject", rule: "r", reason: "why" }) } });
 definePlugin({ name: "ok", apiVersion: 1, hooks: { close: { order: "post", handler: () => {} } } });
+
+// Every declared hook has a run strategy, and no strategy names a hook that does not exist.
+expectTypeOf<keyof typeof HOOK_STRATEGY>().toEqualTypeOf<HookName>();
 
 expectTypeOf<Parameters<OpstermHooks["afterCommand"]>[0]>().toEqualTypeOf<CommandOutcome>();
 expectTypeOf<HookResult<"beforeRemoteAction">>().toEqualTypeOf<Verdict | undefined>();
