@@ -101,8 +101,7 @@ function nonAsciiOutsideQuotes(command: string, facts: ShellFacts): Verdict | un
 function allArgvs(facts: ShellFacts, depth: number): { argv: string[]; segment: string }[] {
   const out: { argv: string[]; segment: string }[] = [];
   for (const cmd of facts.commands) {
-    const literal = cmd.words.every((w) => w.literal !== undefined) ? cmd.words.map((w) => w.literal!) : undefined;
-    for (const argv of literal && !sameWords(literal, cmd.argv) ? [literal, cmd.argv] : [cmd.argv]) {
+    for (const argv of argvForms(cmd)) {
       let current: string[] | undefined = argv;
       for (let n = 0; current && current.length && n < MAX_DEPTH; n++) {
         out.push({ argv: current, segment: cmd.segment });
@@ -145,9 +144,8 @@ function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
       if (hit) return { hit, segment: cmd.segment };
     }
   }
-  const literal = cmd.words.every((w) => w.literal !== undefined) ? cmd.words.map((w) => w.literal!) : undefined;
   const stdinWords = cmd.stdinWords ?? producedPaths(cmd);
-  for (const start of startArgvs(cmd, literal)) {
+  for (const start of startArgvs(cmd)) {
     let argv: string[] | undefined = start;
     const chain: string[] = [];
     for (let n = 0; argv && argv.length; n++) {
@@ -185,6 +183,12 @@ function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
   return undefined;
 }
 
+/** The literal words (when every word has one) and, if it differs, the guessed expansion. */
+function argvForms(cmd: SimpleCmd): string[][] {
+  const literal = cmd.words.every((w) => w.literal !== undefined) ? cmd.words.map((w) => w.literal!) : undefined;
+  return literal && !sameWords(literal, cmd.argv) ? [literal, cmd.argv] : [cmd.argv];
+}
+
 function sameWords(a: string[], b: string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -201,8 +205,8 @@ function cronScripts(cmd: SimpleCmd, argv: string[]): string[] {
  * The argv forms to judge: the literal words, the guessed expansion, and both resolved against a
  * directory an earlier `cd` in the line moved to (`cd / && rm -rf *`).
  */
-function startArgvs(cmd: SimpleCmd, literal: string[] | undefined): string[][] {
-  const starts = literal && !sameWords(literal, cmd.argv) ? [literal, cmd.argv] : [cmd.argv];
+function startArgvs(cmd: SimpleCmd): string[][] {
+  const starts = argvForms(cmd);
   if (!cmd.cwd) return starts;
   const resolved: string[][] = [];
   for (const dir of cmd.cwd) {
