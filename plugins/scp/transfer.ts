@@ -58,7 +58,7 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
   let before: Uint8Array | null = null;
   if (target.exists) {
     if ((target.size ?? 0) <= SNAPSHOT_MAX_BYTES) before = (await readRemoteBuffer(sftp, target.path, SNAPSHOT_MAX_BYTES, { signal }))?.content ?? null;
-    else before = stub(target.size ?? 0, (await sha256sum(conn.client, target.path).catch(() => undefined)) ?? (await hashRemote(session, target.path)));
+    else before = stub(target.size ?? 0, (await sha256sum(conn, target.path)) ?? (await hashRemote(session, target.path)));
   }
   try {
     record("before", await audit.snapshot(server.id, target.path, before, `before write by run ${ctx.runId}`));
@@ -66,7 +66,7 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
     throw new SnapshotFailure("E_SNAPSHOT_BEFORE", `The snapshot of ${server.id}:${target.path} before the write failed, so nothing was written: ${(error as Error).message}`, error);
   }
 
-  const result = await atomicUpload(conn.client, sftp, job.source(), target, {
+  const result = await atomicUpload(conn, sftp, job.source(), target, {
     mode: job.mode,
     forceMode: job.forceMode,
     keepBytes: SNAPSHOT_MAX_BYTES,

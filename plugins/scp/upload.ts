@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { posix } from "node:path";
-import type { Client } from "ssh2";
+import type { Connection } from "../ssh/types.ts";
 import { OpstermError } from "../../src/kernel/errors.ts";
 import { permissionBits, shellQuote, type Sftp, type SftpFile } from "./sftp.ts";
 
@@ -72,7 +72,7 @@ export async function inspectTarget(sftp: Sftp, target: string): Promise<TargetI
 }
 
 export async function atomicUpload(
-  client: Client,
+  conn: Pick<Connection, "exec">,
   sftp: Sftp,
   source: AsyncIterable<Uint8Array>,
   target: TargetInfo,
@@ -120,7 +120,7 @@ export async function atomicUpload(
 
     const sha256 = hash.digest("hex");
     stage = "verify";
-    const verifiedBy = await verify(client, sftp, temp, sha256, options.signal);
+    const verifiedBy = await verify(conn, sftp, temp, sha256, options.signal);
     if (options.signal?.aborted) throw options.signal.reason ?? new Error("aborted");
     stage = "rename";
     await sftp.rename(temp, target.path);
@@ -158,8 +158,8 @@ async function keepOwner(sftp: Sftp, file: SftpFile, target: TargetInfo): Promis
  * Checks the temp file's content before it replaces anything: `sha256sum` over exec when the
  * account has a shell, else a full re-read through SFTP (sftp-only accounts).
  */
-async function verify(client: Client, sftp: Sftp, path: string, expected: string, signal?: AbortSignal): Promise<"sha256sum" | "sftp"> {
-  const remote = await sha256sum(client, path).catch(() => undefined);
+async function verify(conn: Pick<Connection, "exec">, sftp: Sftp, path: string, expected: string, signal?: AbortSignal): Promise<"sha256sum" | "sftp"> {
+  const remote = await sha256sum(conn, path);
   if (remote !== undefined) {
     if (remote !== expected) throw mismatch(path, expected, remote);
     return "sha256sum";
@@ -180,21 +180,10 @@ function mismatch(path: string, expected: string, actual: string): UploadError {
   return new UploadError("E_SCP_CHECKSUM", `The uploaded copy ${path} has sha256 ${actual.slice(0, 16)}…, expected ${expected.slice(0, 16)}…; the target was not replaced`, "Retry the transfer; if it repeats, check the remote disk");
 }
 
-/** Runs `sha256sum` on the remote file; undefined when the command is not available. */
-export function sha256sum(client: Client, path: string): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    client.exec(`sha256sum -- ${shellQuote(path)}`, (error, channel) => {
-      if (error) return reject(error);
-      let out = "";
-      channel.on("data", (d: Buffer) => {
-        if (out.length < 4096) out += d.toString("latin1");
-      });
-      channel.stderr.resume();
-      channel.on("close", (code: number | null) => {
-        // sha256sum prefixes the line with "\" when the name holds a backslash or newline.
-        const match = /^\\?([0-9a-f]{64})\s/.exec(out);
-        resolve(code === 0 && match ? match[1] : undefined);
-      });
-    });
-  });
+/** Runs `sha256sum` on the remote file; undefined when the command is not available (or did not answer). */
+export async function sha256sum(conn: Pick<Connection, "exec">, path: string): Promise<string | undefined> {
+  const r = await conn.exec(`sha256sum -- ${shellQuote(path)}`, { maxCapture: 4096 });
+  // sha256sum prefixes the line with "\" when the name holds a backslash or newline.
+  const match = /^\\?([0-9a-f]{64})\s/.exec(r.stdout);
+  return r.exitCode === 0 && match ? match[1] : undefined;
 }

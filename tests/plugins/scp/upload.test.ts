@@ -50,7 +50,7 @@ describe("atomicUpload()", () => {
     try {
       const data = randomBytes(size);
       const path = join(dir, `round-${size}.bin`);
-      const result = await atomicUpload(conn.client, sftp, chunks(data), await inspectTarget(sftp, path));
+      const result = await atomicUpload(conn, sftp, chunks(data), await inspectTarget(sftp, path));
       expect(result.bytes).toBe(size);
       expect(result.sha256).toBe(sha(data));
       expect(result.verifiedBy).toBe("sha256sum");
@@ -74,7 +74,7 @@ describe("atomicUpload()", () => {
       writeFileSync(path, "old\n");
       chmodSync(path, 0o640);
       chownSync(path, 4321, 4322);
-      const result = await atomicUpload(conn.client, sftp, chunks(Buffer.from("new\n")), await inspectTarget(sftp, path));
+      const result = await atomicUpload(conn, sftp, chunks(Buffer.from("new\n")), await inspectTarget(sftp, path));
       const st = statSync(path);
       expect(readFileSync(path, "utf8")).toBe("new\n");
       expect(result.replaced).toBe(true);
@@ -91,7 +91,7 @@ describe("atomicUpload()", () => {
       const path = join(dir, "secret.env");
       writeFileSync(path, "A=1\n", { mode: 0o644 });
       chmodSync(path, 0o644);
-      await atomicUpload(conn.client, sftp, chunks(Buffer.from("A=2\n")), await inspectTarget(sftp, path), { mode: 0o600, forceMode: true });
+      await atomicUpload(conn, sftp, chunks(Buffer.from("A=2\n")), await inspectTarget(sftp, path), { mode: 0o600, forceMode: true });
       expect(statSync(path).mode & 0o777).toBe(0o600);
     } finally {
       conn.close();
@@ -107,7 +107,7 @@ describe("atomicUpload()", () => {
       symlinkSync(real, link);
       const target = await inspectTarget(sftp, link);
       expect(target.path).toBe(real);
-      await atomicUpload(conn.client, sftp, chunks(Buffer.from("after\n")), target);
+      await atomicUpload(conn, sftp, chunks(Buffer.from("after\n")), target);
       expect(lstatSync(link).isSymbolicLink()).toBe(true);
       expect(readlinkSync(link)).toBe(real);
       expect(readFileSync(real, "utf8")).toBe("after\n");
@@ -139,7 +139,7 @@ describe("atomicUpload()", () => {
         yield randomBytes(64 * 1024);
       }
     }
-    const error = await atomicUpload(conn.client, sftp, killer(), await inspectTarget(sftp, path)).catch((e) => e);
+    const error = await atomicUpload(conn, sftp, killer(), await inspectTarget(sftp, path)).catch((e) => e);
     conn.close();
     expect(error).toBeInstanceOf(UploadError);
     expect(error.code).toBe("E_SCP_WRITE");
@@ -160,7 +160,7 @@ describe("atomicUpload()", () => {
           yield randomBytes(32 * 1024);
         }
       }
-      await expect(atomicUpload(conn.client, sftp, slow(), await inspectTarget(sftp, path), { signal: controller.signal })).rejects.toThrow("stop");
+      await expect(atomicUpload(conn, sftp, slow(), await inspectTarget(sftp, path), { signal: controller.signal })).rejects.toThrow("stop");
       expect(readFileSync(path, "utf8")).toBe("keep me\n");
       expect(readdirSync(dir).filter((n) => n.startsWith(".aborted.txt.opsterm-"))).toEqual([]);
     } finally {
