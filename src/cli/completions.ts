@@ -50,7 +50,7 @@ function entryOf(cmd: RegisteredCommand, word: string): Entry {
   };
 }
 
-export function completionModel(registry: CommandRegistry): { entries: Entry[]; global: Option[] } {
+function completionModel(registry: CommandRegistry): { entries: Entry[]; global: Option[] } {
   const entries: Entry[] = [];
   const groups = registry.groups();
   for (const [group, actions] of groups) {

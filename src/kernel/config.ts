@@ -77,7 +77,7 @@ export async function loadConfig(paths: Paths, schema: SchemaNode): Promise<Load
 }
 
 /** Flattens to dotted keys; lists are leaves (a workspace list replaces a global one). */
-export function leaves(obj: Record<string, unknown>, prefix = ""): [string, unknown][] {
+function leaves(obj: Record<string, unknown>, prefix = ""): [string, unknown][] {
   return Object.entries(obj).flatMap(([k, v]) => {
     const key = prefix ? `${prefix}.${k}` : k;
     return isPlainObject(v) && Object.keys(v).length > 0 ? leaves(v, key) : [[key, v] as [string, unknown]];
@@ -91,7 +91,7 @@ function deepMerge(target: Record<string, unknown>, source: Record<string, unkno
   }
 }
 
-export function getPath(obj: unknown, path: string[]): unknown {
+function getPath(obj: unknown, path: string[]): unknown {
   let node = obj;
   for (const key of path) {
     if (!isPlainObject(node)) return undefined;

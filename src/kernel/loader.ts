@@ -10,7 +10,7 @@ import { defineCommand } from "./commands.ts";
 import type { KernelFacts } from "./context.ts";
 
 /** What a plugin whose default export is a function receives. */
-export const pluginApi = Object.freeze({
+const pluginApi = Object.freeze({
   apiVersion: API_VERSION,
   definePlugin,
   defineCommand,

@@ -36,7 +36,7 @@ export function definePlugin<P extends OpstermPlugin>(plugin: P): P {
   return plugin;
 }
 
-export const TIER = { pre: 0, normal: 1, post: 2 } as const;
+const TIER = { pre: 0, normal: 1, post: 2 } as const;
 
 export function tierOf(plugin: OpstermPlugin): number {
   return TIER[plugin.enforce ?? "normal"];
