@@ -20,7 +20,6 @@ export interface WordInfo {
 
 export interface RedirInfo {
   op: string;
-  fd?: number;
   target?: WordInfo;
 }
 
@@ -28,7 +27,6 @@ export interface SimpleCmd {
   words: WordInfo[];
   /** Guessed argv, flattened from every word's guesses. */
   argv: string[];
-  assignments: { name: string; value: WordInfo | undefined }[];
   redirects: RedirInfo[];
   /** The source text of the command. */
   segment: string;
@@ -280,9 +278,8 @@ class Walker {
 
   private command(node: Command, src: string, depth: number, upstream: SimpleCmd[]): SimpleCmd {
     const words: WordInfo[] = [];
-    const assignments: SimpleCmd["assignments"] = [];
     const redirects: RedirInfo[] = [];
-    const cmd: SimpleCmd = { words, argv: [], assignments, redirects, segment: src.slice(node.pos, node.end), upstream, inner: [], depth, cwd: this.cwd };
+    const cmd: SimpleCmd = { words, argv: [], redirects, segment: src.slice(node.pos, node.end), upstream, inner: [], depth, cwd: this.cwd };
     const stdinText: string[] = [];
     this.facts.commands.push(cmd);
     this.collectors.push(cmd.inner);
@@ -294,20 +291,19 @@ class Walker {
         this.visit(item, src, depth);
       } else if (item.type === "Assignment") {
         this.facts.features.add("assignment");
-        const value = item.value.type === "Word" ? wordInfo(item.value) : undefined;
         if (words.length > 0) {
           // `alias x='…'`, `export A=$(…)`: an argument of the command, not a prefix assignment.
+          const value = item.value.type === "Word" ? wordInfo(item.value) : undefined;
           const head = item.text.slice(0, item.text.indexOf("=") + 1);
           words.push({ text: item.text, literal: value?.literal === undefined ? undefined : head + value.literal, plain: false, guesses: value ? value.guesses.map((g) => head + g) : [item.text] });
-        } else assignments.push({ name: item.name, value });
+        }
         this.visit(item, src, depth);
       } else {
         this.facts.features.add("redirect");
         if (item.type === "HereDoc") stdinText.push(item.body.text);
         const target = "target" in item && item.target ? wordInfo(item.target) : undefined;
         if (item.type === "HereString" && target) stdinText.push(...target.guesses);
-        const fd = item.descriptor?.type === "FileDescriptor" ? item.descriptor.value : undefined;
-        redirects.push({ op: item.operator, fd, target });
+        redirects.push({ op: item.operator, target });
         this.visit(item, src, depth);
       }
     }
