@@ -26,15 +26,6 @@ export interface TmuxShell {
 
 export type ShellKind = "bash" | "zsh" | "fish";
 
-export function hasTool(name: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Polls `check` until it returns something other than undefined, or throws with `what`. */
 export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 15_000, describe?: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -14,7 +14,7 @@ import { loadYaml, parseYamlText, readYamlFile, schemaError } from "../../lib/ya
 const SECRET_KEY = /(api_?key|token|secret|password|passphrase)$/i;
 
 /** Values of secret-looking keys are never printed in full. */
-export function displayValue(key: string, value: unknown): string {
+function displayValue(key: string, value: unknown): string {
   if (SECRET_KEY.test(key) && typeof value === "string" && value.length > 0) return "********";
   return typeof value === "string" ? value : JSON.stringify(value);
 }
