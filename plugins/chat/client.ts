@@ -266,7 +266,7 @@ function httpError(res: Response, text: string, req: CompletionRequest): Opsterm
 }
 
 /** retry-after-ms (OpenAI) wins over retry-after (seconds or an HTTP date). */
-export function retryAfter(headers: Headers, now = Date.now()): number | undefined {
+function retryAfter(headers: Headers, now = Date.now()): number | undefined {
   const ms = headers.get("retry-after-ms");
   if (ms && Number.isFinite(Number(ms)) && Number(ms) >= 0) return Number(ms);
   const after = headers.get("retry-after");

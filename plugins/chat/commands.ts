@@ -13,7 +13,7 @@ const WAIT_NOTE_MS = 2000;
 const SUMMARY_QUESTION =
   "Summarise this input: what it is, what stands out (errors, warnings, anomalies), and what, if anything, I should do next.";
 
-export const askCommand = defineCommand({
+const askCommand = defineCommand({
   name: "ask",
   description: "Ask the AI (also: opsterm <question…>); piped stdin becomes context",
   usage: "[...question]",

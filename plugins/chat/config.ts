@@ -108,7 +108,7 @@ export function chatSettings(values: Obj, env: Record<string, string | undefined
 }
 
 /** Strips a trailing slash and a pasted `/chat/completions`. */
-export function normalizeBaseUrl(url: string): string {
+function normalizeBaseUrl(url: string): string {
   return url.trim().replace(/\/+$/, "").replace(/\/chat\/completions$/, "");
 }
 

@@ -18,7 +18,7 @@ export interface Conversation {
   messages: ChatMessage[];
 }
 
-export function conversationFile(dataDir: string): string {
+function conversationFile(dataDir: string): string {
   return join(dataDir, "chat", "last-conversation.json");
 }
 

@@ -79,7 +79,7 @@ export function markdownSink(write: (s: string) => void, style: Style): TextSink
   };
 }
 
-export function renderLine(text: string, style: Style): string {
+function renderLine(text: string, style: Style): string {
   const heading = /^(#{1,6})\s+(.*)$/.exec(text);
   if (heading) return style.bold(inline(heading[2], style));
   const bullet = /^(\s*)[-*+]\s+(.*)$/.exec(text);

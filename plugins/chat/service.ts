@@ -12,7 +12,7 @@ import type { ChatAnswer, ChatAskOptions, ChatService, ResolvedProviderInfo } fr
 
 type Obj = Record<string, unknown>;
 
-export const NO_PROVIDER_HINT = [
+const NO_PROVIDER_HINT = [
   "Set one up, for example:",
   "  opsterm config set providers.openai.apiKeyEnv OPENAI_API_KEY   (and export OPENAI_API_KEY)",
   "  opsterm config set chat.provider openai",
@@ -20,7 +20,7 @@ export const NO_PROVIDER_HINT = [
   "or start a local server: ollama (127.0.0.1:11434) or llama.cpp (127.0.0.1:8080). See docs/chat.md",
 ].join("\n");
 
-export function keySourceLabel(p: ProviderConfig): string {
+function keySourceLabel(p: ProviderConfig): string {
   switch (p.key.kind) {
     case "none":
       return "none";

@@ -76,7 +76,7 @@ export function classify(ctx: CommandContext, command: string, server?: string, 
   }
 }
 
-export function describeVerdict(ctx: CommandContext, v: Verdict): string {
+function describeVerdict(ctx: CommandContext, v: Verdict): string {
   const s = ctx.io.errStyle;
   const colour = v.decision === "auto-allow" ? s.green : v.decision === "approval-required" ? s.yellow : s.red;
   return `${colour(v.decision)} ${s.dim(`(${v.rule})`)} ${v.reason}`;
@@ -93,7 +93,7 @@ export function shellQuote(word: string): string {
  * With `--on`, it is wrapped in `opsterm exec <server> -- '…'`, so pressing Enter runs it where it
  * was meant to run, through the same gate.
  */
-export function suggestionFor(ctx: CommandContext, commands: string[], server?: string, tier?: string): string | undefined {
+function suggestionFor(ctx: CommandContext, commands: string[], server?: string, tier?: string): string | undefined {
   const command = commands.find((c) => classify(ctx, c, server, tier).decision !== "reject");
   if (command === undefined) return undefined;
   return server ? `opsterm exec ${shellQuote(server)} -- ${shellQuote(command)}` : command;
@@ -200,7 +200,7 @@ async function runRemote(ctx: CommandContext, server: string, command: string): 
  * Local run, fail closed like a remote action: no audit service, or an intent record that cannot
  * be written, means nothing runs. Then `bash -c` with the command as one argv element.
  */
-export async function runLocal(ctx: CommandContext, command: string, verdict: Verdict, approver?: string): Promise<number | null> {
+async function runLocal(ctx: CommandContext, command: string, verdict: Verdict, approver?: string): Promise<number | null> {
   const audit = ctx.tryUse("audit");
   if (!audit || typeof audit.append !== "function") {
     throw new IoError("E_AUDIT_MISSING", "No audit plugin is loaded, so the suggested command was not run (every execution needs an audit record first)", {

@@ -68,7 +68,7 @@ function ioError(path: string, error: unknown): IoError {
 }
 
 /** Journal files that a compaction renamed but did not finish with, oldest first. */
-export function pendingFiles(path: string): string[] {
+function pendingFiles(path: string): string[] {
   const dir = dirname(path);
   const prefix = basename(path) + ".";
   let names: string[];
@@ -125,7 +125,7 @@ export function readAll(path: string, live: boolean): ReadResult & { files: stri
   return { ...result, files: read };
 }
 
-export function parseInto(text: string, result: ReadResult): void {
+function parseInto(text: string, result: ReadResult): void {
   for (const line of text.split("\n")) {
     if (line.length === 0) continue;
     let record: JournalRecord;

@@ -51,7 +51,7 @@ function stampOf(s: BigIntStats): string {
 }
 
 /** Stamp of the last history.db version that passed quick_check (or that opsterm wrote itself). */
-export function readVerified(path: string): string | undefined {
+function readVerified(path: string): string | undefined {
   try {
     return readFileSync(`${path}.verified`, "utf8").trim();
   } catch {
@@ -288,7 +288,7 @@ function toEntry(r: SqlValue[], full: boolean): HistoryEntry {
 }
 
 /** Turns what a person typed into a safe FTS4 query: each word a quoted phrase, `*` kept for prefixes. */
-export function ftsQuery(query: string): string | undefined {
+function ftsQuery(query: string): string | undefined {
   const words = query.match(/[\p{L}\p{N}_]+\*?/gu) ?? [];
   if (words.length === 0) return undefined;
   return words.map((w) => (w.endsWith("*") ? `"${w.slice(0, -1)}"*` : `"${w}"`)).join(" ");

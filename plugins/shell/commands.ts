@@ -9,7 +9,7 @@ import type { LastCommand } from "./types.ts";
 const INSTALL_HINT =
   'Add  eval "$(opsterm init bash)"  to ~/.bashrc (zsh: eval "$(opsterm init zsh)" in ~/.zshrc; fish: opsterm init fish | source in config.fish), open a new shell, run a command, then try again';
 
-export const initCommand = defineCommand({
+const initCommand = defineCommand({
   name: "init",
   description: "Print the shell integration (records the last command for `opsterm last`/`explain-last`, binds Alt-o)",
   usage: "<shell>",
@@ -45,7 +45,7 @@ export const initCommand = defineCommand({
   },
 });
 
-export const lastCommand = defineCommand({
+const lastCommand = defineCommand({
   name: "last",
   description: "Show what the shell integration recorded about the last command: line, exit status, cwd, duration, output",
   options: [{ flags: "-n, --lines <n>", description: "Show at most n lines of output", default: 50 }],
@@ -76,7 +76,7 @@ export const lastCommand = defineCommand({
   },
 });
 
-export const explainLastCommand = defineCommand({
+const explainLastCommand = defineCommand({
   name: "explain-last",
   description: "Ask the AI what happened in the last command and how to fix it (redacted before it leaves)",
   options: [

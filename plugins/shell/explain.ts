@@ -9,9 +9,9 @@ import type { LastCommand } from "./types.ts";
 // Type-only: the chat plugin augments OpstermServices with "chat"; no runtime import of its code.
 import type {} from "../chat/types.ts";
 
-export const QUESTION = "What happened and how do I fix it?";
+const QUESTION = "What happened and how do I fix it?";
 
-export function buildPrompt(last: LastCommand, output: CommandOutput | undefined): string {
+function buildPrompt(last: LastCommand, output: CommandOutput | undefined): string {
   const secs = (last.durationMs / 1000).toFixed(1);
   const lines = [
     `I ran a command in ${last.shell || "my shell"} (working directory ${last.cwd || "unknown"}).`,

@@ -24,7 +24,7 @@ export function stripControl(text: string): string {
 }
 
 /** The last `maxLines` lines of `text`, and whether any were dropped. */
-export function tailLines(text: string, maxLines: number): { text: string; truncated: boolean } {
+function tailLines(text: string, maxLines: number): { text: string; truncated: boolean } {
   const lines = text.replace(/\n+$/, "").split("\n");
   if (lines.length <= maxLines) return { text: lines.join("\n"), truncated: false };
   return { text: lines.slice(-maxLines).join("\n"), truncated: true };
@@ -52,7 +52,7 @@ export function trimPane(pane: string, command: string, promptLines: number): { 
   return { text: lines.slice(0, end).join("\n"), trimmed: false };
 }
 
-export function capturePane(tmux: { socket: string; pane: string }, lines: number, signal?: AbortSignal): Promise<string | undefined> {
+function capturePane(tmux: { socket: string; pane: string }, lines: number, signal?: AbortSignal): Promise<string | undefined> {
   const argv = ["-S", tmux.socket, "capture-pane", "-p", "-J", "-t", tmux.pane, "-S", `-${lines}`];
   return new Promise((resolve) => {
     execFile("tmux", argv, { timeout: 3000, maxBuffer: 8 * 1024 * 1024, signal }, (error, stdout) => {

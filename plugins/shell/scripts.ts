@@ -37,11 +37,11 @@ export const KEY_PATTERN = /^[A-Za-z0-9\\^-]{1,24}$/;
 /** Function names likewise. */
 export const FN_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,31}$/;
 
-export function posixQuote(value: string): string {
+function posixQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export function fishQuote(value: string): string {
+function fishQuote(value: string): string {
   return `'${value.replace(/[\\']/g, "\\$&")}'`;
 }
 
