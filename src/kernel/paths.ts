@@ -2,7 +2,7 @@
  * Where opsterm keeps its files (DESIGN.md §6): $OPSTERM_HOME, else XDG config and data dirs,
  * plus an optional `.opsterm/` workspace found by walking up from the current directory.
  */
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
@@ -36,7 +36,7 @@ function findWorkspace(cwd: string, configDir: string): string | undefined {
 
 function isDir(path: string): boolean {
   try {
-    return existsSync(path) && statSync(path).isDirectory();
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }
