@@ -3,9 +3,8 @@
  * service), or into a local file that appears atomically (temp + fsync + rename).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { close, fchmod, fsync, open, rename, unlink, write } from "node:fs";
+import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { promisify } from "node:util";
 import { permissionBits, type Sftp } from "./sftp.ts";
 import { UploadError } from "./upload.ts";
 
@@ -63,41 +62,32 @@ export async function readRemoteBuffer(sftp: Sftp, path: string, limit: number, 
   return { content: Buffer.concat(parts), result };
 }
 
-const openP = promisify(open);
-const writeP = promisify(write);
-const fsyncP = promisify(fsync);
-const closeP = promisify(close);
-const fchmodP = promisify(fchmod);
-const renameP = promisify(rename);
-const unlinkP = promisify(unlink);
-
 /**
  * Downloads to a local file atomically: a temp file beside it, fsync, rename. The local file gets
  * the remote mode (without set-id bits) unless it already exists, in which case it keeps its own.
  */
 export async function downloadToFile(sftp: Sftp, remote: string, local: string, existingMode: number | undefined, options: ReadOptions = {}): Promise<ReadResult> {
   const temp = join(dirname(local), `.${basename(local)}.opsterm-${randomBytes(6).toString("hex")}.tmp`);
-  const fd = await openP(temp, "wx", 0o600);
+  const file = await open(temp, "wx", 0o600);
   let closed = false;
   try {
     const result = await readRemote(
       sftp,
       remote,
       async (chunk) => {
-        let at = 0;
-        while (at < chunk.length) at += (await writeP(fd, chunk, at, chunk.length - at)).bytesWritten;
+        for (let at = 0; at < chunk.length; ) at += (await file.write(chunk, at)).bytesWritten;
       },
       options,
     );
-    await fchmodP(fd, existingMode ?? result.mode & 0o777);
-    await fsyncP(fd);
-    await closeP(fd);
+    await file.chmod(existingMode ?? result.mode & 0o777);
+    await file.sync();
+    await file.close();
     closed = true;
-    await renameP(temp, local);
+    await rename(temp, local);
     return result;
   } catch (error) {
-    if (!closed) await closeP(fd).catch(() => undefined);
-    await unlinkP(temp).catch(() => undefined);
+    if (!closed) await file.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
     throw error;
   }
 }
