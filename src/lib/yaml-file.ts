@@ -14,6 +14,9 @@ export async function loadYaml(): Promise<YamlModule> {
   return yamlModule;
 }
 
+/** The typed error to throw (DataError, ConfigError …): callers choose the exit code. */
+type ErrorClass = new (code: string, message: string, opts?: { hint?: string }) => Error;
+
 export interface YamlFile {
   path: string;
   text: string;
@@ -23,7 +26,7 @@ export interface YamlFile {
 }
 
 /** Parses a YAML file; syntax errors become DataError with file:line:col. Missing file → undefined. */
-export async function readYamlFile(path: string, errorClass: new (code: string, message: string, opts?: { hint?: string }) => Error = DataError): Promise<YamlFile | undefined> {
+export async function readYamlFile(path: string, errorClass: ErrorClass = DataError): Promise<YamlFile | undefined> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -34,7 +37,7 @@ export async function readYamlFile(path: string, errorClass: new (code: string, 
   return parseYamlText(path, text, errorClass);
 }
 
-export async function parseYamlText(path: string, text: string, errorClass: new (code: string, message: string, opts?: { hint?: string }) => Error = DataError): Promise<YamlFile> {
+export async function parseYamlText(path: string, text: string, errorClass: ErrorClass = DataError): Promise<YamlFile> {
   const YAML = await loadYaml();
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -72,7 +75,7 @@ export function locate(file: YamlFile, path: SchemaPath, atKey = false): string 
 }
 
 /** One error that lists every schema issue of a file, each with its position. */
-export function schemaError(file: YamlFile, issues: SchemaIssue[], errorClass: new (code: string, message: string, opts?: { hint?: string }) => Error, hint: string): Error {
+export function schemaError(file: YamlFile, issues: SchemaIssue[], errorClass: ErrorClass, hint: string): Error {
   const lines = issues.map((i) => `${locate(file, i.path, i.atKey)}: ${i.path.join(".") || "(top)"}: ${i.message}`);
   return new errorClass("E_SCHEMA", lines.join("\n"), { hint });
 }
