@@ -336,7 +336,7 @@ const exec = defineCommand({
     const words = [...(args.command as string[] | undefined ?? []), ...args["--"]];
     if (words.length === 0) throw new UsageError("No command given", { hint: 'Put the command after "--": opsterm exec web1 -- uptime' });
     const command = words.join(" ");
-    const [{ inventoryFor, resolveTargets, sshSettings, connectOptions }, ex] = await Promise.all([lazy.settings(), lazy.exec()]);
+    const [{ inventoryFor, resolveTargets, sshSettings, connectOptions, currentUser }, ex] = await Promise.all([lazy.settings(), lazy.exec()]);
     const servers = resolveTargets(await inventoryFor(ctx), String(args.target));
     const settings = await sshSettings(ctx);
     const seconds = (v: unknown, flag: string) => {
@@ -376,7 +376,7 @@ const exec = defineCommand({
             ctx.io.err(`command: ${command}`);
             ctx.io.err(`hosts (${servers.length}): ${servers.map((s) => s.id).join(", ")}`);
             const yes = await ctx.prompt.confirm(`Run it on all ${servers.length} hosts?`, { default: false, what: "This fan-out" });
-            return yes ? `tty:${ctx.env.USER ?? "user"}` : false;
+            return yes ? `tty:${currentUser(ctx)}` : false;
           })())
       : undefined;
     const results = await ex.mapLimit(servers, parallel, async (server) => {
