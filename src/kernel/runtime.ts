@@ -17,7 +17,6 @@ export interface Runtime {
   versions: Record<string, string | undefined>;
   pid: number;
   exit(code: number): never;
-  setExitCode(code: number): void;
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void;
 }
 
@@ -40,9 +39,6 @@ export function hostRuntime(): Runtime {
     versions: process.versions,
     pid: process.pid,
     exit: (code) => process.exit(code),
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
     onSignal(signal, handler) {
       process.on(signal, handler);
       return () => process.off(signal, handler);

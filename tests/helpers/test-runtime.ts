@@ -28,7 +28,6 @@ export function testRuntime(options: {
     exit: (code) => {
       throw new Error(`exit(${code}) called in a test`);
     },
-    setExitCode: () => {},
     onSignal: () => () => {},
   };
 }
