@@ -161,21 +161,22 @@ function hardForCommand(cmd: SimpleCmd, depth: number): Found | undefined {
       const step = unwrap(argv, stdinWords);
       if (!step) break;
       chain.push(step.wrapper);
+      const forkBomb: Found = { hit: { rule: "hard.fork-bomb", reason: `${step.wrapper} code forks without end` }, segment: cmd.segment };
       if (step.cwd && step.argv) step.argv = underDir(step.argv, step.cwd);
       // `echo 'rm -rf /' | sh`, `bash <<< '…'`, `sh <<EOF … EOF`: what a shell reads on stdin is code.
       const fed = step.readsStdin && cmd.stdinText ? [...cmd.stdinText] : [];
       if (INTERPRETERS.has(step.wrapper) && cmd.stdinText) {
-        for (const code of cmd.stdinText) if (isForkBombCode(code)) return { hit: { rule: "hard.fork-bomb", reason: `${step.wrapper} code forks without end` }, segment: cmd.segment };
+        for (const code of cmd.stdinText) if (isForkBombCode(code)) return forkBomb;
         fed.push(...codeStrings(cmd.stdinText));
       }
       for (const script of [...step.scripts, ...fed]) {
-        if (INTERPRETERS.has(step.wrapper) && isForkBombCode(script)) return { hit: { rule: "hard.fork-bomb", reason: `${step.wrapper} code forks without end` }, segment: cmd.segment };
+        if (INTERPRETERS.has(step.wrapper) && isForkBombCode(script)) return forkBomb;
         const inner = analyze(script, step.vars);
         const found = findHard(inner, depth + 1);
         if (found) return { hit: { ...found.hit, reason: `${found.hit.reason} (inside ${step.wrapper})` }, segment: cmd.segment };
       }
       if (INTERPRETERS.has(step.wrapper)) {
-        for (const code of argv.slice(1)) if (isForkBombCode(code)) return { hit: { rule: "hard.fork-bomb", reason: `${step.wrapper} code forks without end` }, segment: cmd.segment };
+        for (const code of argv.slice(1)) if (isForkBombCode(code)) return forkBomb;
       }
       argv = step.argv;
     }
