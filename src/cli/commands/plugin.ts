@@ -53,34 +53,47 @@ const add = defineCommand({
   },
 });
 
+interface Row {
+  name: string;
+  source: "builtin" | "user";
+  status: "loaded" | "trusted" | "changed" | "missing" | "failed";
+  path?: string;
+  sha256?: string;
+  commands: string[];
+  problem?: string;
+}
+
 const list = defineCommand({
   name: "plugin list",
   description: "List plugins: built-in, trusted, and refused (changed or missing files)",
   async action(_args, ctx) {
     const store = readTrustStore(ctx.paths.configDir);
     const failures = new Map(ctx.kernel.failures.map((f) => [f.name, f]));
-    const rows = [
-      ...ctx.kernel.plugins.filter((p) => p.source === "builtin").map((p) => ({ name: p.name, source: "builtin", status: "loaded", path: undefined as string | undefined, sha256: undefined as string | undefined, commands: commandsOf(ctx.registry.all(), p.name), problem: undefined as string | undefined })),
-      ...store.plugins.map((e) => {
+    const registered = ctx.registry.all();
+    const rows: Row[] = [
+      ...ctx.kernel.plugins.filter((p) => p.source === "builtin").map((p): Row => ({ name: p.name, source: "builtin", status: "loaded", commands: commandsOf(registered, p.name) })),
+      ...store.plugins.map((e): Row => {
         const failure = failures.get(e.name);
         const status = !failure ? "trusted" : failure.code === "E_PLUGIN_UNTRUSTED" ? "changed" : failure.code === "E_PLUGIN_MISSING" ? "missing" : "failed";
         return { name: e.name, source: "user", status, path: e.path, sha256: e.sha256, commands: e.commands, problem: failure?.message };
       }),
     ];
     for (const f of ctx.kernel.failures) {
-      if (!rows.some((r) => r.name === f.name)) rows.push({ name: f.name, source: "builtin", status: "failed", path: undefined, sha256: undefined, commands: [], problem: f.message });
+      if (!rows.some((r) => r.name === f.name)) rows.push({ name: f.name, source: "builtin", status: "failed", commands: [], problem: f.message });
     }
+    const healthy = (r: Row) => r.status === "loaded" || r.status === "trusted";
+    const code = rows.every(healthy) ? 0 : 1;
     if (ctx.json) {
       ctx.io.out(JSON.stringify({ plugins: rows }));
-      return rows.some((r) => r.status !== "loaded" && r.status !== "trusted") ? 1 : 0;
+      return code;
     }
     const s = ctx.io.style;
     for (const r of rows) {
-      const mark = r.status === "loaded" || r.status === "trusted" ? s.green(r.status) : s.red(r.status);
+      const mark = healthy(r) ? s.green(r.status) : s.red(r.status);
       ctx.io.out(`${r.name.padEnd(14)} ${mark.padEnd(s.enabled ? 17 : 8)} ${r.source === "user" ? r.path : "built-in"}${r.commands.length ? s.dim(`  [${r.commands.join(", ")}]`) : ""}`);
       if (r.problem) ctx.io.out(`  ${s.dim(r.problem)}`);
     }
-    return rows.some((r) => r.status !== "loaded" && r.status !== "trusted") ? 1 : 0;
+    return code;
   },
 });
 
