@@ -92,11 +92,8 @@ async function editServers(ctx: CommandContext, workspace: boolean, edit: (doc: 
     const text = doc.toString();
     // Validate the new text (positions in the file that would be written) and the merged inventory.
     const parsed = await yamlFile.parseYamlText(path, text, ConfigError);
-    const { validate } = await import("../../src/lib/schema.ts");
-    const issues = validate(parsed.data, inv.FILE_SCHEMA);
-    if (issues.length) throw yamlFile.schemaError(parsed, issues, ConfigError, "Nothing was written");
+    const mine = inv.checkInventoryFile(workspace ? "workspace" : "global", path, parsed, "Nothing was written");
     const files = await Promise.all(inv.inventoryPaths(ctx.paths).filter((f) => f.path !== path).map((f) => inv.readInventoryFile(f.scope, f.path)));
-    const mine = { scope: workspace ? ("workspace" as const) : ("global" as const), path, file: parsed, servers: ((parsed.data as { servers?: Record<string, import("./inventory.ts").RawServer> }).servers ?? {}) };
     inv.buildInventory(workspace ? [...files, mine] : [mine, ...files], { defaultUser: "x", home: ctx.paths.home });
     await atomicWrite(path, text);
   });

@@ -60,7 +60,11 @@ export function inventoryPaths(paths: Paths): { scope: "global" | "workspace"; p
 
 export async function readInventoryFile(scope: "global" | "workspace", path: string): Promise<InventoryFile> {
   const file = await readYamlFile(path, ConfigError);
-  if (!file) return { scope, path, servers: {} };
+  return file ? checkInventoryFile(scope, path, file) : { scope, path, servers: {} };
+}
+
+/** Validates a parsed servers.yaml (schema, ids, host and user values); throws ConfigError with file:line. */
+export function checkInventoryFile(scope: "global" | "workspace", path: string, file: YamlFile, hint = `Fix ${path}; see docs/ssh.md for the servers.yaml format`): InventoryFile {
   const data = file.data ?? {};
   if (typeof data !== "object" || Array.isArray(data)) {
     throw new ConfigError("E_SCHEMA", `${path}:1:1: expected a mapping with a "servers:" key`, { hint: "See docs/ssh.md for the servers.yaml format" });
@@ -77,7 +81,7 @@ export async function readInventoryFile(scope: "global" | "workspace", path: str
       }
     }
   }
-  if (issues.length) throw schemaError(file, issues, ConfigError, `Fix ${path}; see docs/ssh.md for the servers.yaml format`);
+  if (issues.length) throw schemaError(file, issues, ConfigError, hint);
   return { scope, path, file, servers };
 }
 

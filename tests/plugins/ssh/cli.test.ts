@@ -164,6 +164,11 @@ describe("opsterm servers", () => {
     expect(bad.code).toBe(78);
     expect(bad.stderr).toMatch(/unknown server "b2" \(did you mean "b1"\?\)/);
     expect(readFileSync(join(h.home, "servers.yaml"), "utf8")).not.toContain("w1");
+    // An id or host that loading would refuse is refused before it is written, not on the next read.
+    const badId = await runOpsterm(["servers", "add", "w 1", "10.0.0.2"], h.env);
+    expect(badId.code).toBe(78);
+    expect(badId.stderr).toMatch(/invalid id "w 1"/);
+    expect(readFileSync(join(h.home, "servers.yaml"), "utf8")).not.toContain("w 1");
     const list = await runOpsterm(["servers", "list"], h.env);
     expect(list.stdout).toMatch(/b1\s+ops@10\.0\.0\.1\s+@edge\s+global/);
     expect((await runOpsterm(["servers", "rm", "b1"], h.env)).code).toBe(0);
