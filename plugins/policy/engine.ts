@@ -6,7 +6,7 @@
 import type { Verdict } from "../../src/kernel/types.ts";
 import { ALLOW, MIDDLEWARE, checkOptions, deviceRead, recursiveSecretRead, sensitivePath } from "./allow-list.ts";
 import { checkArgv, checkRedirect, globRegex, isForkBombCode, type Hit } from "./hard-rules.ts";
-import { screen } from "./screen.ts";
+import { codePoint, screen } from "./screen.ts";
 import { analyze, baseName, type ShellFacts, type SimpleCmd } from "./shell.ts";
 import { strictArgv } from "./strict.ts";
 import type { ClassifyOptions } from "./types.ts";
@@ -92,7 +92,7 @@ function nonAsciiOutsideQuotes(command: string, facts: ShellFacts): Verdict | un
     if (command.charCodeAt(i) < 0x80) continue;
     if (facts.quoted.some(([a, b]) => i >= a && i < b)) continue;
     const ch = String.fromCodePoint(command.codePointAt(i)!);
-    return verdict("reject", "input.non-ascii", `non-ASCII character U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} outside quotes (a lookalike can hide another command)`, command.slice(Math.max(0, i - 10), i + 10));
+    return verdict("reject", "input.non-ascii", `non-ASCII character ${codePoint(ch)} outside quotes (a lookalike can hide another command)`, command.slice(Math.max(0, i - 10), i + 10));
   }
   return undefined;
 }

@@ -15,7 +15,8 @@ export interface ScreenHit {
 // variation selectors and every non-ASCII space.
 const INVISIBLE = /[\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]|\udb40[\udc00-\udcff]|\udb40[\udd00-\uddef]/;
 
-function codePoint(ch: string): string {
+/** `U+00A0`: how a character is named in reasons. */
+export function codePoint(ch: string): string {
   return `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
