@@ -213,7 +213,8 @@ export async function appendRecords(files: AuditFiles, inputs: AuditInput[], opt
           prev = { seq: record.seq, hash };
         }
         const bytes = Buffer.from(lines.join(""), "utf8");
-        const created = tail.bytes === 0 && sizeOf(files.log) === 0;
+        // The log is empty or absent here (readTail checked the size): its directory entry may be new.
+        const created = tail.bytes === 0;
         const fd = openSync(files.log, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
         try {
           // Explicit mode: a umask of 000 must not widen it. Only chmod a regular file we own.
