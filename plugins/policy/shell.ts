@@ -218,11 +218,7 @@ class Walker {
       case "Case":
       case "Select":
       case "Coproc":
-        f.add("compound");
-        break;
       case "TestCommand":
-        f.add("compound");
-        break;
       case "ArithmeticCommand":
       case "Redirected":
         f.add("compound");
@@ -237,7 +233,6 @@ class Walker {
         break;
       case "HereDoc":
         f.add("redirect");
-        f.add("heredoc");
         this.heredocs.push([node.body.pos, node.closing?.end ?? node.body.end]);
         this.facts.quoted.push([node.body.pos, node.body.end]);
         break;
