@@ -4,7 +4,7 @@
  */
 import { definePlugin } from "../../src/kernel/index.ts";
 import { sshCommands } from "./commands.ts";
-import { SSH_CONFIG } from "./settings.ts";
+import { SSH_CONFIG } from "./config.ts";
 import type { InventoryService, RemoteService } from "./types.ts";
 import type { PluginContext } from "../../src/kernel/index.ts";
 

@@ -1,28 +1,14 @@
 /**
- * The `ssh.*` config keys and how they turn into connect() options: known_hosts path and mode,
+ * How the `ssh.*` config keys (declared in config.ts) turn into connect() options: known_hosts path and mode,
  * the TTY question for unknown hosts, agent and default keys, deadlines.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { ConfigError, type CommandContext, type SchemaNode } from "../../src/kernel/index.ts";
+import { ConfigError, type CommandContext } from "../../src/kernel/index.ts";
 import type { ConnectOptions, HostKeyMode } from "./connect.ts";
 import { expandHome, loadInventory, resolveTargets, type Inventory } from "./inventory.ts";
 import { loadKnownHosts } from "./known-hosts.ts";
-
-export const SSH_CONFIG: Record<string, SchemaNode> = {
-  ssh: {
-    type: "object",
-    description: "SSH connections",
-    properties: {
-      knownHosts: { type: "string", description: "known_hosts file (default ~/.ssh/known_hosts; env OPSTERM_KNOWN_HOSTS wins)" },
-      hostKeys: { type: "string", enum: ["ask", "accept-new", "strict"], description: "Unknown host keys: ask on a TTY (refuse without), accept-new, or strict" },
-      hashKnownHosts: { type: "boolean", description: "Write new known_hosts entries hashed (default: HashKnownHosts from ~/.ssh/config, else /etc/ssh/ssh_config)" },
-      connectTimeout: { type: "number", min: 0.1, description: "Seconds to connect and log in, per hop (default 10)" },
-      parallel: { type: "number", integer: true, min: 1, max: 1024, description: "Hosts at once for exec fan-out (default 32)" },
-    },
-  },
-};
 
 export interface SshSettings {
   knownHostsPath: string;
