@@ -9,7 +9,7 @@ import { closest, validate, type SchemaNode } from "../../src/lib/schema.ts";
 import { locate, readYamlFile, schemaError, type YamlFile } from "../../src/lib/yaml-file.ts";
 import type { Hop, ResolvedServer } from "./types.ts";
 
-export const SERVER_SCHEMA: SchemaNode = {
+const SERVER_SCHEMA: SchemaNode = {
   type: "object",
   required: ["host"],
   properties: {
@@ -24,7 +24,7 @@ export const SERVER_SCHEMA: SchemaNode = {
   },
 };
 
-export const FILE_SCHEMA: SchemaNode = {
+const FILE_SCHEMA: SchemaNode = {
   type: "object",
   properties: { servers: { type: "object", additional: SERVER_SCHEMA } },
 };
