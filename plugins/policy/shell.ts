@@ -356,8 +356,7 @@ export function wordInfo(word: Word): WordInfo {
     // No parts: a plain word, possibly with backslash escapes or a leading tilde.
     const tilde = word.text.startsWith("~");
     const plain = !word.text.includes("\\") && !tilde;
-    const guesses = tilde ? [word.value] : [word.value];
-    return { text: word.text, literal: tilde ? undefined : word.value, plain, guesses: braceFree(guesses) };
+    return { text: word.text, literal: tilde ? undefined : word.value, plain, guesses: [word.value] };
   }
   let literal = true;
   let plain = true;
@@ -397,10 +396,6 @@ function partLiteral(p: WordPart): string {
     default:
       return "";
   }
-}
-
-function braceFree(values: string[]): string[] {
-  return values;
 }
 
 /**
@@ -578,11 +573,13 @@ export function decodeStage(name: string, args: string[], text: string): string 
   return undefined;
 }
 
-/** `{rm,-rf,/}` → ["rm", "-rf", "/"] as separate words; `a{b,c}` → "ab ac". Bounded. */
-export function expandBraces(text: string): string[] {
+/**
+ * The words a brace expansion part gives, each a separate alternative so the rest of the word
+ * joins every one of them: `{rm,-rf,/}` → rm, -rf, /; `/{tmp,etc}` → /tmp, /etc. Bounded.
+ */
+function expandBraces(text: string): string[] {
   const clean = text.replace(/\\(.)/g, "$1").replace(/['"]/g, "");
-  const out = expand(clean, 0);
-  return [out.slice(0, MAX_GUESSES).join(SPLIT)];
+  return expand(clean, 0).slice(0, MAX_GUESSES);
 }
 
 function expand(text: string, depth: number): string[] {
