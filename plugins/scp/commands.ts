@@ -2,9 +2,7 @@
  * `opsterm scp`, `opsterm put` and `opsterm get`. The transfer code (ssh2, crypto, fs) is
  * imported inside the actions, so `opsterm --help` never loads it.
  */
-import { defineCommand, type CommandSpec } from "../../src/kernel/commands.ts";
-import type { CommandContext } from "../../src/kernel/context.ts";
-import { OpstermError, UsageError } from "../../src/kernel/errors.ts";
+import { defineCommand, OpstermError, UsageError, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
 import { checkRemotePath, formatBytes, parseEndpoint, parseMode, parseVia } from "./spec.ts";
 import type { FileFailure } from "./types.ts";
 

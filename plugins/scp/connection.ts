@@ -3,8 +3,7 @@
  * plugin's connect(): host keys verified for the target and every hop, jump chains from the
  * inventory or `--via`.
  */
-import type { CommandContext } from "../../src/kernel/context.ts";
-import { UsageError } from "../../src/kernel/errors.ts";
+import { UsageError, type CommandContext } from "../../src/kernel/index.ts";
 import { closest } from "../../src/lib/schema.ts";
 import type { Connection, Hop, ResolvedServer } from "../ssh/types.ts";
 

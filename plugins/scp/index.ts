@@ -2,7 +2,7 @@
  * The scp plugin: `opsterm scp`, `put` and `get`, and the "files" service ({ put, get }) that the
  * agent and workflows use. Every transfer is one remote action through the orchestrator.
  */
-import { definePlugin } from "../../src/kernel/plugin.ts";
+import { definePlugin } from "../../src/kernel/index.ts";
 import { scpCommands } from "./commands.ts";
 import type { FilesService } from "./types.ts";
 

@@ -3,9 +3,7 @@
  * connect + SFTP + the transfer body → audit result, with a CLI exit code that tells a refused
  * action (77), a failed snapshot (74), a failed transfer (1) and an interrupt (130) apart.
  */
-import type { CommandContext } from "../../src/kernel/context.ts";
-import { EXIT, isOpstermError, OpstermError } from "../../src/kernel/errors.ts";
-import type { RemoteAction, RemoteActionKind, RemoteActionResult, Verdict } from "../../src/kernel/types.ts";
+import { EXIT, isOpstermError, OpstermError, type CommandContext, type RemoteAction, type RemoteActionKind, type RemoteActionResult, type Verdict } from "../../src/kernel/index.ts";
 import { exitCodeFor, runRemoteAction } from "../../src/lib/remote-action.ts";
 import type { Connection, ResolvedServer } from "../ssh/types.ts";
 import { openConnection, resolveServer } from "./connection.ts";

@@ -2,7 +2,7 @@
  * The OpsTerm transfer syntax: `server:path` is remote, anything else is local. A path that
  * starts with `/`, `./`, `../` or `~` is always local, so `./a:b` names a local file.
  */
-import { UsageError } from "../../src/kernel/errors.ts";
+import { UsageError } from "../../src/kernel/index.ts";
 
 export type Endpoint = { kind: "local"; path: string } | { kind: "remote"; server: string; path: string };
 

@@ -6,8 +6,7 @@
 import { createReadStream } from "node:fs";
 import { lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { basename, join, posix, relative } from "node:path";
-import type { CommandContext } from "../../src/kernel/context.ts";
-import { OpstermError, UsageError } from "../../src/kernel/errors.ts";
+import { OpstermError, UsageError, type CommandContext } from "../../src/kernel/index.ts";
 import type { SnapshotRef } from "../audit/types.ts";
 import { downloadToFile, readRemote, readRemoteBuffer } from "./download.ts";
 import { createProgress, type Progress } from "./progress.ts";

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { Connection } from "../ssh/types.ts";
-import { OpstermError } from "../../src/kernel/errors.ts";
+import { OpstermError } from "../../src/kernel/index.ts";
 import { permissionBits, shellQuote, type Sftp, type SftpFile } from "./sftp.ts";
 
 export interface UploadOptions {
