@@ -2,11 +2,10 @@
  * The ssh plugin: server inventory, interactive ssh, policy-gated remote exec and fan-out.
  * Provides the "inventory" and "remote" services.
  */
-import { definePlugin } from "../../src/kernel/index.ts";
+import { definePlugin, UsageError, type PluginContext } from "../../src/kernel/index.ts";
 import { sshCommands } from "./commands.ts";
 import { SSH_CONFIG } from "./config.ts";
 import type { InventoryService, RemoteService } from "./types.ts";
-import type { PluginContext } from "../../src/kernel/index.ts";
 
 /** This invocation's context, for hooks (they receive only their payload). */
 let pluginCtx: PluginContext | undefined;
@@ -35,7 +34,6 @@ export default definePlugin({
       async exec(targetId, command, options) {
         const { sshSettings, connectOptions } = await settings();
         const { execAction } = await import("./exec.ts");
-        const { UsageError } = await import("../../src/kernel/index.ts");
         const server = await inventory.get(targetId);
         if (!server) throw new UsageError(`Unknown server "${targetId}"`, { code: "E_TARGET", hint: '"opsterm servers list" shows the ids' });
         const cmdCtx = options.ctx;
