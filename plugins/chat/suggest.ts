@@ -106,8 +106,7 @@ export async function saveSuggestion(ctx: CommandContext, commands: string[], se
   const text = suggestionFor(ctx, commands, server, tier);
   if (text === undefined) return undefined;
   try {
-    await shell.saveSuggestion(text);
-    return text;
+    return (await shell.saveSuggestion(text)) ? text : undefined;
   } catch (error) {
     ctx.io.warn(`the suggested command was not saved for the shell key binding: ${(error as Error).message}`);
     return undefined;

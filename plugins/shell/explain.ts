@@ -74,9 +74,9 @@ export async function explainLast(ctx: CommandContext, last: LastCommand, output
   if (streaming && wroteAny && !endsWithNewline) ctx.io.stdout.write("\n");
   if (streaming && !wroteAny) ctx.io.out(answer.content);
 
-  const suggestion = answer.truncated ? undefined : firstSuggestedCommand(answer.content);
+  const proposed = answer.truncated ? undefined : firstSuggestedCommand(answer.content);
   const shell = ctx.use("shell");
-  if (suggestion) await shell.saveSuggestion(suggestion);
+  const suggestion = proposed !== undefined && (await shell.saveSuggestion(proposed)) ? proposed : undefined;
   try {
     await ctx.hooks.call("history", {
       mode: "explain",
@@ -96,6 +96,8 @@ export async function explainLast(ctx: CommandContext, last: LastCommand, output
     ctx.io.out(JSON.stringify({ last, output, answer: answer.content, provider: answer.provider, model: answer.model, truncated: answer.truncated, redactions: answer.redactions, suggestion: suggestion ?? null }));
   } else if (suggestion) {
     ctx.io.err(ctx.io.errStyle.dim(`opsterm: suggested command saved; ${shell.insertHint}`));
+  } else if (proposed) {
+    ctx.io.err(ctx.io.errStyle.dim("opsterm: the suggested command was not saved for the key binding: the policy rejects it"));
   }
   return 0;
 }

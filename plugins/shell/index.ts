@@ -24,9 +24,16 @@ export default definePlugin({
     const service: ShellService = {
       lastCommand: () => readLastCommand(dir, ctx.env.OPSTERM_SHELL_SESSION),
       async saveSuggestion(command) {
+        // The binding puts it one Enter away from running: never a command the policy rejects,
+        // whoever proposes it (chat, explain-last, a user plugin).
+        const policy = ctx.tryUse("policy");
+        if (!policy) return false;
+        await policy.load?.();
+        if (policy.classify(command).decision === "reject") return false;
         const { atomicWrite } = await import("../../src/lib/atomic-write.ts");
         // One trailing newline at most; the key bindings insert the text without it.
         await atomicWrite(suggestionPath, `${command.replace(/\n+$/, "")}\n`, { mode: 0o600, dirMode: 0o700 });
+        return true;
       },
       suggestionPath,
       insertHint: `press ${key === DEFAULT_INSERT_KEY ? "Alt-o" : key} at your prompt to insert it`,

@@ -31,8 +31,11 @@ export interface LastCommand {
 export interface ShellService {
   /** The last command of this shell session (OPSTERM_SHELL_SESSION), else of the most recent one. */
   lastCommand(): LastCommand | undefined;
-  /** Saves a suggested command for the insert key binding (default Alt-o). File 0600. */
-  saveSuggestion(command: string): Promise<void>;
+  /**
+   * Saves a suggested command for the insert key binding (default Alt-o). File 0600. Returns false,
+   * saving nothing, when the policy rejects the command or no policy is loaded to ask.
+   */
+  saveSuggestion(command: string): Promise<boolean>;
   /** Where the suggestion is saved. */
   readonly suggestionPath: string;
   /** What to tell the user once a suggestion is saved, e.g. "press Alt-o at your prompt to insert it". */

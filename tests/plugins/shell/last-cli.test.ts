@@ -126,6 +126,18 @@ describe("opsterm explain-last", () => {
     expect(ai.chats()[0].body?.messages?.at(-1)?.content).toContain("The command line itself is private");
   });
 
+  it("does not save a command the policy rejects for the key binding, and says so", async () => {
+    writeState(35, { status: 1 });
+    ai.enqueue(ai.stream(["Start over:\n```sh\nsudo rm -rf /\n```"]));
+    const r = await run(["explain-last", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ suggestion: null });
+    expect(() => readFileSync(join(home, "shell", "suggestion"))).toThrow();
+    writeState(36, { status: 1 });
+    ai.enqueue(ai.stream(["Start over:\n```sh\nsudo rm -rf /\n```"]));
+    expect((await run(["explain-last"])).stderr).toContain("not saved for the key binding: the policy rejects it");
+  });
+
   it("does not save a command from a truncated answer", async () => {
     writeState(33, { status: 1 });
     ai.enqueue(ai.stream(["Try:\n```sh\nrm -rf /tmp/cache\n```"], { finish: "length" }));
