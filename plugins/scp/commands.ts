@@ -2,7 +2,7 @@
  * `opsterm scp`, `opsterm put` and `opsterm get`. The transfer code (ssh2, crypto, fs) is
  * imported inside the actions, so `opsterm --help` never loads it.
  */
-import { defineCommand, OpstermError, UsageError, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
+import { defineCommand, expandHome, OpstermError, UsageError, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
 import { checkRemotePath, formatBytes, parseEndpoint, parseMode, parseVia } from "./spec.ts";
 import type { FileFailure } from "./types.ts";
 
@@ -45,8 +45,8 @@ const scp = defineCommand({
     const started = Date.now();
     const outcome =
       dst.kind === "remote"
-        ? await scpUpload(ctx, resolve(ctx.runtime.cwd(), expandHome(ctx, (src as { path: string }).path)), dst.path, { ...options, server: dst.server })
-        : await scpDownload(ctx, (src as { server: string; path: string }).path, resolve(ctx.runtime.cwd(), expandHome(ctx, dst.path)), { ...options, server: (src as { server: string }).server });
+        ? await scpUpload(ctx, resolve(ctx.runtime.cwd(), expandHome((src as { path: string }).path, ctx.paths.home)), dst.path, { ...options, server: dst.server })
+        : await scpDownload(ctx, (src as { server: string; path: string }).path, resolve(ctx.runtime.cwd(), expandHome(dst.path, ctx.paths.home)), { ...options, server: (src as { server: string }).server });
     const seconds = (Date.now() - started) / 1000;
     if (ctx.json) {
       ctx.io.out(
@@ -158,7 +158,7 @@ const get = defineCommand({
     }
     const { posix, resolve } = await import("node:path");
     const { scpDownload } = await import("./transfer.ts");
-    const target = resolve(ctx.runtime.cwd(), expandHome(ctx, local ?? posix.basename(path)));
+    const target = resolve(ctx.runtime.cwd(), expandHome(local ?? posix.basename(path), ctx.paths.home));
     const outcome = await scpDownload(ctx, path, target, { server, via, preApproved, recursive: false, progress: !ctx.json });
     const f = outcome.files[0];
     if (ctx.json) {
@@ -171,8 +171,5 @@ const get = defineCommand({
   },
 });
 
-function expandHome(ctx: CommandContext, path: string): string {
-  return path === "~" ? ctx.paths.home : path.startsWith("~/") ? ctx.paths.home + path.slice(1) : path;
-}
 
 export const scpCommands: CommandSpec[] = [scp, put, get];

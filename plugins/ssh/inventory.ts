@@ -4,7 +4,7 @@
  * jump chains expanded, unknown proxy ids and proxy cycles reported where they are written.
  */
 import { join } from "node:path";
-import { ConfigError, UsageError, type Paths } from "../../src/kernel/index.ts";
+import { ConfigError, expandHome, UsageError, type Paths } from "../../src/kernel/index.ts";
 import { closest, validate, type SchemaNode } from "../../src/lib/schema.ts";
 import { locate, readYamlFile, schemaError, type YamlFile } from "../../src/lib/yaml-file.ts";
 import type { Hop, ResolvedServer } from "./types.ts";
@@ -174,11 +174,6 @@ export function buildInventory(files: InventoryFile[], options: InventoryOptions
   return { files, servers, byId: new Map(servers.map((s) => [s.id, s])) };
 }
 
-export function expandHome(path: string, home: string): string {
-  if (path === "~") return home;
-  if (path.startsWith("~/")) return join(home, path.slice(2));
-  return path;
-}
 
 /** `*` and `?` globs over ids. */
 export function globToRegExp(glob: string): RegExp {

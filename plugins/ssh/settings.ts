@@ -7,7 +7,8 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { ConfigError, type CommandContext } from "../../src/kernel/index.ts";
 import type { ConnectOptions, HostKeyMode } from "./connect.ts";
-import { expandHome, loadInventory, resolveTargets, type Inventory } from "./inventory.ts";
+import { expandHome } from "../../src/kernel/index.ts";
+import { loadInventory, resolveTargets, type Inventory } from "./inventory.ts";
 import { loadKnownHosts } from "./known-hosts.ts";
 
 export interface SshSettings {

@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { DataError } from "../../src/kernel/index.ts";
-import { expandHome, globToRegExp, type RawServer } from "./inventory.ts";
+import { expandHome } from "../../src/kernel/index.ts";
+import { globToRegExp, type RawServer } from "./inventory.ts";
 import { matchHosts } from "./known-hosts.ts";
 
 interface Block {

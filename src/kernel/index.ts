@@ -8,5 +8,5 @@ export { HOOK_STRATEGY, type OpstermHooks, type HookName, type HookStrategy } fr
 export * from "./errors.ts";
 export * from "./types.ts";
 export type { LoadedConfig, Scope } from "./config.ts";
-export type { Paths } from "./paths.ts";
+export { expandHome, type Paths } from "./paths.ts";
 export type { SchemaNode } from "../lib/schema.ts";

@@ -41,3 +41,10 @@ function isDir(path: string): boolean {
     return false;
   }
 }
+
+/** `~` and `~/…` against the user's home (what a shell would do for a path in a config file or argument). */
+export function expandHome(path: string, home: string): string {
+  if (path === "~") return home;
+  if (path.startsWith("~/")) return join(home, path.slice(2));
+  return path;
+}
