@@ -63,6 +63,15 @@ export interface OfferResult {
   exitCode?: number | null;
 }
 
+/** Loads the policy engine (once per process) so that classify() can answer synchronously. */
+export async function loadPolicy(ctx: CommandContext): Promise<void> {
+  try {
+    await ctx.tryUse("policy")?.load?.();
+  } catch {
+    // classify() then throws, which it turns into a reject.
+  }
+}
+
 /** Classifies with the policy service; no service (or a throwing one) is a reject. */
 export function classify(ctx: CommandContext, command: string, server?: string, tier?: string): Verdict {
   const policy = ctx.tryUse("policy");
@@ -103,6 +112,7 @@ function suggestionFor(ctx: CommandContext, commands: string[], server?: string,
 export async function saveSuggestion(ctx: CommandContext, commands: string[], server?: string, tier?: string): Promise<string | undefined> {
   const shell = ctx.tryUse("shell");
   if (!shell || typeof shell.saveSuggestion !== "function") return undefined;
+  await loadPolicy(ctx);
   const text = suggestionFor(ctx, commands, server, tier);
   if (text === undefined) return undefined;
   try {
@@ -115,6 +125,7 @@ export async function saveSuggestion(ctx: CommandContext, commands: string[], se
 
 /** Offers each command in turn. Abort (the default) stops the whole offer. */
 export async function offerCommands(ctx: CommandContext, commands: string[], options: OfferOptions = {}): Promise<OfferResult[]> {
+  await loadPolicy(ctx);
   const results: OfferResult[] = [];
   const s = ctx.io.errStyle;
   for (const [i, original] of commands.entries()) {

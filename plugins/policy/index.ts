@@ -6,9 +6,6 @@ import { definePlugin } from "../../src/kernel/index.ts";
 import { policyCommands } from "./commands.ts";
 import { createPolicyService, ruleFiles, type LoadedPolicyService } from "./service.ts";
 
-// Commands that never reach a server do not pay for loading the parser.
-const NO_POLICY = /^(config|plugin|completion|completions|doctor|audit|history|help|version)( |$)/;
-
 let service: LoadedPolicyService | undefined;
 let files: string[] = [];
 
@@ -27,9 +24,6 @@ export default definePlugin({
     };
   },
   hooks: {
-    async beforeCommand(event) {
-      if (service && !NO_POLICY.test(event.command)) await service.load();
-    },
     async beforeRemoteAction(action) {
       // No service means setup failed: answer reject rather than nothing.
       if (!service) return { decision: "reject", rule: "policy.unavailable", reason: "the policy plugin did not start" };

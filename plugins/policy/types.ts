@@ -13,8 +13,8 @@ export interface ClassifyOptions {
 
 export interface PolicyService {
   /**
-   * Classifies one shell command line. Synchronous; needs `load()` to have resolved first (the
-   * plugin loads itself before every command action and in `beforeRemoteAction`). Before that it
+   * Classifies one shell command line. Synchronous; needs `await load()` first (callers load it
+   * when they are about to classify, so commands that never do skip the parser). Before that it
    * throws E_POLICY_NOT_LOADED, which the orchestrator turns into a reject (fail closed).
    */
   classify(command: string, options?: ClassifyOptions): Verdict;

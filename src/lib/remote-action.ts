@@ -39,6 +39,7 @@ export interface AuditSink {
 /** The part of the `policy` service the orchestrator uses. */
 export interface PolicyClassifier {
   classify(command: string, options?: { server?: string; tier?: string }): Verdict;
+  load?(): Promise<void>;
 }
 
 export interface ExecuteOutcome {
@@ -182,6 +183,7 @@ async function decide(ctx: ActionContext, action: RemoteAction): Promise<Verdict
   }
   const verdicts: Verdict[] = [];
   try {
+    await policy.load?.();
     if (action.kind === "exec") verdicts.push(policy.classify(action.command, { server: action.server, tier: action.tier }));
     const fromHooks = await ctx.hooks.call("beforeRemoteAction", action);
     if (fromHooks) verdicts.push(fromHooks);

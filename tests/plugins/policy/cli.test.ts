@@ -131,9 +131,10 @@ describe("policy plugin hooks", () => {
     await kernel.close();
   });
 
-  it("provides the policy service, loaded by beforeCommand", async () => {
+  it("provides the policy service: classify() refuses before load(), answers after it", async () => {
     const { kernel, ctx } = await createTestKernel([policyPlugin]);
-    await kernel.hooks.call("beforeCommand", { command: "exec", args: { _: [], "--": [] }, runId: "r" });
+    expect(() => ctx.use("policy").classify("uptime")).toThrow(/before it was loaded/);
+    await ctx.use("policy").load?.();
     expect(ctx.use("policy").classify("rm -rf /").decision).toBe("reject");
     await kernel.close();
   });
