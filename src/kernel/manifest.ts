@@ -4,11 +4,8 @@
  * refused by name (even for its own commands) without running a byte of it.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite } from "../lib/atomic-write.ts";
-import { withLock } from "../lib/lock.ts";
-import { DataError, fromSystemError } from "./errors.ts";
+import { readJsonStore, updateJsonStore, type JsonStoreSpec } from "../lib/json-store.ts";
 
 export interface TrustEntry {
   name: string;
@@ -29,33 +26,24 @@ export function sha256(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
+function storeSpec(configDir: string): JsonStoreSpec<TrustStore> {
+  return {
+    path: manifestPath(configDir),
+    empty: () => ({ version: 1, plugins: [] }),
+    check(data): asserts data is TrustStore {
+      const store = data as TrustStore;
+      if (store?.version !== 1 || !Array.isArray(store.plugins)) throw new Error("unexpected shape");
+    },
+    code: "E_TRUST_STORE",
+    hint: `Move it away and add your plugins again with "opsterm plugin add <path>"`,
+  };
+}
+
 export function readTrustStore(configDir: string): TrustStore {
-  const path = manifestPath(configDir);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, plugins: [] };
-    throw fromSystemError(error, path);
-  }
-  try {
-    const data = JSON.parse(text) as TrustStore;
-    if (data.version !== 1 || !Array.isArray(data.plugins)) throw new Error("unexpected shape");
-    return data;
-  } catch (error) {
-    throw new DataError("E_TRUST_STORE", `${path} is damaged: ${(error as Error).message}`, {
-      hint: `Move it away and add your plugins again with "opsterm plugin add <path>"`,
-    });
-  }
+  return readJsonStore(storeSpec(configDir));
 }
 
 /** Read-modify-write under a lock, so two `plugin add` at once both land. */
 export async function updateTrustStore(configDir: string, change: (store: TrustStore) => void): Promise<TrustStore> {
-  const path = manifestPath(configDir);
-  return withLock(path, async () => {
-    const store = readTrustStore(configDir);
-    change(store);
-    await atomicWrite(path, JSON.stringify(store, null, 2) + "\n");
-    return store;
-  });
+  return updateJsonStore(storeSpec(configDir), change);
 }

@@ -1,8 +1,11 @@
 /**
- * Reads YAML files with positions, so validation errors point at file:line:col.
+ * Reads YAML files with positions, so validation errors point at file:line:col. Reads are
+ * size-capped and refuse devices and FIFOs (bounded-read.ts); alias expansion is capped, so a
+ * "billion laughs" file is a one-line error rather than gigabytes of memory.
  */
-import { readFileSync } from "node:fs";
-import { DataError, fromSystemError } from "../kernel/errors.ts";
+import { createHash } from "node:crypto";
+import { DataError, DeniedError } from "../kernel/errors.ts";
+import { READ_LIMITS, readBounded, type ErrorClass } from "./bounded-read.ts";
 import type { SchemaIssue, SchemaPath } from "./schema.ts";
 
 type YamlModule = typeof import("yaml");
@@ -14,8 +17,8 @@ export async function loadYaml(): Promise<YamlModule> {
   return yamlModule;
 }
 
-/** The typed error to throw (DataError, ConfigError …): callers choose the exit code. */
-type ErrorClass = new (code: string, message: string, opts?: { hint?: string }) => Error;
+/** Aliases resolved per document: real config files use a handful. */
+export const MAX_YAML_ALIASES = 100;
 
 export interface YamlFile {
   path: string;
@@ -25,16 +28,27 @@ export interface YamlFile {
   lineCounter: import("yaml").LineCounter;
 }
 
-/** Parses a YAML file; syntax errors become DataError with file:line:col. Missing file → undefined. */
-export async function readYamlFile(path: string, errorClass: ErrorClass = DataError): Promise<YamlFile | undefined> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw fromSystemError(error, path);
-  }
-  return parseYamlText(path, text, errorClass);
+export interface ReadYamlOptions {
+  /**
+   * The SHA-256 the file had when its folder was verified (a trusted workspace), or null when it
+   * did not exist then: other bytes are refused, so what is used is exactly what was trusted.
+   */
+  pinned?: string | null;
+}
+
+/** Parses a YAML file; syntax errors become `errorClass` errors with file:line:col. Missing file → undefined. */
+export async function readYamlFile(path: string, errorClass: ErrorClass = DataError, options: ReadYamlOptions = {}): Promise<YamlFile | undefined> {
+  const bytes = readBounded(path, { maxBytes: READ_LIMITS.yaml, errorClass, what: "YAML state files" });
+  if (options.pinned !== undefined) checkPinned(path, bytes, options.pinned);
+  return bytes === undefined ? undefined : parseYamlText(path, bytes.toString("utf8"), errorClass);
+}
+
+function checkPinned(path: string, bytes: Buffer | undefined, pinned: string | null): void {
+  const actual = bytes === undefined ? null : createHash("sha256").update(bytes).digest("hex");
+  if (actual === pinned) return;
+  throw new DeniedError("E_WORKSPACE_CHANGED", `${path} changed after the workspace was verified, so none of it was used`, {
+    hint: "Run the command again; if the file keeps changing, find out what writes it before you trust the workspace again",
+  });
 }
 
 export async function parseYamlText(path: string, text: string, errorClass: ErrorClass = DataError): Promise<YamlFile> {
@@ -49,7 +63,16 @@ export async function parseYamlText(path: string, text: string, errorClass: Erro
       hint: "Fix the file (an editor with YAML support shows the spot), then run again",
     });
   }
-  return { path, text, data: doc.toJS() ?? {}, doc, lineCounter };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    // yaml throws a ReferenceError when aliases would expand past the cap.
+    throw new errorClass("E_YAML_ALIASES", `${path}: invalid YAML: ${(error as Error).message.split("\n")[0]} (more than ${MAX_YAML_ALIASES} aliases)`, {
+      hint: `Write the values out instead of repeating *aliases in ${path}`,
+    });
+  }
+  return { path, text, data: data ?? {}, doc, lineCounter };
 }
 
 /** file:line:col of the node (or its key) at a schema path. */
