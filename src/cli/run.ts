@@ -25,7 +25,7 @@ export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promi
   }
   let kernel: Kernel | undefined;
   try {
-    const paths = resolvePaths(runtime.env, runtime.cwd());
+    const paths = resolvePaths(runtime.env, runtime.cwd(), { uid: runtime.uid });
     const user = await loadUserPlugins(paths.configDir);
     kernel = await createKernel({
       runtime,

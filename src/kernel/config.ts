@@ -1,12 +1,13 @@
 /**
- * Layered config: global `config.yaml` and the workspace's `.opsterm/config.yaml` (workspace
- * wins). Every leaf remembers the file and line it came from, for `config list`.
+ * Layered config: global `config.yaml` and the trusted workspace's `.opsterm/config.yaml`
+ * (workspace wins, except for `globalOnly` keys, which a workspace cannot set). Every leaf
+ * remembers the file and line it came from, for `config list`.
  */
-import { join } from "node:path";
 import { ConfigError } from "./errors.ts";
 import type { Paths } from "./paths.ts";
+import { stateFiles, type Notice } from "./workspace.ts";
 import { validate, type SchemaNode } from "../lib/schema.ts";
-import { locate, readYamlFile, schemaError } from "../lib/yaml-file.ts";
+import { locate, readYamlFile, schemaError, type YamlFile } from "../lib/yaml-file.ts";
 
 export type Scope = "global" | "workspace";
 
@@ -31,22 +32,29 @@ export interface LoadedConfig {
   values: Record<string, unknown>;
   sources: ConfigSource[];
   origins: ConfigValueOrigin[];
+  /** Workspace values of global-only keys, which were left out. */
+  ignored: { key: string; at: string }[];
   /** Value at a dotted key, e.g. `get("ai.model")`. */
   get(key: string): unknown;
+  /**
+   * Which file the value in effect at a dotted key comes from (for a mapping: the scope of any
+   * value under it that the workspace sets, else global). Undefined when nothing sets it.
+   */
+  scopeOf(key: string): Scope | undefined;
 }
 
-export function configFiles(paths: Paths): ConfigSource[] {
-  const list: ConfigSource[] = [{ scope: "global", path: join(paths.configDir, "config.yaml"), exists: false }];
-  if (paths.workspaceDir) list.push({ scope: "workspace", path: join(paths.workspaceDir, "config.yaml"), exists: false });
-  return list;
+/** config.yaml globally and, when the workspace is trusted, in its .opsterm/ (with its pinned hash). */
+export function configFiles(paths: Paths): (ConfigSource & { pinned?: string | null })[] {
+  return stateFiles(paths, "config.yaml").map((f) => ({ ...f, exists: false }));
 }
 
 export async function loadConfig(paths: Paths, schema: SchemaNode): Promise<LoadedConfig> {
   const sources = configFiles(paths);
   const values: Record<string, unknown> = {};
   const origins = new Map<string, ConfigValueOrigin>();
+  const ignored: LoadedConfig["ignored"] = [];
   for (const source of sources) {
-    const file = await readYamlFile(source.path, ConfigError);
+    const file = await readYamlFile(source.path, ConfigError, { pinned: source.pinned });
     if (!file) continue;
     source.exists = true;
     if (file.data === null || typeof file.data !== "object" || Array.isArray(file.data)) {
@@ -56,6 +64,7 @@ export async function loadConfig(paths: Paths, schema: SchemaNode): Promise<Load
     }
     const issues = validate(file.data, schema);
     if (issues.length > 0) throw schemaError(file, issues, ConfigError, `Fix ${source.path}; "opsterm config list" shows valid keys and where values come from`);
+    if (source.scope === "workspace") ignored.push(...dropGlobalOnly(file, schema));
     for (const [key, value] of leaves(file.data as Record<string, unknown>)) {
       const previous = origins.get(key);
       origins.set(key, {
@@ -68,12 +77,52 @@ export async function loadConfig(paths: Paths, schema: SchemaNode): Promise<Load
     }
     deepMerge(values, file.data as Record<string, unknown>);
   }
+  const sorted = [...origins.values()].sort((a, b) => a.key.localeCompare(b.key));
   return {
     values,
-    sources,
-    origins: [...origins.values()].sort((a, b) => a.key.localeCompare(b.key)),
+    sources: sources.map(({ scope, path, exists }) => ({ scope, path, exists })),
+    origins: sorted,
+    ignored,
     get: (key) => getPath(values, key.split(".")),
+    scopeOf(key) {
+      const under = sorted.filter((o) => o.key === key || o.key.startsWith(key + "."));
+      if (under.length === 0) return undefined;
+      return under.some((o) => o.scope === "workspace") ? "workspace" : "global";
+    },
   };
+}
+
+/** One notice for the global-only keys a workspace tried to set. */
+export function ignoredNotice(ignored: LoadedConfig["ignored"]): Notice | undefined {
+  if (ignored.length === 0) return undefined;
+  const list = ignored.map((i) => `${i.key} (${i.at})`).join(", ");
+  return {
+    code: "W_WORKSPACE_GLOBAL_ONLY",
+    message: `ignored workspace setting${ignored.length === 1 ? "" : "s"} that only the global config may hold: ${list}`,
+    hint: "Commands, host-key trust and key sources are global-only: set them with opsterm config set (without --workspace)",
+  };
+}
+
+/** Removes (in place) the values of global-only keys from a workspace file's data; returns where they were. */
+function dropGlobalOnly(file: YamlFile, schema: SchemaNode): LoadedConfig["ignored"] {
+  const found: LoadedConfig["ignored"] = [];
+  const walk = (node: Record<string, unknown>, at: SchemaNode, path: string[]) => {
+    if (at.type !== "object") return;
+    for (const [key, value] of Object.entries(node)) {
+      const sub = at.properties?.[key] ?? at.additional;
+      if (!sub) continue;
+      if (sub.globalOnly) {
+        found.push({ key: [...path, key].join("."), at: locate(file, [...path, key], true) });
+        delete node[key];
+      } else if (isPlainObject(value) && Object.keys(value).length > 0) {
+        walk(value, sub, [...path, key]);
+        // A mapping that held only global-only keys is gone, not an empty override.
+        if (Object.keys(value).length === 0) delete node[key];
+      }
+    }
+  };
+  walk(file.data as Record<string, unknown>, schema, []);
+  return found;
 }
 
 /** Flattens to dotted keys; lists are leaves (a workspace list replaces a global one). */

@@ -6,6 +6,7 @@ import type { CommandRegistry } from "./commands.ts";
 import type { HookBus } from "./hooks.ts";
 import type { LoadedConfig } from "./config.ts";
 import type { Paths } from "./paths.ts";
+import type { Notice } from "./workspace.ts";
 import type { Runtime } from "./runtime.ts";
 import type { Prompter } from "../lib/prompt.ts";
 import type { Style } from "../lib/style.ts";
@@ -40,6 +41,12 @@ export interface Io {
   warn(text: string): void;
   /** Writes a debug line to stderr with --debug only. */
   debug(text: string): void;
+  /**
+   * Something the user should know that is not an error (an untrusted workspace that was not
+   * read, a server entry that shadows another): one line on stderr, once, and with `--json` a
+   * `notices` field in every JSON object printed afterwards.
+   */
+  notice(notice: Notice): void;
 }
 
 export interface PluginContext {

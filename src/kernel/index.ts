@@ -9,4 +9,5 @@ export * from "./errors.ts";
 export * from "./types.ts";
 export type { LoadedConfig, Scope } from "./config.ts";
 export { expandHome, type Paths } from "./paths.ts";
+export { stateFiles, workspaceWrite, type Notice, type StateFile } from "./workspace.ts";
 export type { SchemaNode } from "../lib/schema.ts";

@@ -4,13 +4,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { createCommandRegistry, type CommandRegistry } from "./commands.ts";
-import { loadConfig, type LoadedConfig } from "./config.ts";
+import { ignoredNotice, loadConfig, type LoadedConfig } from "./config.ts";
 import type { CommandContext, Io, KernelFacts, PluginContext } from "./context.ts";
 import { OpstermError, PluginError, ConfigError } from "./errors.ts";
 import { checkHookNames, createHookBus, type HookBus } from "./hooks.ts";
 import { resolvePaths, type Paths } from "./paths.ts";
 import { tierOf, type OpstermPlugin, type Teardown } from "./plugin.ts";
 import type { Runtime } from "./runtime.ts";
+import type { Notice } from "./workspace.ts";
 import type { SchemaNode } from "../lib/schema.ts";
 import { createStyle } from "../lib/style.ts";
 import { createPrompter } from "../lib/prompt.ts";
@@ -42,18 +43,25 @@ export interface Kernel {
 
 export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const { runtime } = options;
-  const paths = options.paths ?? resolvePaths(runtime.env, runtime.cwd());
+  const paths = options.paths ?? resolvePaths(runtime.env, runtime.cwd(), { uid: runtime.uid });
   const hooks = createHookBus();
   const registry = createCommandRegistry();
   const services = new Map<string, { plugin: string; service: unknown }>();
   const teardowns: { plugin: string; fn: Teardown }[] = [];
   const facts: KernelFacts = { version: options.version, plugins: [], failures: [...(options.failures ?? [])] };
   const schemaProps: Record<string, SchemaNode> = {};
-  const io = createIo(runtime, options.color, options.debug);
+  const output = { json: false };
+  const io = createIo(runtime, options.color, options.debug, output);
+  paths.workspace?.onNotice(io.notice);
 
   let configPromise: Promise<LoadedConfig> | undefined;
   const configSchema = (): SchemaNode => ({ type: "object", properties: schemaProps });
-  const config = () => (configPromise ??= loadConfig(paths, configSchema()));
+  const config = () =>
+    (configPromise ??= loadConfig(paths, configSchema()).then((loaded) => {
+      const notice = ignoredNotice(loaded.ignored);
+      if (notice) io.notice(notice);
+      return loaded;
+    }));
 
   function pluginContext(plugin: string): PluginContext {
     return {
@@ -144,6 +152,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     config,
     configSchema,
     commandContext(command, flags, signal) {
+      output.json = flags.json;
       return {
         ...pluginContext(command.plugin),
         command: command.name,
@@ -176,9 +185,16 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   };
 }
 
-function createIo(runtime: Runtime, color: { stdout: boolean; stderr: boolean }, debug: boolean): Io {
+function createIo(runtime: Runtime, color: { stdout: boolean; stderr: boolean }, debug: boolean, output: { json: boolean }): Io {
   const style = createStyle(color.stdout);
   const errStyle = createStyle(color.stderr);
+  const notices: Notice[] = [];
+  // With --json, every JSON object printed after a notice carries them all (first, so a
+  // command's own field of that name would win): scripts see what a person sees on stderr.
+  const withNotices = (text: string) => {
+    if (!output.json || notices.length === 0 || !text.startsWith("{") || !text.endsWith("}")) return text;
+    return `{"notices":${JSON.stringify(notices)}${text === "{}" ? "" : ","}${text.slice(1)}`;
+  };
   // stdin is looked at only when asked for (see hostRuntime): building it costs startup time.
   let stdinIsTTY: boolean | undefined;
   return {
@@ -196,11 +212,16 @@ function createIo(runtime: Runtime, color: { stdout: boolean; stderr: boolean },
     },
     style,
     errStyle,
-    out: (text) => void runtime.stdout.write(text + "\n"),
+    out: (text) => void runtime.stdout.write(withNotices(text) + "\n"),
     err: (text) => void runtime.stderr.write(text + "\n"),
     warn: (text) => void runtime.stderr.write(`${errStyle.yellow("warning:")} ${text}\n`),
     debug: (text) => {
       if (debug) runtime.stderr.write(errStyle.dim(`debug: ${text}`) + "\n");
+    },
+    notice: (notice) => {
+      if (notices.some((n) => n.code === notice.code && n.message === notice.message)) return;
+      notices.push(notice);
+      runtime.stderr.write(`${errStyle.yellow("opsterm:")} ${notice.message}${notice.hint ? errStyle.dim(` (${notice.hint})`) : ""}\n`);
     },
   };
 }

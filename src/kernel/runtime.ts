@@ -16,6 +16,8 @@ export interface Runtime {
   execPath: string;
   versions: Record<string, string | undefined>;
   pid: number;
+  /** The user's uid (undefined where the platform has none): a workspace must be owned by it. */
+  uid: number | undefined;
   exit(code: number): never;
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void;
 }
@@ -38,6 +40,7 @@ export function hostRuntime(): Runtime {
     execPath: process.execPath,
     versions: process.versions,
     pid: process.pid,
+    uid: process.getuid?.(),
     exit: (code) => process.exit(code),
     onSignal(signal, handler) {
       process.on(signal, handler);

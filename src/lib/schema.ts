@@ -2,14 +2,22 @@
  * A deliberately small schema language for config files: enough for strict validation with a
  * path per problem, so callers can point at file:line:col. Plugins declare their keys with it.
  */
-export type SchemaNode =
+export type SchemaNode = (
   | { type: "string"; enum?: readonly string[]; description?: string }
   | { type: "number"; min?: number; max?: number; integer?: boolean; description?: string }
   | { type: "boolean"; description?: string }
   | { type: "array"; items: SchemaNode; description?: string }
   | { type: "object"; properties?: Record<string, SchemaNode>; additional?: SchemaNode; required?: readonly string[]; description?: string }
   | { type: "oneOf"; of: readonly SchemaNode[]; description?: string }
-  | { type: "any"; description?: string };
+  | { type: "any"; description?: string }
+) & {
+  /**
+   * Honoured only in the global config file, never a workspace's: settings that run a command,
+   * decide which host keys are trusted, or name a secret to send (a workspace value is ignored
+   * with a notice).
+   */
+  globalOnly?: true;
+};
 
 export type SchemaPath = (string | number)[];
 

@@ -25,6 +25,7 @@ export function testRuntime(options: {
     execPath: process.execPath,
     versions: process.versions,
     pid: process.pid,
+    uid: process.getuid?.(),
     exit: (code) => {
       throw new Error(`exit(${code}) called in a test`);
     },

@@ -39,6 +39,7 @@ describe("config", () => {
       "config.yaml": "ai:\n  model: gpt-4o\n  temperature: 0.7\n",
       "project/.opsterm/config.yaml": "ai:\n  temperature: 0.1\n",
     });
+    expect((await w.run(["workspace", "trust"])).code).toBe(0);
     const r = await w.run(["config", "list", "--json"]);
     expect(r.code).toBe(0);
     const values = JSON.parse(r.stdout).values;
@@ -98,11 +99,37 @@ describe("config", () => {
     expect(typo.stderr).toContain('did you mean "ai.model"');
   });
 
-  it("config set --workspace writes the project's file and wins over global", async () => {
+  it("config set --workspace writes the project's file; a trusted workspace stays trusted and wins over global", async () => {
     const w = world({ "config.yaml": "ai:\n  model: global-model\n", "project/.opsterm/.keep": "" });
+    expect((await w.run(["workspace", "trust"])).code).toBe(0);
     expect((await w.run(["config", "set", "ai.model", "ws-model", "--workspace"])).code).toBe(0);
     expect(readFileSync(join(w.project, ".opsterm", "config.yaml"), "utf8")).toContain("ws-model");
-    expect((await w.run(["config", "get", "ai.model"])).stdout).toBe("ws-model\n");
+    expect(await w.run(["config", "get", "ai.model"])).toMatchObject({ stdout: "ws-model\n", stderr: "" });
+  });
+
+  it("config set --workspace into an untrusted workspace writes the file, says it is not used yet, and it is not", async () => {
+    const w = world({ "config.yaml": "ai:\n  model: global-model\n" });
+    const set = await w.run(["config", "set", "ai.model", "ws-model", "--workspace"]);
+    expect(set.code).toBe(0);
+    expect(set.stderr).toContain(`workspace ${join(w.project, ".opsterm")} is not trusted, so what was written there is not used yet`);
+    expect(readFileSync(join(w.project, ".opsterm", "config.yaml"), "utf8")).toContain("ws-model");
+    const get = await w.run(["config", "get", "ai.model"]);
+    expect(get.stdout).toBe("global-model\n");
+    expect(get.stderr).toContain(`opsterm workspace trust ${w.project}`);
+  });
+
+  it("config set --workspace refuses a global-only key, and $HOME/.opsterm as a workspace", async () => {
+    const guarded = definePlugin({ name: "guarded", apiVersion: 1, config: { ssh: { type: "object", properties: { hostKeys: { type: "string", globalOnly: true } } } } });
+    const w = world({});
+    const r = await runInProcess(["config", "set", "ssh.hostKeys", "accept-new", "--workspace"], { home: w.home, cwd: w.project, plugins: [corePlugin, guarded] });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('"ssh.hostKeys" can only be set in the global config');
+    expect(existsSync(join(w.project, ".opsterm"))).toBe(false);
+    const home = tempDir("home-");
+    const inHome = await runInProcess(["config", "set", "ai.model", "x", "--workspace"], { home: tempDir(), cwd: home, env: { HOME: home }, plugins });
+    expect(inHome.code).toBe(2);
+    expect(inHome.stderr).toContain("(E_WORKSPACE_RESERVED)");
+    expect(existsSync(join(home, ".opsterm"))).toBe(false);
   });
 
   it("config set refuses a value of the wrong type before touching the file, with a hint", async () => {

@@ -25,7 +25,7 @@ describe("resolvePaths()", () => {
     mkdirSync(join(root, ".opsterm"));
     mkdirSync(join(root, "a", "b"), { recursive: true });
     writeFileSync(join(root, "a", ".opsterm"), "a file, not a workspace");
-    expect(resolvePaths({ HOME: home, OPSTERM_HOME: "/elsewhere" }, join(root, "a", "b")).workspaceDir).toBe(join(root, ".opsterm"));
+    expect(resolvePaths({ HOME: home, OPSTERM_HOME: "/elsewhere" }, join(root, "a", "b")).workspace?.dir).toBe(join(root, ".opsterm"));
   });
 
   it("does not take the global dir for a workspace when OPSTERM_HOME is itself a .opsterm folder", () => {
@@ -33,6 +33,19 @@ describe("resolvePaths()", () => {
     mkdirSync(join(root, ".opsterm"));
     const paths = resolvePaths({ HOME: root, OPSTERM_HOME: join(root, ".opsterm") }, join(root));
     expect(paths.configDir).toBe(join(root, ".opsterm"));
-    expect(paths.workspaceDir).toBeUndefined();
+    expect(paths.workspace).toBeUndefined();
+  });
+
+  it("never takes $HOME/.opsterm (the original OpsTerm's global folder) for a workspace, and keeps looking above it", () => {
+    const root = tempDir("ws-");
+    const home = join(root, "home", "ann");
+    mkdirSync(join(home, ".opsterm"), { recursive: true });
+    mkdirSync(join(home, "src", "app"), { recursive: true });
+    expect(resolvePaths({ HOME: home, OPSTERM_HOME: "/elsewhere" }, join(home, "src", "app")).workspace).toBeUndefined();
+    expect(resolvePaths({ HOME: home, OPSTERM_HOME: "/elsewhere" }, home).workspace).toBeUndefined();
+    mkdirSync(join(root, ".opsterm"));
+    expect(resolvePaths({ HOME: home, OPSTERM_HOME: "/elsewhere" }, join(home, "src")).workspace?.dir).toBe(join(root, ".opsterm"));
+    mkdirSync(join(home, "src", "app", ".opsterm"));
+    expect(resolvePaths({ HOME: home, OPSTERM_HOME: "/elsewhere" }, join(home, "src", "app")).workspace?.dir).toBe(join(home, "src", "app", ".opsterm"));
   });
 });

@@ -6,6 +6,7 @@ import { defineCommand, type CommandSpec } from "../../kernel/commands.ts";
 import type { CommandContext } from "../../kernel/context.ts";
 import { configFiles } from "../../kernel/config.ts";
 import { ConfigError, UsageError } from "../../kernel/errors.ts";
+import { workspaceWrite } from "../../kernel/workspace.ts";
 import { atomicWrite } from "../../lib/atomic-write.ts";
 import { withLock } from "../../lib/lock.ts";
 import { closest, schemaAt, validate, type SchemaNode } from "../../lib/schema.ts";
@@ -21,14 +22,21 @@ function displayValue(key: string, value: unknown): string {
 
 const path = defineCommand({
   name: "config path",
-  description: "Show where opsterm reads and writes its files",
+  description: "Show where opsterm reads and writes its files, and whether the workspace is trusted",
   async action(_args, ctx) {
     const files = configFiles(ctx.paths);
-    const facts = { configDir: ctx.paths.configDir, dataDir: ctx.paths.dataDir, workspaceDir: ctx.paths.workspaceDir ?? null, files: files.map((f) => f.path) };
+    const ws = ctx.paths.workspace?.state();
+    const facts = {
+      configDir: ctx.paths.configDir,
+      dataDir: ctx.paths.dataDir,
+      workspaceDir: ws?.dir ?? null,
+      workspace: ws ? { dir: ws.dir, status: ws.status, reason: ws.reason ?? null } : null,
+      files: files.map((f) => f.path),
+    };
     if (ctx.json) return void ctx.io.out(JSON.stringify(facts));
     ctx.io.out(`config dir  ${facts.configDir}`);
     ctx.io.out(`data dir    ${facts.dataDir}`);
-    ctx.io.out(`workspace   ${facts.workspaceDir ?? "(none: no .opsterm/ folder above this directory)"}`);
+    ctx.io.out(`workspace   ${ws ? `${ws.dir} (${ws.status === "trusted" ? "trusted" : `${ws.reason}: not read`})` : "(none: no .opsterm/ folder above this directory)"}`);
     for (const f of files) ctx.io.out(`config file ${f.path}`);
   },
 });
@@ -82,7 +90,14 @@ const set = defineCommand({
   async action(args, ctx) {
     const key = String(args.key);
     const node = checkKey(ctx, key);
-    const file = targetFile(ctx, Boolean(args.workspace));
+    if (args.workspace && isGlobalOnly(ctx.configSchema(), key)) {
+      throw new UsageError(`"${key}" can only be set in the global config: a workspace's value would be ignored`, {
+        code: "E_CONFIG_GLOBAL_ONLY",
+        hint: `Leave out --workspace: opsterm config set ${key} …`,
+      });
+    }
+    const target = args.workspace ? workspaceWrite(ctx.paths, ctx.runtime.cwd()) : undefined;
+    const file = join(target?.dir ?? ctx.paths.configDir, "config.yaml");
     if (args.unset && args.value !== undefined) throw new UsageError(`config set: give a value or --unset, not both`, { hint: `opsterm config set ${key} --unset` });
     if (!args.unset && args.value === undefined) throw new UsageError(`config set: missing the value for "${key}"`, { hint: `opsterm config set ${key} <value>, or --unset to remove it` });
     const value = args.unset ? undefined : coerce(String(args.value), node, key);
@@ -106,16 +121,18 @@ const set = defineCommand({
       const issues = validate(parsed.data, ctx.configSchema());
       if (issues.length) throw schemaError(parsed, issues, ConfigError, "Nothing was written");
       await atomicWrite(file, text);
+      const notice = await target?.written(file, text);
+      if (notice) ctx.io.notice(notice);
     });
     if (ctx.json) ctx.io.out(JSON.stringify({ key, value: args.unset ? null : value, file }));
     else ctx.io.out(`${key} = ${args.unset ? "(unset)" : displayValue(key, value)}  ${ctx.io.style.dim(file)}`);
   },
 });
 
-function targetFile(ctx: CommandContext, workspace: boolean): string {
-  if (!workspace) return join(ctx.paths.configDir, "config.yaml");
-  const dir = ctx.paths.workspaceDir ?? join(ctx.runtime.cwd(), ".opsterm");
-  return join(dir, "config.yaml");
+/** A key that only the global config may set (itself or any mapping above it). */
+function isGlobalOnly(schema: SchemaNode, key: string): boolean {
+  const parts = key.split(".");
+  return parts.some((_, i) => schemaAt(schema, parts.slice(0, i + 1))?.globalOnly === true);
 }
 
 

@@ -11,6 +11,7 @@ import { configFiles } from "../../kernel/config.ts";
 import { fromSystemError, isOpstermError } from "../../kernel/errors.ts";
 import { isSingleExecutable } from "../../kernel/runtime.ts";
 import { manifestPath, readTrustStore } from "../../kernel/manifest.ts";
+import { workspaceStorePath } from "../../kernel/workspace.ts";
 
 /** One row of the report: a plugin's check without its `kind`. */
 type Check = Omit<Extract<DoctorFinding, { kind: "check" }>, "kind">;
@@ -24,6 +25,7 @@ export const doctorCommand = defineCommand({
     const runtime = runtimeFacts(ctx);
     checks.push({ name: "runtime", status: "ok", detail: `${runtime.engine} ${runtime.version} ${runtime.platform}/${runtime.arch}${runtime.singleExecutable ? ", single executable" : ""}` });
     checks.push(...dirChecks(ctx));
+    checks.push(...workspaceCheck(ctx));
     checks.push(await configCheck(ctx));
     const findings = await pluginFindings(ctx);
     const files = fileFacts(ctx, findings);
@@ -45,7 +47,8 @@ export const doctorCommand = defineCommand({
     for (const f of ctx.kernel.failures) checks.push({ name: `plugin ${f.name}`, status: "fail", detail: f.message, hint: f.hint });
     const ok = !checks.some((c) => c.status === "fail");
     if (ctx.json) {
-      ctx.io.out(JSON.stringify({ ok, version: ctx.kernel.version, runtime, paths: ctx.paths, files, tools, plugins, checks }));
+      const paths = { configDir: ctx.paths.configDir, dataDir: ctx.paths.dataDir, home: ctx.paths.home, workspaceDir: ctx.paths.workspace?.dir ?? null };
+      ctx.io.out(JSON.stringify({ ok, version: ctx.kernel.version, runtime, paths, files, tools, plugins, checks }));
       return ok ? 0 : 1;
     }
     const s = ctx.io.style;
@@ -92,6 +95,7 @@ function fileFacts(ctx: CommandContext, findings: DoctorFinding[]) {
   const list = [
     { path: global.path, description: "settings" },
     { path: manifestPath(ctx.paths.configDir), description: "trusted user plugins" },
+    { path: workspaceStorePath(ctx.paths.configDir), description: "trusted workspaces" },
     ...workspace.map((f) => ({ path: f.path, description: "workspace settings" })),
     ...findings.flatMap((f) => (f.kind === "file" ? [{ path: f.path, description: f.description }] : [])),
   ];
@@ -112,6 +116,19 @@ function dirChecks(ctx: CommandContext): Check[] {
     if (mode & 0o022) return { name: "dir", status: "warn", detail: `${dir} is writable by others (mode ${mode.toString(8)})`, hint: `chmod 700 ${dir}` };
     return { name: "dir", status: "ok", detail: dir };
   });
+}
+
+/** Whether the project's .opsterm/ is read; a workspace that is not is a warning, not a failure. */
+function workspaceCheck(ctx: CommandContext): Check[] {
+  if (!ctx.paths.workspace) return [];
+  try {
+    const s = ctx.paths.workspace.state();
+    if (s.status === "trusted") return [{ name: "workspace", status: "ok", detail: `${s.dir} (trusted)` }];
+    return [{ name: "workspace", status: "warn", detail: `${s.dir} ${s.reason}: not read`, hint: s.hint }];
+  } catch (raw) {
+    const error = fromSystemError(raw);
+    return [{ name: "workspace", status: "fail", detail: error instanceof Error ? error.message.split("\n")[0] : String(error), hint: isOpstermError(error) ? error.hint : undefined }];
+  }
 }
 
 async function configCheck(ctx: CommandContext): Promise<Check> {
