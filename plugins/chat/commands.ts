@@ -228,9 +228,10 @@ const providerList = defineCommand({
   async action(_args, ctx) {
     const { configuredProviders, PRESETS, presetProvider, resolveProvider } = await import("./config.ts");
     const { infoOf } = await import("./service.ts");
-    const values = (await ctx.config()).values as Obj;
+    const config = await ctx.config();
+    const values = config.values as Obj;
     const configured = configuredProviders(values);
-    const current = resolveProvider(values, ctx.env);
+    const current = resolveProvider(values, ctx.env, {}, config.scopeOf);
     const currentName = current && !("unknown" in current) ? current.name : undefined;
     const rows = [
       ...configured.map((p) => ({ ...infoOf(p), default: p.name === currentName })),

@@ -1,8 +1,12 @@
 /**
  * Provider configuration: the config keys the chat plugin owns, the presets, and the resolution
  * of "which provider, which model, which key" from flags, environment and config.yaml.
+ *
+ * A key is bound to the scope that declares it: when a workspace sets a provider's base URL (or
+ * its preset), only a key the workspace itself wrote (`apiKey`) is sent there, never one from
+ * the global config, a preset's environment variable, or OPSTERM_API_KEY.
  */
-import type { SchemaNode } from "../../src/kernel/index.ts";
+import type { SchemaNode, Scope } from "../../src/kernel/index.ts";
 
 const num = (description: string, min = 0, max?: number, integer = false): SchemaNode => ({ type: "number", min, max, integer, description });
 const str = (description: string): SchemaNode => ({ type: "string", description });
@@ -15,8 +19,9 @@ const PROVIDER_SCHEMA: SchemaNode = {
     baseUrl: str("API base URL, e.g. https://api.openai.com/v1"),
     model: str("Model name"),
     apiKey: str("API key (prefer apiKeyEnv or apiKeyCmd)"),
-    apiKeyEnv: str("Name of the environment variable holding the API key"),
-    apiKeyCmd: { type: "oneOf", of: [{ type: "string" }, { type: "array", items: { type: "string" } }], description: "Command (argv, no shell) whose stdout is the API key" },
+    // Global-only: a workspace must not run a command, nor pick which of your variables is sent.
+    apiKeyEnv: { type: "string", globalOnly: true, description: "Name of the environment variable holding the API key (global config only)" },
+    apiKeyCmd: { type: "oneOf", of: [{ type: "string" }, { type: "array", items: { type: "string" } }], globalOnly: true, description: "Command (argv, no shell) whose stdout is the API key (global config only)" },
     temperature: num("Sampling temperature", 0, 2),
     maxTokens: num("Answer length limit in tokens", 1, undefined, true),
     contextWindow: num("Context window in tokens (bounds piped input)", 256, undefined, true),
@@ -82,7 +87,12 @@ export interface ProviderConfig {
   supportsTools: boolean;
   /** Where it came from, for `provider list`. */
   origin: "config" | "preset" | "ai-block" | "env" | "local-probe";
+  /** Why no key is sent although one is configured (the base URL is not the key's scope's). */
+  keyWithheld?: string;
 }
+
+/** Which config file a dotted key's value comes from (LoadedConfig.scopeOf); all global when absent. */
+export type ScopeOf = (key: string) => Scope | undefined;
 
 export interface ChatSettings {
   maxInputBytes: number;
@@ -183,7 +193,7 @@ export interface ResolveRequest {
  * `ai:` block. Then OPSTERM_BASE_URL / OPSTERM_API_KEY / OPSTERM_MODEL and --model override fields.
  * Returns undefined when nothing is configured (the caller may probe local servers).
  */
-export function resolveProvider(values: Obj, env: Record<string, string | undefined>, request: ResolveRequest = {}): ProviderConfig | undefined | { unknown: string; known: string[] } {
+export function resolveProvider(values: Obj, env: Record<string, string | undefined>, request: ResolveRequest = {}, scopeOf: ScopeOf = () => "global"): ProviderConfig | undefined | { unknown: string; known: string[] } {
   const configured = configuredProviders(values);
   const wanted = request.provider ?? s(env.OPSTERM_PROVIDER) ?? s(obj(values.chat).provider);
   let chosen: ProviderConfig | undefined;
@@ -203,10 +213,45 @@ export function resolveProvider(values: Obj, env: Record<string, string | undefi
   if (baseUrl) chosen.baseUrl = normalizeBaseUrl(baseUrl);
   const envKey = s(env.OPSTERM_API_KEY);
   if (envKey) chosen.key = { kind: "env", name: "OPSTERM_API_KEY" };
+  // OPSTERM_BASE_URL is the user's own choice of URL: any key may go there.
+  if (!baseUrl) bindKey(chosen, values, scopeOf);
   const model = request.model ?? s(env.OPSTERM_MODEL);
   if (model) chosen.model = model;
   if (!chosen.model) chosen.model = "default";
   return chosen;
+}
+
+/**
+ * Withholds the key (in place) when the workspace chose where the request goes and the key is
+ * not the workspace's own. A preset's environment variable may still go to that preset's own URL.
+ */
+function bindKey(p: ProviderConfig, values: Obj, scopeOf: ScopeOf): void {
+  if (p.key.kind === "none" || (p.origin !== "config" && p.origin !== "ai-block")) return;
+  const field = p.origin === "ai-block" ? { url: "ai.api_url", preset: undefined, key: "ai.api_key" } : { url: `providers.${p.name}.baseUrl`, preset: `providers.${p.name}.preset`, key: `providers.${p.name}.apiKey` };
+  const urlSetByWorkspace = scopeOf(field.url) === "workspace";
+  const presetSetByWorkspace = field.preset !== undefined && scopeOf(field.preset) === "workspace";
+  if (!urlSetByWorkspace && !presetSetByWorkspace) return;
+  if (p.key.kind === "literal" && scopeOf(field.key) === "workspace") return;
+  const entry = obj(obj(values.providers)[p.name]);
+  const preset = PRESETS[s(entry.preset) ?? p.name];
+  const presetOwnKey = !urlSetByWorkspace && p.key.kind === "env" && p.key.name === preset?.apiKeyEnv && !s(entry.apiKeyEnv);
+  if (presetOwnKey) return;
+  const what = urlSetByWorkspace ? field.url : field.preset!;
+  p.keyWithheld = `the workspace sets ${what}, so the key from ${describeKey(p.key)} is not sent to ${p.baseUrl}`;
+  p.key = { kind: "none" };
+}
+
+function describeKey(key: KeySource): string {
+  switch (key.kind) {
+    case "literal":
+      return `${key.from} in the global config`;
+    case "env":
+      return `the environment variable ${key.name}`;
+    case "cmd":
+      return "apiKeyCmd";
+    default:
+      return "nowhere";
+  }
 }
 
 /** A literal key or one from the environment, without running anything (for the redactor). */

@@ -23,7 +23,7 @@ const NO_PROVIDER_HINT = [
 function keySourceLabel(p: ProviderConfig): string {
   switch (p.key.kind) {
     case "none":
-      return "none";
+      return p.keyWithheld ? "withheld (the workspace sets where requests go)" : "none";
     case "literal":
       return `${p.key.from} (config)`;
     case "env":
@@ -49,8 +49,8 @@ export function infoOf(p: ProviderConfig): ResolvedProviderInfo {
 
 /** Finds the provider for a call, probing ollama and llama.cpp on loopback when nothing is configured. */
 export async function loadProvider(ctx: PluginContext, request: { provider?: string; model?: string }): Promise<ProviderConfig> {
-  const values = (await ctx.config()).values as Obj;
-  const found = resolveProvider(values, ctx.env, request);
+  const config = await ctx.config();
+  const found = resolveProvider(config.values as Obj, ctx.env, request, config.scopeOf);
   if (found && "unknown" in found) {
     const guess = closest(found.unknown, found.known);
     throw new ConfigError("E_CHAT_PROVIDER_UNKNOWN", `Unknown provider "${found.unknown}"${guess ? `, did you mean "${guess}"?` : ""}`, {
@@ -58,6 +58,7 @@ export async function loadProvider(ctx: PluginContext, request: { provider?: str
     });
   }
   if (found) {
+    if (found.keyWithheld) ctx.io.notice({ code: "W_KEY_WITHHELD", message: `provider "${found.name}": ${found.keyWithheld}`, hint: `Declare the key for this URL in the workspace's own providers.${found.name}.apiKey, or set the URL in your global config` });
     if (!found.baseUrl) throw new ConfigError("E_CHAT_NO_BASEURL", `Provider "${found.name}" has no baseUrl`, { hint: `opsterm config set providers.${found.name}.baseUrl https://host/v1` });
     return found;
   }

@@ -20,7 +20,8 @@ export default definePlugin({
       type: "object",
       description: "History store settings",
       properties: {
-        retentionDays: { type: "number", min: 1, integer: true, description: "Delete entries older than this many days when compacting" },
+        // Global-only: a project folder must not delete your history.
+        retentionDays: { type: "number", min: 1, integer: true, globalOnly: true, description: "Delete entries older than this many days when compacting (global config only)" },
       },
     },
   },
