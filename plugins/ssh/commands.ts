@@ -4,7 +4,7 @@
  */
 import { setMaxListeners } from "node:events";
 import { defineCommand, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
-import { ConfigError, EXIT, UsageError } from "../../src/kernel/index.ts";
+import { ConfigError, EXIT, UsageError, workspaceWrite } from "../../src/kernel/index.ts";
 import type { ResolvedServer } from "./types.ts";
 
 const lazy = {
@@ -81,8 +81,8 @@ const show = defineCommand({
 /** Edits one servers.yaml under its lock and validates the result before replacing it. */
 async function editServers(ctx: CommandContext, workspace: boolean, edit: (doc: import("yaml").Document, servers: Record<string, unknown>) => void): Promise<string> {
   const [{ join }, { withLock }, { atomicWrite }, yamlFile, inv] = await Promise.all([import("node:path"), import("../../src/lib/lock.ts"), import("../../src/lib/atomic-write.ts"), import("../../src/lib/yaml-file.ts"), lazy.inventory()]);
-  const dir = workspace ? (ctx.paths.workspaceDir ?? join(ctx.runtime.cwd(), ".opsterm")) : ctx.paths.configDir;
-  const path = join(dir, "servers.yaml");
+  const target = workspace ? workspaceWrite(ctx.paths, ctx.runtime.cwd()) : undefined;
+  const path = join(target?.dir ?? ctx.paths.configDir, "servers.yaml");
   await withLock(path, async () => {
     const YAML = await yamlFile.loadYaml();
     const existing = await yamlFile.readYamlFile(path, ConfigError);
@@ -93,9 +93,11 @@ async function editServers(ctx: CommandContext, workspace: boolean, edit: (doc: 
     // Validate the new text (positions in the file that would be written) and the merged inventory.
     const parsed = await yamlFile.parseYamlText(path, text, ConfigError);
     const mine = inv.checkInventoryFile(workspace ? "workspace" : "global", path, parsed, "Nothing was written");
-    const files = await Promise.all(inv.inventoryPaths(ctx.paths).filter((f) => f.path !== path).map((f) => inv.readInventoryFile(f.scope, f.path)));
+    const files = await Promise.all(inv.inventoryPaths(ctx.paths).filter((f) => f.path !== path).map((f) => inv.readInventoryFile(f.scope, f.path, f.pinned)));
     inv.buildInventory(workspace ? [...files, mine] : [mine, ...files], { defaultUser: "x", home: ctx.paths.home });
     await atomicWrite(path, text);
+    const notice = await target?.written(path, text);
+    if (notice) ctx.io.notice(notice);
   });
   return path;
 }
@@ -176,8 +178,9 @@ const test = defineCommand({
   options: [{ flags: "--parallel <n>", description: "Servers at once" }],
   examples: ["opsterm servers test @prod"],
   async action(args, ctx) {
-    const [{ inventoryFor, resolveTargets, sshSettings, connectOptions }, { connect }, { mapLimit }] = await Promise.all([lazy.settings(), lazy.connect(), lazy.exec()]);
+    const [{ inventoryFor, resolveTargets, sshSettings, connectOptions, announceShadows }, { connect }, { mapLimit }] = await Promise.all([lazy.settings(), lazy.connect(), lazy.exec()]);
     const servers = resolveTargets(await inventoryFor(ctx), String(args.target));
+    announceShadows(ctx, servers);
     const settings = await sshSettings(ctx);
     const options = connectOptions(ctx, settings);
     const parallel = Number(args.parallel ?? settings.parallel);
@@ -275,7 +278,7 @@ const ssh = defineCommand({
   ],
   examples: ["opsterm ssh web1", "opsterm ssh db1 --via bastion,inner", "echo uptime | opsterm ssh web1 --yes"],
   async action(args, ctx) {
-    const [{ inventoryFor, resolveTargets, sshSettings }, { spawn }] = await Promise.all([lazy.settings(), import("node:child_process")]);
+    const [{ inventoryFor, resolveTargets, sshSettings, announceShadows }, { spawn }] = await Promise.all([lazy.settings(), import("node:child_process")]);
     const inventory = await inventoryFor(ctx);
     const id = String(args.server);
     if (UNSAFE.test(id)) throw new UsageError(`Refusing server ${JSON.stringify(id)}: it starts with "-" or holds spaces or control characters`, { code: "E_UNSAFE_ARG" });
@@ -288,6 +291,7 @@ const ssh = defineCommand({
       });
       server = { ...server, via, proxy: via.map((h) => h.id) };
     }
+    announceShadows(ctx, [server]);
     const settings = await sshSettings(ctx);
     const argv = sshArgv(server, settings.knownHostsConfigured ? settings.knownHostsPath : undefined);
     // One orchestrated action (DESIGN.md §5): policy (session rules, tiers) → approval → audit
@@ -333,8 +337,9 @@ const exec = defineCommand({
     const words = [...(args.command as string[] | undefined ?? []), ...args["--"]];
     if (words.length === 0) throw new UsageError("No command given", { hint: 'Put the command after "--": opsterm exec web1 -- uptime' });
     const command = words.join(" ");
-    const [{ inventoryFor, resolveTargets, sshSettings, connectOptions, currentUser }, ex] = await Promise.all([lazy.settings(), lazy.exec()]);
+    const [{ inventoryFor, resolveTargets, sshSettings, connectOptions, currentUser, announceShadows }, ex] = await Promise.all([lazy.settings(), lazy.exec()]);
     const servers = resolveTargets(await inventoryFor(ctx), String(args.target));
+    announceShadows(ctx, servers);
     const settings = await sshSettings(ctx);
     const seconds = (v: unknown, flag: string) => {
       const n = Number(v);

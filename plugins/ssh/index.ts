@@ -32,16 +32,18 @@ export default definePlugin({
     };
     const remote: RemoteService = {
       async exec(targetId, command, options) {
-        const { sshSettings, connectOptions } = await settings();
+        const { sshSettings, connectOptions, announceShadows } = await settings();
         const { execAction } = await import("./exec.ts");
         const server = await inventory.get(targetId);
         if (!server) throw new UsageError(`Unknown server "${targetId}"`, { code: "E_TARGET", hint: '"opsterm servers list" shows the ids' });
         const cmdCtx = options.ctx;
+        announceShadows(cmdCtx, [server]);
         const connect = connectOptions(cmdCtx, await sshSettings(cmdCtx), options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {});
         return execAction(cmdCtx, server, command, { ...options, connect, signal: options.signal ?? cmdCtx.signal });
       },
       async connect(cmdCtx, server, options = {}) {
-        const [{ sshSettings, connectOptions }, { connect }] = await Promise.all([settings(), import("./connect.ts")]);
+        const [{ sshSettings, connectOptions, announceShadows }, { connect }] = await Promise.all([settings(), import("./connect.ts")]);
+        announceShadows(cmdCtx, [server]);
         return connect(server, connectOptions(cmdCtx, await sshSettings(cmdCtx), options.signal ? { signal: options.signal } : {}));
       },
     };

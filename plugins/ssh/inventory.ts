@@ -1,10 +1,10 @@
 /**
  * The server inventory: `servers.yaml` in the config dir plus `.opsterm/servers.yaml` in the
- * workspace (workspace entries replace global ones by id). Strict validation with file:line,
- * jump chains expanded, unknown proxy ids and proxy cycles reported where they are written.
+ * trusted workspace (workspace entries replace global ones by id, keeping the global entry's
+ * policy tier). Strict validation with file:line, jump chains expanded, unknown proxy ids and
+ * proxy cycles reported where they are written.
  */
-import { join } from "node:path";
-import { ConfigError, expandHome, UsageError, type Paths } from "../../src/kernel/index.ts";
+import { ConfigError, expandHome, stateFiles, UsageError, type Notice, type Paths } from "../../src/kernel/index.ts";
 import { closest, validate, type SchemaNode } from "../../src/lib/schema.ts";
 import { locate, readYamlFile, schemaError, type YamlFile } from "../../src/lib/yaml-file.ts";
 import type { Hop, ResolvedServer } from "./types.ts";
@@ -52,14 +52,13 @@ const ID = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 
-export function inventoryPaths(paths: Paths): { scope: "global" | "workspace"; path: string }[] {
-  const list: { scope: "global" | "workspace"; path: string }[] = [{ scope: "global", path: join(paths.configDir, "servers.yaml") }];
-  if (paths.workspaceDir) list.push({ scope: "workspace", path: join(paths.workspaceDir, "servers.yaml") });
-  return list;
+/** servers.yaml globally and, when the workspace is trusted, in its .opsterm/ (with its pinned hash). */
+export function inventoryPaths(paths: Paths): { scope: "global" | "workspace"; path: string; pinned?: string | null }[] {
+  return stateFiles(paths, "servers.yaml");
 }
 
-export async function readInventoryFile(scope: "global" | "workspace", path: string): Promise<InventoryFile> {
-  const file = await readYamlFile(path, ConfigError);
+export async function readInventoryFile(scope: "global" | "workspace", path: string, pinned?: string | null): Promise<InventoryFile> {
+  const file = await readYamlFile(path, ConfigError, { pinned });
   return file ? checkInventoryFile(scope, path, file) : { scope, path, servers: {} };
 }
 
@@ -99,16 +98,18 @@ export interface InventoryOptions {
 }
 
 export async function loadInventory(paths: Paths, options: InventoryOptions): Promise<Inventory> {
-  const files = await Promise.all(inventoryPaths(paths).map((f) => readInventoryFile(f.scope, f.path)));
+  const files = await Promise.all(inventoryPaths(paths).map((f) => readInventoryFile(f.scope, f.path, f.pinned)));
   return buildInventory(files, options);
 }
 
 export function buildInventory(files: InventoryFile[], options: InventoryOptions): Inventory {
-  const merged = new Map<string, { raw: RawServer; file: InventoryFile; shadows?: InventoryFile }>();
+  const merged = new Map<string, { raw: RawServer; file: InventoryFile; shadows?: { file: InventoryFile; raw: RawServer } }>();
   for (const file of files) {
     for (const [id, raw] of Object.entries(file.servers)) {
       const previous = merged.get(id);
-      merged.set(id, { raw, file, shadows: previous && previous.file.scope !== file.scope ? previous.file : undefined });
+      const shadows = previous && previous.file.scope !== file.scope ? { file: previous.file, raw: previous.raw } : undefined;
+      // The policy tier is the global entry's: a workspace cannot move "db1" out of "prod".
+      merged.set(id, { raw: shadows?.raw.tier ? { ...raw, tier: shadows.raw.tier } : raw, file, shadows });
     }
   }
   const at = (file: InventoryFile, path: (string | number)[], atKey = false) => (file.file ? locate(file.file, path, atKey) : file.path);
@@ -168,12 +169,22 @@ export function buildInventory(files: InventoryFile[], options: InventoryOptions
       desc: raw.desc,
       scope: file.scope,
       at: at(file, ["servers", id], true),
-      shadows: shadows ? { scope: "global", at: at(shadows, ["servers", id], true) } : undefined,
+      shadows: shadows ? { scope: "global", at: at(shadows.file, ["servers", id], true), host: shadows.raw.host, port: shadows.raw.port ?? 22 } : undefined,
     });
   }
   return { files, servers, byId: new Map(servers.map((s) => [s.id, s])) };
 }
 
+
+/** One line for a target whose workspace entry replaces a global one: which id, which file, where it connects. */
+export function shadowNotice(server: ResolvedServer): Notice | undefined {
+  if (!server.shadows) return undefined;
+  const moved = server.shadows.host !== server.host || server.shadows.port !== server.port;
+  return {
+    code: "W_SERVER_SHADOWED",
+    message: `server "${server.id}" comes from the workspace (${server.at}), replacing the global entry (${server.shadows.at}): connecting to ${server.host}:${server.port}${moved ? `, not ${server.shadows.host}:${server.shadows.port}` : ""}`,
+  };
+}
 
 /** `*` and `?` globs over ids. */
 export function globToRegExp(glob: string): RegExp {

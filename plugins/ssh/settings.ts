@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { ConfigError, type CommandContext } from "../../src/kernel/index.ts";
 import type { ConnectOptions, HostKeyMode } from "./connect.ts";
 import { expandHome } from "../../src/kernel/index.ts";
-import { loadInventory, resolveTargets, type Inventory } from "./inventory.ts";
+import { loadInventory, resolveTargets, shadowNotice, type Inventory } from "./inventory.ts";
+import type { ResolvedServer } from "./types.ts";
 import { loadKnownHosts } from "./known-hosts.ts";
 
 export interface SshSettings {
@@ -107,6 +108,14 @@ export function currentUser(ctx: { env: Record<string, string | undefined> }): s
 /** The inventory for this invocation (read once). */
 export async function inventoryFor(ctx: Pick<CommandContext, "env" | "paths">): Promise<Inventory> {
   return loadInventory(ctx.paths, { defaultUser: currentUser(ctx), home: ctx.paths.home });
+}
+
+/** Says on stderr, once per server, when a target's workspace entry replaces a global one. */
+export function announceShadows(ctx: Pick<CommandContext, "io">, servers: ResolvedServer[]): void {
+  for (const server of servers) {
+    const notice = shadowNotice(server);
+    if (notice) ctx.io.notice(notice);
+  }
 }
 
 export { resolveTargets };

@@ -28,8 +28,8 @@ export interface ResolvedServer extends Hop {
   scope: "global" | "workspace";
   /** file:line:col of the entry. */
   at: string;
-  /** Set when this entry hides one with the same id from the global file. */
-  shadows?: { scope: "global"; at: string };
+  /** Set when this entry hides one with the same id from the global file: where that one was and where it pointed. */
+  shadows?: { scope: "global"; at: string; host: string; port: number };
 }
 
 export interface InventoryService {

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadInventory, resolveTargets } from "../../../plugins/ssh/inventory.ts";
 import { sshArgv } from "../../../plugins/ssh/commands.ts";
+import { pathsFor, trustWorkspace } from "../../helpers/workspace.ts";
 
-function world(global: string, workspace?: string) {
+async function world(global: string, workspace?: string) {
   const root = mkdtempSync(join(tmpdir(), "opsterm-inv-"));
   const configDir = join(root, "home");
   mkdirSync(configDir);
@@ -15,8 +16,9 @@ function world(global: string, workspace?: string) {
     workspaceDir = join(root, "proj", ".opsterm");
     mkdirSync(workspaceDir, { recursive: true });
     writeFileSync(join(workspaceDir, "servers.yaml"), workspace);
+    await trustWorkspace(configDir, workspaceDir);
   }
-  return loadInventory({ configDir, dataDir: configDir, workspaceDir, home: "/home/me" }, { defaultUser: "me", home: "/home/me" });
+  return loadInventory(pathsFor(configDir, workspaceDir), { defaultUser: "me", home: "/home/me" });
 }
 
 const ORIGINAL = `servers:

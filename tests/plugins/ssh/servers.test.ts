@@ -29,6 +29,7 @@ describe("opsterm servers list/show", () => {
     mkdirSync(join(project, ".opsterm"), { recursive: true });
     writeFileSync(join(project, ".opsterm", "servers.yaml"), "servers:\n  web1: { host: 127.0.0.1, port: 2222, user: dev }\n  local: { host: 127.0.0.1 }\n");
     try {
+      expect((await runOpsterm(["workspace", "trust"], h.env, { cwd: project })).code).toBe(0);
       const text = await runOpsterm(["servers", "list"], h.env, { cwd: project });
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/^web1\s+dev@127\.0\.0\.1:2222\s+workspace \(overrides global\)$/m);
