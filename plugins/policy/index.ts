@@ -5,9 +5,10 @@
 import { definePlugin } from "../../src/kernel/index.ts";
 import { policyCommands } from "./commands.ts";
 import { createPolicyService, ruleFiles, type LoadedPolicyService } from "./service.ts";
+import type { RuleFile } from "./user-rules.ts";
 
 let service: LoadedPolicyService | undefined;
-let files: string[] = [];
+let files: () => RuleFile[] = () => [];
 
 export default definePlugin({
   name: "policy",
@@ -16,7 +17,8 @@ export default definePlugin({
   enforce: "pre",
   commands: policyCommands,
   setup(ctx) {
-    files = ruleFiles(ctx.paths);
+    // Looked up when rules are first needed, not at setup: see ruleFiles().
+    files = () => ruleFiles(ctx.paths);
     service = createPolicyService(files);
     ctx.provide("policy", service);
     return () => {
@@ -30,7 +32,7 @@ export default definePlugin({
       return service.decide(action);
     },
     async doctor() {
-      return (await import("./doctor.ts")).policyDoctor(files);
+      return (await import("./doctor.ts")).policyDoctor(files());
     },
   },
 });

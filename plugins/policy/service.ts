@@ -2,10 +2,10 @@
  * The "policy" service: loads the engine (unbash) and policy.yaml on first need, so `--help`
  * and commands that never touch a server pay nothing for them.
  */
-import { join } from "node:path";
 import { OpstermError } from "../../src/kernel/errors.ts";
-import type { Paths, RemoteAction, Verdict } from "../../src/kernel/index.ts";
+import { stateFiles, type Paths, type RemoteAction, type Verdict } from "../../src/kernel/index.ts";
 import type { ClassifyOptions, PolicyService } from "./types.ts";
+import type { RuleFile } from "./user-rules.ts";
 
 export interface LoadedPolicyService extends PolicyService {
   load(): Promise<void>;
@@ -16,12 +16,15 @@ export interface LoadedPolicyService extends PolicyService {
   files(): string[];
 }
 
-/** policy.yaml in the global config dir, then in the workspace's .opsterm/ (if any). */
-export function ruleFiles(paths: Paths): string[] {
-  return [join(paths.configDir, "policy.yaml"), ...(paths.workspaceDir ? [join(paths.workspaceDir, "policy.yaml")] : [])];
+/**
+ * policy.yaml in the global config dir, then in the workspace's .opsterm/ if it is trusted.
+ * Call it when the rules are needed: looking at the workspace may give the untrusted notice.
+ */
+export function ruleFiles(paths: Paths): RuleFile[] {
+  return stateFiles(paths, "policy.yaml");
 }
 
-export function createPolicyService(files: string[]): LoadedPolicyService {
+export function createPolicyService(files: RuleFile[] | (() => RuleFile[])): LoadedPolicyService {
   let engine:
     | { classify: PolicyService["classify"]; session: (o: ClassifyOptions, interactive?: boolean) => Verdict; sensitive: (p: string) => string | undefined; invalid: Verdict | undefined }
     | undefined;
@@ -39,7 +42,7 @@ export function createPolicyService(files: string[]): LoadedPolicyService {
     load() {
       loading ??= (async () => {
         const [{ classify, invalidRulesVerdict, sessionVerdict }, { loadUserRules }, { sensitivePath }] = await Promise.all([import("./engine.ts"), import("./user-rules.ts"), import("./allow-list.ts")]);
-        const rules = await loadUserRules(files);
+        const rules = await loadUserRules(typeof files === "function" ? files() : files);
         read = rules.files;
         engine = {
           classify: (command, options = {}) => classify(command, options, rules),

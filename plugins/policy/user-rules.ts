@@ -1,10 +1,12 @@
 /**
- * User rules from policy.yaml (global config dir, then the workspace's .opsterm/): allow / ask /
- * deny lists of argv prefixes, per tier and per server. Validated strictly; an invalid file makes
- * the whole policy deny everything, naming file:line:col.
+ * User rules from policy.yaml (global config dir, then the trusted workspace's .opsterm/): allow /
+ * ask / deny lists of argv prefixes, per tier and per server. Validated strictly; an invalid file
+ * makes the whole policy deny everything, naming file:line:col. A workspace may only make the
+ * policy stricter: its `allow` rules and `session: allow` are ignored (listed in `ignored`).
  */
 import { existsSync } from "node:fs";
 import { ConfigError } from "../../src/kernel/errors.ts";
+import type { StateFile } from "../../src/kernel/index.ts";
 import { validate, type SchemaNode } from "../../src/lib/schema.ts";
 import { locate, readYamlFile, schemaError, type YamlFile } from "../../src/lib/yaml-file.ts";
 import { strictArgv } from "./strict.ts";
@@ -30,7 +32,12 @@ export interface UserRules {
   files: string[];
   /** Set when a file is invalid: every classification is then a reject with this message. */
   invalid?: string;
+  /** Workspace rules that would have relaxed the policy, which were left out. */
+  ignored: { id: string; at: string }[];
 }
+
+/** A rule file: a path (global scope) or a state file with its scope and pinned hash. */
+export type RuleFile = string | StateFile;
 
 const RULE: SchemaNode = { type: "oneOf", of: [{ type: "string" }, { type: "array", items: { type: "string" } }] };
 const LISTS: Record<string, SchemaNode> = {
@@ -50,18 +57,20 @@ export const POLICY_SCHEMA: SchemaNode = {
   },
 };
 
-export const EMPTY_RULES: UserRules = { rules: [], session: [], files: [] };
+export const EMPTY_RULES: UserRules = { rules: [], session: [], files: [], ignored: [] };
 
 /** Reads and validates the rule files that exist. Never throws for a bad file: see `invalid`. */
-export async function loadUserRules(paths: string[]): Promise<UserRules> {
-  const result: UserRules = { rules: [], session: [], files: [] };
-  for (const path of paths) {
-    if (!existsSync(path)) continue;
+export async function loadUserRules(sources: RuleFile[]): Promise<UserRules> {
+  const result: UserRules = { rules: [], session: [], files: [], ignored: [] };
+  for (const source of sources) {
+    const { path, scope, pinned } = typeof source === "string" ? { path: source, scope: "global", pinned: undefined } : source;
+    // A trusted workspace file that disappeared is a change, not an absence: read it to fail.
+    if (!existsSync(path) && !pinned) continue;
     result.files.push(path);
     try {
-      const file = await readYamlFile(path, ConfigError);
+      const file = await readYamlFile(path, ConfigError, { pinned });
       if (!file) continue;
-      collect(file, result);
+      collect(file, result, scope === "workspace");
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return { ...result, invalid: message.split("\n")[0] + (message.includes("\n") ? ` (and ${message.split("\n").length - 1} more)` : "") };
@@ -70,7 +79,7 @@ export async function loadUserRules(paths: string[]): Promise<UserRules> {
   return result;
 }
 
-function collect(file: YamlFile, out: UserRules): void {
+function collect(file: YamlFile, out: UserRules, workspace: boolean): void {
   const data = file.data ?? {};
   const issues = validate(data, POLICY_SCHEMA);
   const ruleIssues: { path: (string | number)[]; message: string }[] = [];
@@ -90,11 +99,16 @@ function collect(file: YamlFile, out: UserRules): void {
             ruleIssues.push({ path, message: `rule ${JSON.stringify(entry)} is not a plain command prefix (write words, or a list of words)` });
             return;
           }
-          out.rules.push({ kind, prefix, id: `user.${[...scope.path, kind].join(".")}[${i}]`, at: locate(file, path), tier: scope.tier, server: scope.server });
+          const rule: UserRule = { kind, prefix, id: `user.${[...scope.path, kind].join(".")}[${i}]`, at: locate(file, path), tier: scope.tier, server: scope.server };
+          // A workspace may add approval or rejection, never lift it.
+          if (workspace && kind === "allow") out.ignored.push({ id: rule.id, at: rule.at });
+          else out.rules.push(rule);
         });
       }
       const mode = scope.value.session as SessionMode | undefined;
-      if (mode) out.session.push({ mode, id: `user.${[...scope.path, "session"].join(".")}`, at: locate(file, [...scope.path, "session"]), tier: scope.tier, server: scope.server });
+      const session = mode && { mode, id: `user.${[...scope.path, "session"].join(".")}`, at: locate(file, [...scope.path, "session"]), tier: scope.tier, server: scope.server };
+      if (session && workspace && mode === "allow") out.ignored.push({ id: session.id, at: session.at });
+      else if (session) out.session.push(session);
     }
   }
   const all = [...issues, ...ruleIssues];
