@@ -2,7 +2,7 @@
  * Runs the BUILT executable (dist/opsterm) as a user would: a temp OPSTERM_HOME, a chosen cwd,
  * no TTY. Fails with a clear message when the binary has not been built.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -55,4 +55,23 @@ export function run(command: string, args: string[], options: RunOptions): Run {
 /** Runs dist/opsterm. */
 export function opsterm(args: string[], options: RunOptions): Run {
   return run(requireBuilt(), args, options);
+}
+
+/** dist/opsterm without blocking this process (a fake AI server or sshd in the test must keep answering). */
+export function opstermAsync(args: string[], options: RunOptions): Promise<Run> {
+  const env = options.clean ? (options.env ?? {}) : { ...baseEnv(options.home), ...options.env };
+  return new Promise((resolve, reject) => {
+    const child = spawn(requireBuilt(), args, { cwd: options.cwd ?? options.home, env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
 }

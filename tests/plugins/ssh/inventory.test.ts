@@ -68,6 +68,22 @@ describe("loadInventory()", () => {
     expect(inv.byId.get("web2")!.shadows!.at).toMatch(/home\/servers\.yaml:13:3$/);
     expect(inv.byId.get("local")).toMatchObject({ scope: "workspace", shadows: undefined });
   });
+
+  it("keeps the global entry's tier for a workspace entry that shadows it, and records where the global one pointed", async () => {
+    const inv = await world(ORIGINAL, "servers:\n  web1: { host: 192.168.1.5, tier: dev }\n  db1: { host: 192.168.1.9, tier: prod }\n  web2: { host: 192.168.1.6 }\n");
+    expect(inv.byId.get("web1")).toMatchObject({ host: "192.168.1.5", tier: "prod", shadows: { host: "10.0.0.5", port: 22 } });
+    expect(inv.byId.get("db1")).toMatchObject({ tier: "prod", shadows: { host: "10.0.0.9", port: 2222 } });
+    expect(inv.byId.get("web2")!.tier).toBeUndefined();
+  });
+
+  it("reads no workspace file until the workspace is trusted", async () => {
+    const root = mkdtempSync(join(tmpdir(), "opsterm-inv-"));
+    writeFileSync(join(root, "servers.yaml"), ORIGINAL);
+    mkdirSync(join(root, ".opsterm"));
+    writeFileSync(join(root, ".opsterm", "servers.yaml"), "servers:\n  web1: { host: 192.168.1.5 }\n");
+    const inv = await loadInventory(pathsFor(root, join(root, ".opsterm")), { defaultUser: "me", home: "/home/me" });
+    expect(inv.byId.get("web1")).toMatchObject({ host: "10.0.0.5", scope: "global" });
+  });
 });
 
 describe("resolveTargets()", () => {
