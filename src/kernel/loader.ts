@@ -2,7 +2,7 @@
  * Loads trusted user plugins. The file is read once, hashed, and imported from those same bytes
  * (a data: URL), so what runs is exactly what was checked: nothing can swap the file in between.
  */
-import { readFileSync } from "node:fs";
+import { READ_LIMITS, readBounded } from "../lib/bounded-read.ts";
 import { OpstermError, DeniedError, ConfigError, EXIT, UsageError, DataError, UnavailableError, IoError, TemporaryError, InterruptedError } from "./errors.ts";
 import { readTrustStore, sha256, type TrustEntry } from "./manifest.ts";
 import { API_VERSION, definePlugin, validatePlugin, type OpstermPlugin } from "./plugin.ts";
@@ -58,11 +58,15 @@ export function commandWords(names: string[]): string[] {
 }
 
 async function loadTrusted(entry: TrustEntry): Promise<OpstermPlugin> {
-  let bytes: Buffer;
+  let bytes: Buffer | undefined;
+  let why = "ENOENT";
   try {
-    bytes = readFileSync(entry.path);
+    bytes = readBounded(entry.path, { maxBytes: READ_LIMITS.plugin, what: "plugin modules" });
   } catch (error) {
-    throw new ConfigError("E_PLUGIN_MISSING", `Plugin "${entry.name}": cannot read ${entry.path} (${(error as NodeJS.ErrnoException).code})`, {
+    why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+  if (!bytes) {
+    throw new ConfigError("E_PLUGIN_MISSING", `Plugin "${entry.name}": cannot read ${entry.path} (${why})`, {
       plugin: entry.name,
       hint: `Restore the file, or "opsterm plugin remove ${entry.name}"`,
     });

@@ -1,10 +1,11 @@
 /**
  * `opsterm plugin add|list|remove`: the trust store's user interface.
  */
-import { readFileSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand, type CommandSpec } from "../../kernel/commands.ts";
-import { DataError, UsageError } from "../../kernel/errors.ts";
+import { DataError, DeniedError, UsageError } from "../../kernel/errors.ts";
+import { READ_LIMITS, readBounded } from "../../lib/bounded-read.ts";
 import { importPluginSource } from "../../kernel/loader.ts";
 import { readTrustStore, sha256, updateTrustStore, type TrustEntry } from "../../kernel/manifest.ts";
 import { closest } from "../../lib/schema.ts";
@@ -14,17 +15,21 @@ const add = defineCommand({
   groupDescription: "Add, list and remove user plugins",
   description: "Trust a plugin file: record its path and SHA-256, so a changed file is refused",
   usage: "<path>",
+  options: [{ flags: "--allow-imports", description: "Trust a module that imports other files or packages (changes to those are NOT noticed)" }],
   examples: ["opsterm plugin add ~/opsterm-plugins/hello.mjs", "opsterm plugin add ./hello.mjs   # again after editing it, to re-trust"],
   async action(args, ctx) {
     const given = resolve(ctx.runtime.cwd(), String(args.path));
     let path: string;
-    let bytes: Buffer;
+    let bytes: Buffer | undefined;
     try {
       path = realpathSync(given);
-      bytes = readFileSync(path);
+      bytes = readBounded(path, { maxBytes: READ_LIMITS.plugin, errorClass: DataError, what: "plugin modules" });
     } catch (error) {
+      if ((error as { code?: string }).code?.startsWith("E_FILE_")) throw error;
       throw new UsageError(`Cannot read plugin file ${given} (${(error as NodeJS.ErrnoException).code})`, { code: "E_PLUGIN_MISSING", hint: "Give the path of a .js or .mjs ES module" });
     }
+    if (!bytes) throw new UsageError(`Cannot read plugin file ${given} (ENOENT)`, { code: "E_PLUGIN_MISSING", hint: "Give the path of a .js or .mjs ES module" });
+    if (!args.allowImports) await refuseForeignImports(bytes, path);
     const plugin = await importPluginSource(bytes, path);
     const commands = (plugin.commands ?? []).map((c) => c.name);
     for (const name of commands) {
@@ -52,6 +57,23 @@ const add = defineCommand({
     }
   },
 });
+
+/** The pin covers one file: a module that loads others is refused unless --allow-imports. */
+async function refuseForeignImports(bytes: Buffer, path: string): Promise<void> {
+  const { foreignImports } = await import("../../kernel/plugin-imports.ts");
+  let found: ReturnType<typeof foreignImports>;
+  try {
+    found = foreignImports(bytes.toString("utf8"));
+  } catch (error) {
+    throw new DataError("E_PLUGIN_SYNTAX", `${path} is not a valid ES module: ${(error as Error).message.split("\n")[0]}`, { hint: "A plugin is one ES module (.mjs or .js)" });
+  }
+  if (found.length === 0) return;
+  const first = found[0];
+  const more = found.length > 1 ? ` (and ${found.length - 1} more: ${found.slice(1, 4).map((f) => `${f.specifier} at line ${f.line}`).join(", ")})` : "";
+  throw new DeniedError("E_PLUGIN_IMPORTS", `${path}:${first.line} loads ${first.specifier}: ${first.why}; the trust pin covers only this one file${more}`, {
+    hint: "Bundle the plugin into one file (e.g. esbuild --bundle --format=esm --platform=node), or pass --allow-imports to trust it anyway: changes to what it imports are then NOT noticed",
+  });
+}
 
 interface Row {
   name: string;
