@@ -3,10 +3,10 @@
  * which is already redacted).
  */
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChatMessage } from "../../src/kernel/index.ts";
 import { atomicWrite } from "../../src/lib/atomic-write.ts";
+import { READ_LIMITS, readBoundedText } from "../../src/lib/bounded-read.ts";
 import { estimateTokens } from "./pipe-input.ts";
 
 export interface Conversation {
@@ -24,7 +24,7 @@ function conversationFile(dataDir: string): string {
 
 export async function loadConversation(dataDir: string): Promise<Conversation | undefined> {
   try {
-    const data = JSON.parse(await readFile(conversationFile(dataDir), "utf8")) as Conversation;
+    const data = JSON.parse(readBoundedText(conversationFile(dataDir), { maxBytes: READ_LIMITS.json }) ?? "null") as Conversation;
     if (!data || !Array.isArray(data.messages)) return undefined;
     return data;
   } catch {

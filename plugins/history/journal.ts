@@ -6,9 +6,10 @@
  * fsync, that the path no longer names the file it wrote to appends again: its record may sit
  * in a file that was already read. Event ids make the duplicate harmless.
  */
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { IoError } from "../../src/kernel/index.ts";
+import { IoError, isOpstermError } from "../../src/kernel/index.ts";
+import { READ_LIMITS, readBoundedText } from "../../src/lib/bounded-read.ts";
 import { ensureDir, fsyncDir } from "../../src/lib/atomic-write.ts";
 
 /** One journal line. */
@@ -111,14 +112,14 @@ export function readAll(path: string, live: boolean): ReadResult & { files: stri
   const result: ReadResult = { records: [], skipped: 0 };
   const read: string[] = [];
   for (const file of live ? [...files, path] : files) {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = readFileSync(file, "utf8");
+      text = readBoundedText(file, { maxBytes: READ_LIMITS.journal, what: "history journals" });
     } catch (error) {
-      // A pending file another process just finished with: its rows are in the database now.
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw ioError(file, error);
+      throw isOpstermError(error) ? error : ioError(file, error);
     }
+    // A pending file another process just finished with: its rows are in the database now.
+    if (text === undefined) continue;
     if (file !== path) read.push(file);
     parseInto(text, result);
   }

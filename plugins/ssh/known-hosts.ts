@@ -6,7 +6,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { appendFileSync, chmodSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { IoError } from "../../src/kernel/index.ts";
+import { IoError, isOpstermError } from "../../src/kernel/index.ts";
+import { READ_LIMITS, readBoundedText } from "../../src/lib/bounded-read.ts";
 import { ensureDir } from "../../src/lib/atomic-write.ts";
 import { withLock } from "../../src/lib/lock.ts";
 
@@ -194,12 +195,14 @@ export function loadKnownHosts(path: string, extra: string[] = [], options: { ha
 }
 
 function readEntries(path: string): KnownHostEntry[] {
+  let text: string | undefined;
   try {
-    return parseKnownHosts(readFileSync(path, "utf8"), path);
+    text = readBoundedText(path, { maxBytes: READ_LIMITS.ssh, what: "known_hosts files" });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (isOpstermError(error)) throw error;
     throw unreadable(path, error);
   }
+  return text === undefined ? [] : parseKnownHosts(text, path);
 }
 
 function unreadable(path: string, error: unknown): IoError {

@@ -2,7 +2,8 @@
  * How the `ssh.*` config keys (declared in config.ts) turn into connect() options: known_hosts path and mode,
  * the TTY question for unknown hosts, agent and default keys, deadlines.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { READ_LIMITS, readBoundedText } from "../../src/lib/bounded-read.ts";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { ConfigError, type CommandContext } from "../../src/kernel/index.ts";
@@ -50,12 +51,13 @@ export async function sshSettings(ctx: Pick<CommandContext, "config" | "env" | "
  */
 export function opensshHashesKnownHosts(home: string): boolean {
   for (const file of [join(home, ".ssh", "config"), "/etc/ssh/ssh_config"]) {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = readFileSync(file, "utf8");
+      text = readBoundedText(file, { maxBytes: READ_LIMITS.ssh });
     } catch {
       continue;
     }
+    if (text === undefined) continue;
     const m = /^\s*HashKnownHosts\s*(?:=\s*|\s)\s*(yes|no)\b/im.exec(text);
     if (m) return m[1].toLowerCase() === "yes";
   }

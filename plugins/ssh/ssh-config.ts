@@ -3,9 +3,10 @@
  * IdentityFile and ProxyJump, `Include` followed (globs, relative to ~/.ssh), first value wins
  * as in OpenSSH, wildcard-only blocks skipped as entries (their values still apply as defaults).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { DataError } from "../../src/kernel/index.ts";
+import { READ_LIMITS, readBoundedText } from "../../src/lib/bounded-read.ts";
 import { expandHome } from "../../src/kernel/index.ts";
 import { globToRegExp, type RawServer } from "./inventory.ts";
 import { matchHosts } from "./known-hosts.ts";
@@ -22,12 +23,15 @@ const KEYS = new Set(["hostname", "user", "port", "identityfile", "proxyjump"]);
 
 export function parseSshConfig(path: string, home: string, depth = 0, blocks: Block[] = [{ options: [] }]): Block[] {
   if (depth > 16) throw new DataError("E_SSH_CONFIG", `${path}: Include nested too deeply`);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(path, "utf8");
+    text = readBoundedText(path, { maxBytes: READ_LIMITS.ssh, what: "ssh config files" });
   } catch (error) {
-    if (depth > 0 && (error as NodeJS.ErrnoException).code === "ENOENT") return blocks;
     throw new DataError("E_SSH_CONFIG", `Cannot read ${path}: ${(error as Error).message}`, { hint: "Pass the file with --file" });
+  }
+  if (text === undefined) {
+    if (depth > 0) return blocks;
+    throw new DataError("E_SSH_CONFIG", `Cannot read ${path}: it does not exist`, { hint: "Pass the file with --file" });
   }
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();

@@ -17,6 +17,8 @@ export const READ_LIMITS = {
   json: 4 * MiB,
   /** known_hosts and ~/.ssh/config: machine-written, can list thousands of hosts. */
   ssh: 16 * MiB,
+  /** history.journal and its pending files (compacted at 1 MiB). */
+  journal: 16 * MiB,
   /** A user plugin's module. */
   plugin: 16 * MiB,
   /** A file inside a workspace `.opsterm/` (hashed when trusting it). */
