@@ -4,7 +4,7 @@ _opsterm() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   local globals='--json --debug --no-color --help -h --version -v'
   if [[ $COMP_CWORD -eq 1 ]]; then
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last get history init last plugin policy provider put scp servers ssh' -- "$cur")); fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last get history init last plugin policy provider put scp servers ssh workspace' -- "$cur")); fi
     return 0
   fi
   case "${COMP_WORDS[1]}" in
@@ -89,7 +89,7 @@ _opsterm() {
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'add list remove rm' -- "$cur")); return 0; fi
       case "${COMP_WORDS[2]}" in
           add)
-      opts=''
+      opts='--allow-imports'
       ;;
           list)
       opts=''
@@ -155,6 +155,23 @@ _opsterm() {
       ;;
     ssh)
       opts='--via --yes -y'
+      ;;
+    workspace)
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'list status trust untrust' -- "$cur")); return 0; fi
+      case "${COMP_WORDS[2]}" in
+          list)
+      opts=''
+      ;;
+          status)
+      opts=''
+      ;;
+          trust)
+      opts=''
+      ;;
+          untrust)
+      opts=''
+      ;;
+      esac
       ;;
   esac
   if [[ $cur == -* ]]; then

@@ -3,7 +3,7 @@
 _opsterm() {
   if (( CURRENT == 2 )); then
     if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; return; fi
-    local -a cmds; cmds=('ask:Ask the AI (also\: opsterm <question…>); piped stdin becomes context' 'audit:log, show, verify' 'completion:Print the shell completion script for bash, zsh or fish' 'config:get, list, path, set' 'doctor:Check config files, runtime, ssh/git and plugin trust; exit 1 when something needed is broken' 'exec:Run a command on one or many servers, through policy, approval and audit' 'explain-last:Ask the AI what happened in the last command and how to fix it (redacted before it leaves)' 'get:Read one remote file to a local file, or to stdout with -' 'history:compact, prune, rm, search, show' 'init:Print the shell integration (records the last command for `opsterm last`/`explain-last`, binds Alt-o)' 'last:Show what the shell integration recorded about the last command\: line, exit status, cwd, duration, output' 'plugin:add, list, remove' 'policy:check' 'provider:list, models, test' 'put:Write stdin to a remote file\: atomic replace, verified, snapshotted before and after' 'scp:Copy files to or from a server over SFTP (atomic, verified, snapshotted writes)' 'servers:add, import-ssh-config, list, rm, show, test' 'ssh:Open an interactive SSH session (system ssh, jump chain from the inventory), recorded in the audit log')
+    local -a cmds; cmds=('ask:Ask the AI (also\: opsterm <question…>); piped stdin becomes context' 'audit:log, show, verify' 'completion:Print the shell completion script for bash, zsh or fish' 'config:get, list, path, set' 'doctor:Check config files, runtime, ssh/git and plugin trust; exit 1 when something needed is broken' 'exec:Run a command on one or many servers, through policy, approval and audit' 'explain-last:Ask the AI what happened in the last command and how to fix it (redacted before it leaves)' 'get:Read one remote file to a local file, or to stdout with -' 'history:compact, prune, rm, search, show' 'init:Print the shell integration (records the last command for `opsterm last`/`explain-last`, binds Alt-o)' 'last:Show what the shell integration recorded about the last command\: line, exit status, cwd, duration, output' 'plugin:add, list, remove' 'policy:check' 'provider:list, models, test' 'put:Write stdin to a remote file\: atomic replace, verified, snapshotted before and after' 'scp:Copy files to or from a server over SFTP (atomic, verified, snapshotted writes)' 'servers:add, import-ssh-config, list, rm, show, test' 'ssh:Open an interactive SSH session (system ssh, jump chain from the inventory), recorded in the audit log' 'workspace:list, status, trust, untrust')
     _describe -t commands 'opsterm command' cmds
     return
   fi
@@ -29,7 +29,7 @@ _opsterm() {
       if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else local -a vals; vals=('bash' 'zsh' 'fish'); _describe -t values 'value' vals; fi
       ;;
     (config)
-      if (( CURRENT == 3 )); then local -a acts; acts=('get:Print one value (exit 1 when it is not set)' 'list:Show every set value and the file\:line it comes from (workspace wins over global)' 'path:Show where opsterm reads and writes its files' 'set:Set one value in the global config (or the workspace'\''s with --workspace)'); _describe -t actions 'config action' acts; return; fi
+      if (( CURRENT == 3 )); then local -a acts; acts=('get:Print one value (exit 1 when it is not set)' 'list:Show every set value and the file\:line it comes from (workspace wins over global)' 'path:Show where opsterm reads and writes its files, and whether the workspace is trusted' 'set:Set one value in the global config (or the workspace'\''s with --workspace)'); _describe -t actions 'config action' acts; return; fi
       case $words[3] in
         (get)
           if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
@@ -87,7 +87,7 @@ _opsterm() {
       if (( CURRENT == 3 )); then local -a acts; acts=('add:Trust a plugin file\: record its path and SHA-256, so a changed file is refused' 'list:List plugins\: built-in, trusted, and refused (changed or missing files)' 'remove:Stop trusting a user plugin (its file is left alone)' 'rm:Stop trusting a user plugin (its file is left alone)'); _describe -t actions 'plugin action' acts; return; fi
       case $words[3] in
         (add)
-          if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--allow-imports:Trust a module that imports other files or packages (changes to those are NOT noticed)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
           ;;
         (list)
           if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else :; fi
@@ -153,6 +153,23 @@ _opsterm() {
       ;;
     (ssh)
       if [[ $PREFIX == -* ]]; then local -a o; o=('--via:Jump hosts (inventory ids, comma-separated) instead of the inventory'\''s proxy' '--yes:Approve the session in advance when the policy asks for approval (a denied session never opens)' '-y:Approve the session in advance when the policy asks for approval (a denied session never opens)' '--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+      ;;
+    (workspace)
+      if (( CURRENT == 3 )); then local -a acts; acts=('list:List trusted workspaces and whether each is still as it was trusted' 'status:Say whether the workspace is read, and if not why (exit 0 only when it is trusted)' 'trust:Trust a project'\''s .opsterm/ folder\: record its real path and the SHA-256 of every file in it' 'untrust:Stop trusting a workspace (its files are left alone)'); _describe -t actions 'workspace action' acts; return; fi
+      case $words[3] in
+        (list)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else :; fi
+          ;;
+        (status)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          ;;
+        (trust)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          ;;
+        (untrust)
+          if [[ $PREFIX == -* ]]; then local -a o; o=('--json:Machine-readable output (one JSON document or JSON lines)' '--debug:Show debug output and stack traces' '--no-color:Plain output (also\: NO_COLOR=1)' '--help:Show help (also after a command)' '-h:Show help (also after a command)' '--version:Print the version' '-v:Print the version'); _describe -t options 'option' o; else _files; fi
+          ;;
+      esac
       ;;
     (*) _files ;;
   esac
