@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { readJsonStore, updateJsonStore, type JsonStoreSpec } from "../lib/json-store.ts";
+import { readJsonStore, updateJsonStore, versionedListSpec } from "../lib/json-store.ts";
 
 export interface TrustEntry {
   name: string;
@@ -26,18 +26,8 @@ export function sha256(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-function storeSpec(configDir: string): JsonStoreSpec<TrustStore> {
-  return {
-    path: manifestPath(configDir),
-    empty: () => ({ version: 1, plugins: [] }),
-    check(data): asserts data is TrustStore {
-      const store = data as TrustStore;
-      if (store?.version !== 1 || !Array.isArray(store.plugins)) throw new Error("unexpected shape");
-    },
-    code: "E_TRUST_STORE",
-    hint: `Move it away and add your plugins again with "opsterm plugin add <path>"`,
-  };
-}
+const storeSpec = (configDir: string) =>
+  versionedListSpec<TrustStore>(manifestPath(configDir), "plugins", "E_TRUST_STORE", `Move it away and add your plugins again with "opsterm plugin add <path>"`);
 
 export function readTrustStore(configDir: string): TrustStore {
   return readJsonStore(storeSpec(configDir));

@@ -11,7 +11,7 @@ import { lstatSync, readdirSync, realpathSync, type Stats } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { UsageError } from "./errors.ts";
 import { fileKind, READ_LIMITS, readBounded, readBoundedText } from "../lib/bounded-read.ts";
-import { readJsonStore, updateJsonStore, type JsonStoreSpec } from "../lib/json-store.ts";
+import { readJsonStore, updateJsonStore, versionedListSpec } from "../lib/json-store.ts";
 import { sha256 } from "./manifest.ts";
 
 export const WORKSPACE_FOLDER = ".opsterm";
@@ -217,18 +217,8 @@ function exists(path: string): boolean {
   }
 }
 
-function storeSpec(configDir: string): JsonStoreSpec<WorkspaceStore> {
-  return {
-    path: workspaceStorePath(configDir),
-    empty: () => ({ version: 1, workspaces: [] }),
-    check(data): asserts data is WorkspaceStore {
-      const store = data as WorkspaceStore;
-      if (store?.version !== 1 || !Array.isArray(store.workspaces)) throw new Error("unexpected shape");
-    },
-    code: "E_WORKSPACE_STORE",
-    hint: `Move it away and trust your workspaces again with "opsterm workspace trust <dir>"`,
-  };
-}
+const storeSpec = (configDir: string) =>
+  versionedListSpec<WorkspaceStore>(workspaceStorePath(configDir), "workspaces", "E_WORKSPACE_STORE", `Move it away and trust your workspaces again with "opsterm workspace trust <dir>"`);
 
 export function readWorkspaceStore(configDir: string): WorkspaceStore {
   return readJsonStore(storeSpec(configDir));

@@ -18,6 +18,20 @@ export interface JsonStoreSpec<T> {
   hint: string;
 }
 
+/** The spec of a `{ "version": 1, "<list>": [ … ] }` store, the shape of both trust stores. */
+export function versionedListSpec<T>(path: string, list: string, code: string, hint: string): JsonStoreSpec<T> {
+  return {
+    path,
+    empty: () => ({ version: 1, [list]: [] }) as T,
+    check(data): asserts data is T {
+      const store = data as { version?: unknown } & Record<string, unknown>;
+      if (store?.version !== 1 || !Array.isArray(store[list])) throw new Error("unexpected shape");
+    },
+    code,
+    hint,
+  };
+}
+
 export function readJsonStore<T>(spec: JsonStoreSpec<T>): T {
   const text = readBoundedText(spec.path, { maxBytes: READ_LIMITS.json, what: "JSON state files" });
   if (text === undefined) return spec.empty();
