@@ -50,7 +50,7 @@ _opsterm() {
       opts=''
       ;;
     exec)
-      opts='--yes -y --parallel -p --timeout -t --connect-timeout --max-output'
+      opts='--yes -y --parallel -p --timeout -t --connect-timeout --max-output --stdin'
       ;;
     explain-last)
       opts='--model --provider --lines -n --allow-secrets'

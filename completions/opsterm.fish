@@ -54,6 +54,7 @@ complete -c opsterm -n '__fish_seen_subcommand_from exec' -l parallel -s p -r -d
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l timeout -s t -r -d 'Deadline for the command on each host'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l connect-timeout -r -d 'Deadline to connect and log in, per hop (default: ssh.connectTimeout or 10)'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l max-output -r -d 'Output kept per host and stream (default 1 MiB for one host, 256 KiB each for many)'
+complete -c opsterm -n '__fish_seen_subcommand_from exec' -l stdin -d 'Fan-out: send this process\'s stdin to every host (one host always gets what is piped in)'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -F
 complete -c opsterm -n '__fish_seen_subcommand_from explain-last' -l model -r -d 'Model to use'
 complete -c opsterm -n '__fish_seen_subcommand_from explain-last' -l provider -r -d 'Provider to use'

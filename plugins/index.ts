@@ -10,5 +10,6 @@ import auditPlugin from "./audit/index.ts";
 import sshPlugin from "./ssh/index.ts";
 import policyPlugin from "./policy/index.ts";
 import shellPlugin from "./shell/index.ts";
+import localPlugin from "./local/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, shellPlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin];

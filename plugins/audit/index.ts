@@ -23,21 +23,24 @@ function lazyService(ctx: PluginContext): AuditService {
   };
 }
 
-/** This invocation's context, for hooks (they receive only their payload). */
-let pluginCtx: PluginContext | undefined;
-
 export default definePlugin({
   name: "audit",
   apiVersion: 1,
   description: "Tamper-evident audit log of remote actions and git snapshots of remote file writes",
   enforce: "pre",
   hooks: {
-    async doctor() {
-      return pluginCtx && (await import("./doctor.ts")).auditDoctor(pluginCtx);
+    async doctor(_, ctx) {
+      return (await import("./doctor.ts")).auditDoctor(ctx);
+    },
+    // Every file write through the gate is snapshotted here, before and after.
+    async beforeFileWrite(write, ctx) {
+      return ctx.use("audit").snapshot(write.action.server, write.path, write.content, write.message);
+    },
+    async afterFileWrite(write, ctx) {
+      return ctx.use("audit").snapshot(write.action.server, write.path, write.content, write.message);
     },
   },
   setup(ctx) {
-    pluginCtx = ctx;
     ctx.provide("audit", lazyService(ctx));
   },
   commands: auditCommands,

@@ -2,7 +2,7 @@
  * `opsterm <question…>` / `opsterm ask`, and `opsterm provider list|test|models`.
  */
 import type { ChatMessage, CommandContext, CommandSpec } from "../../src/kernel/index.ts";
-import { defineCommand, UsageError, UnavailableError } from "../../src/kernel/index.ts";
+import { defineCommand, EXIT, UsageError, UnavailableError } from "../../src/kernel/index.ts";
 import type { ChatAnswer, ChatService } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -158,8 +158,7 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
     ctx.io.warn(`history was not recorded: ${(error as Error).message}`);
   }
 
-  const tier = typeof target?.tier === "string" ? target.tier : undefined;
-  const suggestion = commands.length > 0 ? await saveSuggestion(ctx, commands, server, tier) : undefined;
+  const suggestion = commands.length > 0 ? await saveSuggestion(ctx, commands, server) : undefined;
   const shell = ctx.tryUse("shell");
   if (suggestion && shell && !ctx.json && ctx.env.OPSTERM_SHELL_SESSION) ctx.io.err(s.dim(`opsterm: suggested command saved; ${shell.insertHint}`));
 
@@ -194,7 +193,6 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
   }
   const results = await offerCommands(ctx, commands, {
     server,
-    tier,
     describe: async (command) => {
       const sinkD = ctx.io.isTTY.stdout ? markdownSink((t) => void ctx.io.stderr.write(t), ctx.io.errStyle) : plainSink((t) => void ctx.io.stderr.write(t));
       await chat.ask(
@@ -208,6 +206,8 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
     },
   });
   const last = [...results].reverse().find((r) => r.action === "executed");
+  // Nothing ran because its audit record could not be written: that is an I/O failure (74).
+  if (!last && results.some((r) => r.status === EXIT.IO)) return EXIT.IO;
   return last?.exitCode === undefined || last.exitCode === null ? 0 : last.exitCode;
 }
 

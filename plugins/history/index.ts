@@ -7,10 +7,6 @@ import { historyCommands } from "./commands.ts";
 import type { HistoryStore } from "./service.ts";
 import type { HistoryService } from "./types.ts";
 
-/** The service of the running invocation; hooks receive only their payload. */
-let current: HistoryService | undefined;
-let dataDir: string | undefined;
-
 export default definePlugin({
   name: "history",
   apiVersion: 1,
@@ -27,17 +23,20 @@ export default definePlugin({
   },
   commands: historyCommands,
   hooks: {
-    history: (event) => current?.record(event).then(() => undefined),
-    doctor: () =>
-      dataDir === undefined
-        ? undefined
-        : [
-            { kind: "file", path: `${dataDir}/history.db`, description: "history (SQLite)" },
-            { kind: "file", path: `${dataDir}/history.journal`, description: "history events not yet compacted" },
-          ],
+    history: (event, ctx) => ctx.use("history").record(event).then(() => undefined),
+    // Every action that ran becomes one execution entry, built here from its typed result (refusals
+    // are in the audit log; history holds what happened).
+    afterAction: async (result, ctx) => {
+      if (!result.attempted) return;
+      const { executionEvent } = await import("./from-action.ts");
+      await ctx.use("history").record(executionEvent(result));
+    },
+    doctor: (_, ctx) => [
+      { kind: "file", path: `${ctx.paths.dataDir}/history.db`, description: "history (SQLite)" },
+      { kind: "file", path: `${ctx.paths.dataDir}/history.journal`, description: "history events not yet compacted" },
+    ],
   },
   setup(ctx) {
-    dataDir = ctx.paths.dataDir;
     // sql.js and the store load on first use: startup stays cheap.
     let store: Promise<HistoryStore> | undefined;
     let recorded = false;
@@ -51,10 +50,8 @@ export default definePlugin({
       get: async (id) => (await lazy()).get(id),
       lastConversation: async () => (await lazy()).lastConversation(),
     };
-    current = service;
     ctx.provide("history", service);
     return async () => {
-      if (current === service) current = undefined;
       // Nobody may search for a long time (cron jobs only append): keep the journal bounded.
       if (!recorded || !store) return;
       const [{ journalBytes }, { JOURNAL_MAX_BYTES }] = await Promise.all([import("./journal.ts"), import("./service.ts")]);

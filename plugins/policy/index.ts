@@ -1,14 +1,11 @@
 /**
- * The policy plugin: a deterministic gate that classifies every remote action as auto-allow,
- * approval-required or reject. Provides the "policy" service; answers `beforeRemoteAction`.
+ * The policy plugin: a deterministic gate that classifies every action as auto-allow,
+ * approval-required or reject. It answers the gate's `beforeAction` veto (the one channel) and
+ * provides the "policy" service for screens that classify a command line by itself.
  */
 import { definePlugin } from "../../src/kernel/index.ts";
 import { policyCommands } from "./commands.ts";
-import { createPolicyService, ruleFiles, type LoadedPolicyService } from "./service.ts";
-import type { RuleFile } from "./user-rules.ts";
-
-let service: LoadedPolicyService | undefined;
-let files: () => RuleFile[] = () => [];
+import { createPolicyService, ruleFiles } from "./service.ts";
 
 export default definePlugin({
   name: "policy",
@@ -18,21 +15,17 @@ export default definePlugin({
   commands: policyCommands,
   setup(ctx) {
     // Looked up when rules are first needed, not at setup: see ruleFiles().
-    files = () => ruleFiles(ctx.paths);
-    service = createPolicyService(files);
-    ctx.provide("policy", service);
-    return () => {
-      service = undefined;
-    };
+    ctx.provide("policy", createPolicyService(() => ruleFiles(ctx.paths)));
   },
   hooks: {
-    async beforeRemoteAction(action) {
+    async beforeAction(action, ctx) {
+      const service = ctx.tryUse("policy");
       // No service means setup failed: answer reject rather than nothing.
-      if (!service) return { decision: "reject", rule: "policy.unavailable", reason: "the policy plugin did not start" };
+      if (!service?.decide) return { decision: "reject", rule: "policy.unavailable", reason: "the policy plugin did not start" };
       return service.decide(action);
     },
-    async doctor() {
-      return (await import("./doctor.ts")).policyDoctor(files());
+    async doctor(_, ctx) {
+      return (await import("./doctor.ts")).policyDoctor(ruleFiles(ctx.paths));
     },
   },
 });

@@ -3,15 +3,14 @@
  * and commands that never touch a server pay nothing for them.
  */
 import { OpstermError } from "../../src/kernel/errors.ts";
-import { stateFiles, type Paths, type RemoteAction, type Verdict } from "../../src/kernel/index.ts";
+import { stateFiles, type Action, type Paths, type Verdict } from "../../src/kernel/index.ts";
 import type { ClassifyOptions, PolicyService } from "./types.ts";
 import type { RuleFile } from "./user-rules.ts";
 
 export interface LoadedPolicyService extends PolicyService {
   load(): Promise<void>;
   session(options?: ClassifyOptions, interactive?: boolean): Verdict;
-  /** The verdict for any kind of remote action. */
-  decide(action: RemoteAction): Promise<Verdict>;
+  decide(action: Action): Promise<Verdict>;
   /** Rule files that were read. */
   files(): string[];
 }
@@ -62,6 +61,7 @@ export function createPolicyService(files: RuleFile[] | (() => RuleFile[])): Loa
       const options = { server: action.server, tier: action.tier };
       switch (action.kind) {
         case "exec":
+        case "local":
           return e.classify(action.command, options);
         case "session":
           return e.session(options, action.origin === "user" && action.interactive === true);
@@ -71,10 +71,16 @@ export function createPolicyService(files: RuleFile[] | (() => RuleFile[])): Loa
           if (secret) return { decision: "approval-required", rule: "policy.sensitive-read", reason: `${action.path} may hold ${secret}`, segment: action.path };
           return { decision: "auto-allow", rule: "policy.file-read", reason: "reading a file changes nothing on the server", segment: action.path };
         }
-        case "write":
-        case "transfer": {
+        case "write": {
           if (e.invalid) return e.invalid;
           return { decision: "approval-required", rule: "policy.file-write", reason: `a ${action.kind} changes files on ${action.server}`, segment: action.path };
+        }
+        case "list":
+        case "stat":
+        case "find": {
+          // Names and sizes, never contents: nothing a secret file's name gives away is worth a question.
+          if (e.invalid) return e.invalid;
+          return { decision: "auto-allow", rule: "policy.file-metadata", reason: `a ${action.kind} reads names and attributes, not contents`, segment: action.path };
         }
         default:
           return { decision: "reject", rule: "policy.unknown-kind", reason: `unknown remote action kind ${JSON.stringify((action as { kind: unknown }).kind)}` };

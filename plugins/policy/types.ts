@@ -2,7 +2,7 @@
  * The service the policy plugin provides as "policy". Pure and synchronous: the same command
  * line and options always give the same verdict.
  */
-import type { Verdict } from "../../src/kernel/index.ts";
+import type { Action, Verdict } from "../../src/kernel/index.ts";
 
 export interface ClassifyOptions {
   /** Inventory id of the target server, for user rules scoped to servers. */
@@ -25,6 +25,8 @@ export interface PolicyService {
    * auto-allow only when `interactive` (a person at a terminal), else approval-required.
    */
   session?(options?: ClassifyOptions, interactive?: boolean): Verdict;
+  /** The verdict for any kind of action (what the gate's `beforeAction` asks). */
+  decide?(action: Action): Promise<Verdict>;
 }
 
 declare module "../../src/kernel/context.ts" {

@@ -2,17 +2,25 @@
  * `opsterm scp`, `opsterm put` and `opsterm get`. The transfer code (ssh2, crypto, fs) is
  * imported inside the actions, so `opsterm --help` never loads it.
  */
-import { defineCommand, expandHome, OpstermError, UsageError, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
-import { checkRemotePath, formatBytes, parseEndpoint, parseMode, parseVia } from "./spec.ts";
-import type { FileFailure } from "./types.ts";
+import { defineCommand, exitCodeFor, expandHome, OpstermError, UsageError, type ActionResult, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
+import { formatBytes } from "../../src/lib/format.ts";
+import { checkRemotePath, parseEndpoint, parseMode, parseVia } from "./spec.ts";
+import type { ScpFileResult, WrittenFile } from "./transfer.ts";
 
 const VIA = { flags: "--via <hosts>", description: "Jump hosts (inventory ids, comma-separated), replacing the inventory's chain" };
 const YES = { flags: "-y, --yes", description: "Approve the write in advance (rejected actions still never run)" };
 const JSON_FLAG = { flags: "--json", description: "Print a JSON summary" };
 
-/** Throws the transfer's failure as a typed error carrying the right exit code. */
-function fail(failure: FileFailure | undefined, exitCode: number): never {
-  throw new OpstermError(failure?.code ?? "E_SCP_FAILED", failure?.message ?? "The transfer failed", { hint: failure?.hint, exitCode });
+/** A failed action as a typed error carrying the right exit code (a refusal, a failed snapshot, a failed transfer …). */
+function fail(result: ActionResult): never {
+  throw new OpstermError(result.error?.code ?? "E_SCP_FAILED", result.error?.message ?? "The transfer failed", { hint: result.error?.hint ?? hintFor(result.error?.code), exitCode: exitCodeFor(result) });
+}
+
+function hintFor(code: string | undefined): string | undefined {
+  if (code === "E_APPROVAL_DENIED") return "Run it from a terminal to approve it, or pass --yes to approve it in advance";
+  if (code === "E_POLICY_REJECT") return "The policy refuses this even with --yes; see your policy rules";
+  if (code?.startsWith("E_AUDIT")) return "Check that the audit directory is writable; nothing runs without its audit record";
+  return undefined;
 }
 
 function rel(ctx: CommandContext, path: string): string {
@@ -40,45 +48,72 @@ const scp = defineCommand({
       throw new UsageError("Both paths are remote", { code: "E_SCP_REMOTE_BOTH", hint: "Copy to a local file first, then upload it: opsterm scp a:/x ./x && opsterm scp ./x b:/x" });
     }
     const { resolve } = await import("node:path");
-    const { scpUpload, scpDownload } = await import("./transfer.ts");
-    const options = { via: parseVia(args.via), recursive: Boolean(args.recursive), preApproved: Boolean(args.yes), progress: !ctx.json };
+    const via = parseVia(args.via);
+    const recursive = Boolean(args.recursive);
     const started = Date.now();
-    const outcome =
-      dst.kind === "remote"
-        ? await scpUpload(ctx, resolve(ctx.runtime.cwd(), expandHome((src as { path: string }).path, ctx.paths.home)), dst.path, { ...options, server: dst.server })
-        : await scpDownload(ctx, (src as { server: string; path: string }).path, resolve(ctx.runtime.cwd(), expandHome(dst.path, ctx.paths.home)), { ...options, server: (src as { server: string }).server });
+    const upload = dst.kind === "remote";
+    const local = resolve(ctx.runtime.cwd(), expandHome(upload ? (src as { path: string }).path : dst.path, ctx.paths.home));
+    const remote = upload ? dst : (src as { server: string; path: string });
+    const summary = upload ? await uploadSummary(local, recursive) : `scp download${recursive ? " -r" : ""}`;
+    const result = await ctx.actions.run(
+      { kind: upload ? "write" : "read", target: remote.server, path: remote.path, via, recursive, summary, params: { local, progress: !ctx.json } },
+      { preApproved: Boolean(args.yes) },
+    );
+    const written = ((result.data as { files?: (ScpFileResult | WrittenFile)[] } | undefined)?.files ?? []).map((f) => fileLine(f, result));
+    const bytes = written.reduce((n, f) => n + f.bytes, 0);
     const seconds = (Date.now() - started) / 1000;
+    const exitCode = exitCodeFor(result);
     if (ctx.json) {
       ctx.io.out(
         JSON.stringify({
-          direction: outcome.direction,
-          server: outcome.server,
-          files: outcome.files,
-          bytes: outcome.bytes,
+          direction: upload ? "upload" : "download",
+          server: result.action.server,
+          files: written,
+          bytes,
           durationMs: Date.now() - started,
-          decision: outcome.action.verdict?.decision,
-          approver: outcome.action.approver,
-          auditStatus: outcome.action.auditStatus,
-          exitCode: outcome.exitCode,
-          error: outcome.failure ? { code: outcome.failure.code, message: outcome.failure.message } : undefined,
+          decision: result.verdict?.decision,
+          approver: result.approver,
+          auditStatus: result.auditStatus,
+          auditSeq: result.auditSeq ?? null,
+          exitCode,
+          error: result.error ? { code: result.error.code, message: result.error.message } : undefined,
         }),
       );
     } else {
       const s = ctx.io.style;
-      const arrow = outcome.direction === "upload" ? "→" : "←";
-      if (outcome.files.length <= 20) {
-        for (const f of outcome.files) ctx.io.out(`${rel(ctx, f.local)} ${arrow} ${outcome.server}:${f.remote} ${s.dim(`(${formatBytes(f.bytes)}, ${f.mode}${f.replaced ? ", replaced" : ""})`)}`);
+      const arrow = upload ? "→" : "←";
+      if (written.length <= 20) {
+        for (const f of written) ctx.io.out(`${rel(ctx, f.local ?? "-")} ${arrow} ${result.action.server}:${f.remote} ${s.dim(`(${formatBytes(f.bytes)}, ${f.mode}${f.replaced ? ", replaced" : ""})`)}`);
       }
-      if (outcome.files.length > 0) {
-        const rate = seconds > 0 ? `, ${formatBytes(Math.round(outcome.bytes / seconds))}/s` : "";
-        const what = outcome.files.length === 1 ? "1 file" : `${outcome.files.length} files`;
-        ctx.io.out(`${s.green(outcome.direction === "upload" ? "uploaded" : "downloaded")} ${what}, ${formatBytes(outcome.bytes)} in ${seconds.toFixed(1)} s${rate}`);
+      if (written.length > 0) {
+        const rate = seconds > 0 ? `, ${formatBytes(Math.round(bytes / seconds))}/s` : "";
+        const what = written.length === 1 ? "1 file" : `${written.length} files`;
+        ctx.io.out(`${s.green(upload ? "uploaded" : "downloaded")} ${what}, ${formatBytes(bytes)} in ${seconds.toFixed(1)} s${rate}`);
       }
     }
-    if (outcome.exitCode !== 0) fail(outcome.failure, outcome.exitCode);
+    if (exitCode !== 0) fail(result);
     return 0;
   },
 });
+
+/** What the approval prompt and the audit log say about an upload: how many files, how many bytes. */
+async function uploadSummary(local: string, recursive: boolean): Promise<string> {
+  const { localTree } = await import("./transfer.ts");
+  const tree = await localTree(local, recursive);
+  const total = tree.files.reduce((n, f) => n + f.size, 0);
+  return `scp upload ${tree.dir ? `${tree.files.length} files` : "file"} (${formatBytes(total)})`;
+}
+
+/** One transferred file, the same shape for both directions. */
+function fileLine(f: ScpFileResult | WrittenFile, result: ActionResult) {
+  if (!("path" in f)) return f;
+  const snap = result.snapshots.find((x) => x.remote === f.path);
+  return { local: f.local, remote: f.path, bytes: f.bytes, sha256: f.sha256, mode: octalMode(f.mode), replaced: f.replaced, verifiedBy: f.verifiedBy, snapshots: { before: snap?.before, after: snap?.after } };
+}
+
+function octalMode(mode: number): string {
+  return "0" + mode.toString(8).padStart(3, "0");
+}
 
 const put = defineCommand({
   name: "put",
@@ -92,41 +127,43 @@ const put = defineCommand({
     if (ctx.io.isTTY.stdin) {
       throw new UsageError("put reads the new content from stdin, which is a terminal", { code: "E_PUT_STDIN_TTY", hint: `Pipe or redirect it: opsterm put ${args.server} ${path} < file` });
     }
-    const { putFile } = await import("./transfer.ts");
-    const result = await putFile(ctx, {
-      server: String(args.server),
-      path,
-      content: ctx.io.stdin,
-      mode,
-      forceMode: mode !== undefined,
-      via: parseVia(args.via),
-      preApproved: Boolean(args.yes),
-      progress: !ctx.json,
-    });
-    const { octal } = await import("./transfer.ts");
+    const result = await ctx.actions.run(
+      {
+        kind: "write",
+        target: String(args.server),
+        path,
+        via: parseVia(args.via),
+        summary: "write file (from stdin)",
+        params: { content: ctx.io.stdin, mode, forceMode: mode !== undefined, progress: !ctx.json },
+      },
+      { preApproved: Boolean(args.yes) },
+    );
+    const w = (result.data as { files?: WrittenFile[] } | undefined)?.files?.[0];
+    const exitCode = exitCodeFor(result);
     if (ctx.json) {
       ctx.io.out(
         JSON.stringify({
-          server: result.server,
-          path: result.path,
-          bytes: result.bytes,
-          sha256: result.sha256,
-          mode: octal(result.mode),
-          replaced: result.replaced,
-          verifiedBy: result.verifiedBy,
-          snapshots: result.snapshots,
-          decision: result.action.verdict?.decision,
-          approver: result.action.approver,
-          auditStatus: result.action.auditStatus,
-          exitCode: result.exitCode,
-          error: result.failure,
+          server: result.action.server,
+          path: w?.path ?? path,
+          bytes: w?.bytes,
+          sha256: w?.sha256,
+          mode: w ? octalMode(w.mode) : undefined,
+          replaced: w?.replaced,
+          verifiedBy: w?.verifiedBy,
+          snapshots: result.snapshots[0] ? { before: result.snapshots[0].before, after: result.snapshots[0].after } : {},
+          decision: result.verdict?.decision,
+          approver: result.approver,
+          auditStatus: result.auditStatus,
+          auditSeq: result.auditSeq ?? null,
+          exitCode,
+          error: result.error ? { code: result.error.code, message: result.error.message, hint: result.error.hint } : undefined,
         }),
       );
-    } else if (result.bytes !== undefined) {
+    } else if (w) {
       const s = ctx.io.style;
-      ctx.io.out(`${s.green("wrote")} ${result.server}:${result.path} ${s.dim(`(${formatBytes(result.bytes)}, mode ${octal(result.mode)}, ${result.replaced ? "replaced" : "new"}, sha256 ${result.sha256?.slice(0, 12)}…, verified by ${result.verifiedBy})`)}`);
+      ctx.io.out(`${s.green("wrote")} ${result.action.server}:${w.path} ${s.dim(`(${formatBytes(w.bytes)}, mode ${octalMode(w.mode)}, ${w.replaced ? "replaced" : "new"}, sha256 ${w.sha256.slice(0, 12)}…, verified by ${w.verifiedBy})`)}`);
     }
-    if (result.exitCode !== 0) fail(result.failure, result.exitCode);
+    if (exitCode !== 0) fail(result);
     return 0;
   },
 });
@@ -148,28 +185,25 @@ const get = defineCommand({
     const preApproved = Boolean(args.yes);
     if (local === "-") {
       if (ctx.json) throw new UsageError("--json cannot share stdout with the file's content", { code: "E_USAGE", hint: "Give a local path with --json, or drop --json" });
-      const { streamFile } = await import("./transfer.ts");
       const out = ctx.io.stdout;
-      const outcome = await streamFile(ctx, { server, path, via, preApproved }, (chunk) =>
-        out.write(chunk) ? undefined : new Promise<void>((resolve) => out.once("drain", () => resolve())),
-      );
-      if (outcome.exitCode !== 0) fail(outcome.failure, outcome.exitCode);
+      const sink = (chunk: Buffer) => (out.write(chunk) ? undefined : new Promise<void>((resolve) => out.once("drain", () => resolve())));
+      const result = await ctx.actions.run({ kind: "read", target: server, path, via, summary: "read file", params: { sink } }, { preApproved });
+      if (exitCodeFor(result) !== 0) fail(result);
       return 0;
     }
     const { posix, resolve } = await import("node:path");
-    const { scpDownload } = await import("./transfer.ts");
     const target = resolve(ctx.runtime.cwd(), expandHome(local ?? posix.basename(path), ctx.paths.home));
-    const outcome = await scpDownload(ctx, path, target, { server, via, preApproved, recursive: false, progress: !ctx.json });
-    const f = outcome.files[0];
+    const result = await ctx.actions.run({ kind: "read", target: server, path, via, summary: "scp download", params: { local: target, progress: !ctx.json } }, { preApproved });
+    const f = (result.data as { files?: ScpFileResult[] } | undefined)?.files?.[0];
+    const exitCode = exitCodeFor(result);
     if (ctx.json) {
-      ctx.io.out(JSON.stringify({ server: outcome.server, path, local: f?.local, bytes: f?.bytes, sha256: f?.sha256, mode: f?.mode, auditStatus: outcome.action.auditStatus, exitCode: outcome.exitCode, error: outcome.failure ? { code: outcome.failure.code, message: outcome.failure.message } : undefined }));
+      ctx.io.out(JSON.stringify({ server: result.action.server, path, local: f?.local, bytes: f?.bytes, sha256: f?.sha256, mode: f?.mode, auditStatus: result.auditStatus, auditSeq: result.auditSeq ?? null, exitCode, error: result.error ? { code: result.error.code, message: result.error.message } : undefined }));
     } else if (f) {
       ctx.io.out(`${ctx.io.style.green("saved")} ${rel(ctx, f.local)} ${ctx.io.style.dim(`(${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 12)}…)`)}`);
     }
-    if (outcome.exitCode !== 0) fail(outcome.failure, outcome.exitCode);
+    if (exitCode !== 0) fail(result);
     return 0;
   },
 });
-
 
 export const scpCommands: CommandSpec[] = [scp, put, get];

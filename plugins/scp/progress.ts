@@ -2,7 +2,7 @@
  * A one-line progress bar on stderr, only when stderr is a terminal and the transfer is large;
  * redrawn at most ten times a second, erased when done.
  */
-import { formatBytes } from "./spec.ts";
+import { formatBytes } from "../../src/lib/format.ts";
 
 /** Transfers smaller than this finish before a bar would be worth drawing. */
 export const PROGRESS_MIN_BYTES = 1024 * 1024;

@@ -37,6 +37,8 @@ export interface Sftp {
   writeAll(file: SftpFile, source: AsyncIterable<Uint8Array>, onChunk?: (chunk: Buffer) => void, signal?: AbortSignal): Promise<number>;
   /** Reads the file from offset 0 to EOF with pipelined requests, calling `onChunk` in order. */
   readAll(file: SftpFile, onChunk: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal, sizeHint?: number): Promise<number>;
+  /** Closes the SFTP channel; the (pooled) connection stays open for the next action. */
+  end(): void;
 }
 
 /** An SFTP failure with the path it concerns and the SSH_FX status code. */
@@ -67,6 +69,7 @@ function wrap(raw: SFTPWrapper, client: Client): Sftp {
   // ssh2 never answers requests that were in flight when the connection died; every wait below
   // races this promise, so a dropped link fails the transfer instead of hanging it.
   let lostError: SftpError | undefined;
+  let detach = () => {};
   const lost = new Promise<never>((_, reject) => {
     const fail = () => {
       lostError ??= new SftpError("transfer", "", new Error("the connection was lost"));
@@ -75,6 +78,10 @@ function wrap(raw: SFTPWrapper, client: Client): Sftp {
     raw.once("close", fail);
     client.once("close", fail);
     client.once("end", fail);
+    detach = () => {
+      client.off("close", fail);
+      client.off("end", fail);
+    };
   });
   lost.catch(() => undefined);
   const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, lost]);
@@ -101,6 +108,10 @@ function wrap(raw: SFTPWrapper, client: Client): Sftp {
 
   const sftp: Sftp = {
     supports: (name) => extensions[name] !== undefined,
+    end() {
+      detach();
+      raw.end();
+    },
     stat: (path) => orNull(call("stat", path, (cb) => raw.stat(path, cb))),
     lstat: (path) => orNull(call("lstat", path, (cb) => raw.lstat(path, cb))),
     realpath: (path) => call("realpath", path, (cb) => raw.realpath(path, cb)),
@@ -222,9 +233,4 @@ async function readAll(raw: SFTPWrapper, guard: Guard, file: SftpFile, onChunk: 
 /** `Stats.mode` holds the file type too; callers want the permission bits. */
 export function permissionBits(stats: Stats): number {
   return stats.mode & 0o7777;
-}
-
-/** Quotes a string for a POSIX shell: safe for any byte except NUL (which a path cannot hold). */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }

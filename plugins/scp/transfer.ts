@@ -1,29 +1,46 @@
 /**
- * The transfers themselves: one file or a tree, up or down, each remote write snapshotted into
- * the audit store before (the write does not run if that fails) and after (a failure there is a
- * partial failure, never success).
+ * The transfers themselves, inside one approved and audited action: one file or a tree, up or
+ * down. Every remote write is snapshotted through the gate before (the write does not happen if
+ * that fails) and after (a failure there is a partial failure, never success).
  */
 import { createReadStream } from "node:fs";
 import { lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { basename, join, posix, relative } from "node:path";
-import { OpstermError, UsageError, type CommandContext } from "../../src/kernel/index.ts";
-import type { SnapshotRef } from "../audit/types.ts";
+import { EXIT, OpstermError, UsageError, type ActionContext, type SnapshotRef } from "../../src/kernel/index.ts";
+import type { Connection, ResolvedServer } from "../ssh/types.ts";
 import { downloadToFile, readRemote, readRemoteBuffer } from "./download.ts";
 import { createProgress, type Progress } from "./progress.ts";
-import { runTransfer, SnapshotFailure, type RunOutcome, type RunSpec, type Session } from "./remote-run.ts";
-import { isNoSuchFile } from "./sftp.ts";
+import { isNoSuchFile, type Sftp } from "./sftp.ts";
 import { atomicUpload, inspectTarget, sha256sum, type UploadResult } from "./upload.ts";
-import { formatBytes } from "./spec.ts";
-import type { FileReadResult, FileWriteResult, GetRequest, PutRequest, SnapshotPair } from "./types.ts";
 
 /** Files up to this size are stored whole in snapshots; larger ones as a size + sha256 stub. */
 export const SNAPSHOT_MAX_BYTES = 8 * 1024 * 1024;
-/** Default cap for `files.get` (content returned in memory). */
+/** Default cap for a read into memory. */
 export const GET_MAX_BYTES = 16 * 1024 * 1024;
+
+/** One action's open SFTP session on its server. */
+export interface Session {
+  ctx: ActionContext;
+  server: ResolvedServer;
+  conn: Connection;
+  sftp: Sftp;
+  signal: AbortSignal;
+  snapshot(which: "before" | "after", path: string, content: Uint8Array | null): Promise<SnapshotRef>;
+  /** Draw progress bars (a person at a terminal, a large transfer). */
+  progress: boolean;
+}
+
+/** A snapshot before or after a write could not be committed (exit 74). */
+export class SnapshotFailure extends OpstermError {
+  constructor(code: "E_SNAPSHOT_BEFORE" | "E_SNAPSHOT_AFTER", message: string, cause?: unknown) {
+    super(code, message, { cause, exitCode: EXIT.IO, hint: "Check the audit snapshot store (opsterm audit verify); remote writes need their snapshots" });
+  }
+}
 
 export interface WrittenFile extends Omit<UploadResult, "content"> {
   local?: string;
-  snapshots: SnapshotPair;
+  /** The remote path as asked for (the written `path` may be a symlink's target). */
+  remote: string;
 }
 
 interface WriteJob {
@@ -35,36 +52,20 @@ interface WriteJob {
   forceMode?: boolean;
 }
 
-/** Writes one file inside an open session, with before/after snapshots. Pushes what it wrote to `done`. */
+/** Writes one file with before/after snapshots. Pushes what it wrote to `done` before the after-snapshot. */
 async function writeOne(session: Session, job: WriteJob, progress: Progress, done: WrittenFile[]): Promise<void> {
-  const { ctx, server, sftp, conn, signal } = session;
-  const audit = ctx.use("audit");
+  const { server, sftp, conn, signal } = session;
   const target = await inspectTarget(sftp, job.remote);
-  const snapshots: SnapshotPair = {};
-  // Commit ids for `opsterm audit show`, which diffs `path` (inside the snapshot repo) between
-  // `before` and `after`: every file under `snapshots`, the last one written as `snapshot`.
-  type Entry = { path?: string; remote: string; before?: string; after?: string };
-  const refs = (session.auditArgs.snapshots ??= []) as Entry[];
-  const entry: Entry = { remote: target.path };
-  refs.push(entry);
-  const record = (which: "before" | "after", ref: SnapshotRef) => {
-    snapshots[which] = ref;
-    entry.path = ref.path;
-    entry[which] = ref.commit;
-    session.auditArgs.snapshot = { path: ref.path, before: entry.before, after: entry.after };
-  };
-
   let before: Uint8Array | null = null;
   if (target.exists) {
     if ((target.size ?? 0) <= SNAPSHOT_MAX_BYTES) before = (await readRemoteBuffer(sftp, target.path, SNAPSHOT_MAX_BYTES, { signal }))?.content ?? null;
-    else before = stub(target.size ?? 0, (await sha256sum(conn, target.path)) ?? (await hashRemote(session, target.path)));
+    else before = stub(target.size ?? 0, (await sha256sum(conn, target.path)) ?? (await readRemote(sftp, target.path, () => undefined, { signal })).sha256);
   }
   try {
-    record("before", await audit.snapshot(server.id, target.path, before, `before write by run ${ctx.runId}`));
+    await session.snapshot("before", target.path, before);
   } catch (error) {
     throw new SnapshotFailure("E_SNAPSHOT_BEFORE", `The snapshot of ${server.id}:${target.path} before the write failed, so nothing was written: ${(error as Error).message}`, error);
   }
-
   const result = await atomicUpload(conn, sftp, job.source(), target, {
     mode: job.mode,
     forceMode: job.forceMode,
@@ -73,10 +74,9 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
     signal,
   });
   const { content, ...rest } = result;
-  const written: WrittenFile = { ...rest, local: job.local, snapshots };
-  done.push(written);
+  done.push({ ...rest, local: job.local, remote: job.remote });
   try {
-    record("after", await audit.snapshot(server.id, result.path, content ?? stub(result.bytes, result.sha256), `after write by run ${ctx.runId} (sha256 ${result.sha256})`));
+    await session.snapshot("after", result.path, content ?? stub(result.bytes, result.sha256));
   } catch (error) {
     throw new SnapshotFailure("E_SNAPSHOT_AFTER", `${server.id}:${result.path} was written, but its after-snapshot failed: ${(error as Error).message}`, error);
   }
@@ -86,123 +86,67 @@ function stub(bytes: number, sha256: string): Uint8Array {
   return Buffer.from(`[opsterm] content not stored in the snapshot: ${bytes} bytes, sha256 ${sha256}\n`);
 }
 
-async function hashRemote(session: Session, path: string): Promise<string> {
-  return (await readRemote(session.sftp, path, () => undefined, { signal: session.signal })).sha256;
-}
-
 async function* once(content: Uint8Array | string): AsyncIterable<Uint8Array> {
   yield typeof content === "string" ? Buffer.from(content) : content;
 }
 
-function sizeOf(content: PutRequest["content"]): number | undefined {
-  if (typeof content === "string") return Buffer.byteLength(content);
-  if (content instanceof Uint8Array) return content.byteLength;
-  return undefined;
-}
+export type Content = Uint8Array | string | AsyncIterable<Uint8Array>;
 
-/** `files.put` and `opsterm put`. */
-export async function putFile(ctx: CommandContext, request: PutRequest): Promise<FileWriteResult> {
-  const size = request.size ?? sizeOf(request.content);
-  const done: WrittenFile[] = [];
-  const run = await runTransfer(ctx, runSpec(request, "write", `write file${size !== undefined ? ` (${formatBytes(size)})` : ""}`, { bytes: size, mode: octal(request.mode) }), async (session) => {
-    const progress = createProgress(ctx.io.stderr, Boolean(request.progress && ctx.io.isTTY.stderr), `${session.server.id}:${posix.basename(request.path)}`, size);
-    const { content } = request;
-    const source = typeof content === "string" || content instanceof Uint8Array ? () => once(content) : () => content;
-    try {
-      await writeOne(session, { remote: request.path, source, size, mode: request.mode, forceMode: request.forceMode }, progress, done);
-    } finally {
-      progress.done();
-    }
-    const w = done[0];
-    Object.assign(session.auditArgs, { bytes: w.bytes, sha256: w.sha256, mode: octal(w.mode) });
-  });
-  const w = done[0];
-  return {
-    action: run.action,
-    server: run.server,
-    path: w?.path ?? request.path,
-    bytes: w?.bytes,
-    sha256: w?.sha256,
-    mode: w?.mode,
-    replaced: w?.replaced,
-    verifiedBy: w?.verifiedBy,
-    snapshots: w?.snapshots ?? {},
-    exitCode: run.exitCode,
-    ...(run.failure ? { failure: run.failure } : {}),
-  };
-}
-
-/** `files.get`: one remote file into memory. */
-export async function getFile(ctx: CommandContext, request: GetRequest): Promise<FileReadResult> {
-  const limit = request.maxBytes ?? GET_MAX_BYTES;
-  type Read = { content: Buffer; result: { bytes: number; sha256: string; mode: number } };
-  const box: { read?: Read } = {};
-  const run = await runTransfer(ctx, runSpec(request, "read", "read file"), async (session) => {
-    box.read = (await readRemoteBuffer(session.sftp, request.path, limit, { signal: session.signal })) ?? undefined;
-    if (!box.read) throw notFound(session.server.id, request.path);
-  });
-  const r = box.read;
-  return {
-    action: run.action,
-    server: run.server,
-    path: request.path,
-    content: r?.content,
-    bytes: r?.result.bytes,
-    sha256: r?.result.sha256,
-    mode: r?.result.mode,
-    exitCode: run.exitCode,
-    ...(run.failure ? { failure: run.failure } : {}),
-  };
-}
-
-function runSpec(request: PutRequest | GetRequest, kind: "write" | "read", command: string, auditArgs: Record<string, unknown> = {}): RunSpec {
-  return {
-    kind,
-    server: request.server,
-    via: request.via,
-    command,
-    path: request.path,
-    origin: request.origin,
-    preApproved: request.preApproved,
-    approve: request.approve,
-    signal: request.signal,
-    auditArgs: Object.fromEntries(Object.entries(auditArgs).filter(([, v]) => v !== undefined)),
-  };
+/** One remote file from content in hand or a stream (`put`, a tool's write). */
+export async function writeContent(session: Session, path: string, content: Content, options: { mode?: number; forceMode?: boolean; size?: number }, done: WrittenFile[]): Promise<void> {
+  const size = options.size ?? (typeof content === "string" ? Buffer.byteLength(content) : content instanceof Uint8Array ? content.byteLength : undefined);
+  const progress = createProgress(session.ctx.io.stderr, session.progress && session.ctx.io.isTTY.stderr, `${session.server.id}:${posix.basename(path)}`, size);
+  const source = typeof content === "string" || content instanceof Uint8Array ? () => once(content) : () => content;
+  try {
+    await writeOne(session, { remote: path, source, size, mode: options.mode, forceMode: options.forceMode }, progress, done);
+  } finally {
+    progress.done();
+  }
 }
 
 export function octal(mode: number | undefined): string | undefined {
   return mode === undefined ? undefined : "0" + mode.toString(8).padStart(3, "0");
 }
 
-/** Streams one remote file to `sink` (`opsterm get … -`). */
-export async function streamFile(
-  ctx: CommandContext,
-  request: GetRequest,
-  sink: (chunk: Buffer) => void | Promise<void>,
-): Promise<RunOutcome & { bytes?: number; sha256?: string; mode?: number }> {
-  let info: { bytes: number; sha256: string; mode: number } | undefined;
-  const run = await runTransfer(ctx, runSpec(request, "read", "read file"), async (session) => {
-    info = await readRemote(session.sftp, request.path, sink, { signal: session.signal }).catch((error) => {
-      throw isNoSuchFile(error) ? notFound(session.server.id, request.path) : error;
-    });
-    Object.assign(session.auditArgs, { bytes: info.bytes, sha256: info.sha256 });
-  });
-  return { ...run, ...info };
-}
-
-function notFound(server: string, path: string): OpstermError {
+export function notFound(server: string, path: string): OpstermError {
   return new OpstermError("E_SCP_NOT_FOUND", `${server}:${path} does not exist`, { hint: "Check the path; relative paths start in the login directory" });
 }
 
-// ---- scp: files and trees in either direction ----
-
-export interface ScpOptions {
-  server: string;
-  via?: string[];
-  recursive: boolean;
-  preApproved?: boolean;
-  progress: boolean;
+/** Streams one remote file to `sink` (`opsterm get … -`). */
+export async function streamRemote(session: Session, path: string, sink: (chunk: Buffer) => void | Promise<void>) {
+  return readRemote(session.sftp, path, sink, { signal: session.signal }).catch((error) => {
+    throw isNoSuchFile(error) ? notFound(session.server.id, path) : error;
+  });
 }
+
+/** Part of one remote file into memory (a tool's read): `offset`/`length` in bytes. */
+export async function readSlice(session: Session, path: string, options: { offset?: number; length?: number; maxBytes?: number }) {
+  const limit = options.maxBytes ?? GET_MAX_BYTES;
+  const stats = await session.sftp.stat(path);
+  if (!stats) throw notFound(session.server.id, path);
+  if (stats.isDirectory()) throw new UsageError(`${session.server.id}:${path} is a directory`, { code: "E_SCP_IS_DIR", hint: "List it instead" });
+  const offset = Math.max(0, options.offset ?? 0);
+  const want = Math.min(options.length ?? limit, limit);
+  if (offset === 0 && stats.size <= want) {
+    const read = await readRemoteBuffer(session.sftp, path, limit, { signal: session.signal });
+    if (!read) throw notFound(session.server.id, path);
+    return { content: read.content, size: stats.size, offset, sha256: read.result.sha256, mode: read.result.mode, truncated: false };
+  }
+  const parts: Buffer[] = [];
+  let seen = 0;
+  let kept = 0;
+  const result = await readRemote(session.sftp, path, (chunk) => {
+    const start = Math.max(0, offset - seen);
+    seen += chunk.length;
+    if (start >= chunk.length || kept >= want) return;
+    const part = chunk.subarray(start, start + (want - kept));
+    kept += part.length;
+    parts.push(Buffer.from(part));
+  }, { signal: session.signal });
+  return { content: Buffer.concat(parts), size: result.bytes, offset, sha256: result.sha256, mode: result.mode, truncated: offset + kept < result.bytes };
+}
+
+// ---- scp: files and trees in either direction ----
 
 export interface ScpFileResult {
   local: string;
@@ -212,13 +156,6 @@ export interface ScpFileResult {
   mode: string;
   replaced?: boolean;
   verifiedBy?: string;
-  snapshots?: SnapshotPair;
-}
-
-export interface ScpOutcome extends RunOutcome {
-  direction: "upload" | "download";
-  files: ScpFileResult[];
-  bytes: number;
 }
 
 interface LocalEntry {
@@ -230,7 +167,7 @@ interface LocalEntry {
 }
 
 /** Lists the files to send: one file, or every regular file under a directory (symlinks followed). */
-async function localTree(root: string, recursive: boolean): Promise<{ dir: boolean; files: LocalEntry[]; dirs: { rel: string; mode: number }[] }> {
+export async function localTree(root: string, recursive: boolean): Promise<{ dir: boolean; files: LocalEntry[]; dirs: { rel: string; mode: number }[] }> {
   const top = await stat(root).catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(`Cannot read ${root} (${error.code})`, { code: "E_SCP_LOCAL", hint: "Check the local path" });
   });
@@ -256,96 +193,71 @@ async function localTree(root: string, recursive: boolean): Promise<{ dir: boole
   return { dir: true, files, dirs };
 }
 
-/** `opsterm scp <local> server:path`. */
-export async function scpUpload(ctx: CommandContext, local: string, remote: string, options: ScpOptions): Promise<ScpOutcome> {
-  const tree = await localTree(local, options.recursive);
+/** `opsterm scp <local> server:path`: one file or a tree, each file written atomically and snapshotted. */
+export async function uploadTree(session: Session, local: string, remote: string, recursive: boolean, done: WrittenFile[]): Promise<void> {
+  const { sftp, server } = session;
+  const tree = await localTree(local, recursive);
   const total = tree.files.reduce((n, f) => n + f.size, 0);
-  const done: WrittenFile[] = [];
-  const spec: RunSpec = {
-    kind: "write",
-    server: options.server,
-    via: options.via,
-    command: `scp upload ${tree.dir ? `${tree.files.length} files` : "file"} (${formatBytes(total)})`,
-    path: remote,
-    preApproved: options.preApproved,
-    auditArgs: { direction: "upload", files: tree.files.length, bytes: total },
-  };
-  const run = await runTransfer(ctx, spec, async (session) => {
-    const { sftp } = session;
-    const at = await sftp.stat(remote);
-    // Like scp: into an existing directory (or one named with a trailing /), else as the name given.
-    const intoDir = Boolean(at?.isDirectory()) || remote.endsWith("/");
-    const base = intoDir ? posix.join(remote, basename(local)) : remote;
-    if (tree.dir) {
-      for (const d of tree.dirs) {
-        const path = d.rel ? posix.join(base, d.rel) : base;
-        const exists = await sftp.stat(path);
-        if (exists && !exists.isDirectory()) throw new OpstermError("E_SCP_NOT_DIR", `${session.server.id}:${path} exists and is not a directory`);
-        if (!exists) await sftp.mkdir(path, d.mode);
-      }
+  const at = await sftp.stat(remote);
+  // Like scp: into an existing directory (or one named with a trailing /), else as the name given.
+  const intoDir = Boolean(at?.isDirectory()) || remote.endsWith("/");
+  const base = intoDir ? posix.join(remote, basename(local)) : remote;
+  if (tree.dir) {
+    for (const d of tree.dirs) {
+      const path = d.rel ? posix.join(base, d.rel) : base;
+      const exists = await sftp.stat(path);
+      if (exists && !exists.isDirectory()) throw new OpstermError("E_SCP_NOT_DIR", `${server.id}:${path} exists and is not a directory`);
+      if (!exists) await sftp.mkdir(path, d.mode);
     }
-    const progress = createProgress(ctx.io.stderr, options.progress && ctx.io.isTTY.stderr, `${session.server.id}:${posix.basename(base)}`, total);
-    try {
-      for (const f of tree.files) {
-        const target = tree.dir ? posix.join(base, f.rel) : base;
-        await writeOne(session, { local: f.path, remote: target, size: f.size, mode: f.mode & 0o777, source: () => createReadStream(f.path, { highWaterMark: 256 * 1024 }) }, progress, done);
-      }
-    } finally {
-      progress.done();
+  }
+  const progress = createProgress(session.ctx.io.stderr, session.progress && session.ctx.io.isTTY.stderr, `${server.id}:${posix.basename(base)}`, total);
+  try {
+    for (const f of tree.files) {
+      const target = tree.dir ? posix.join(base, f.rel) : base;
+      await writeOne(session, { local: f.path, remote: target, size: f.size, mode: f.mode & 0o777, source: () => createReadStream(f.path, { highWaterMark: 256 * 1024 }) }, progress, done);
     }
-  });
-  return {
-    ...run,
-    direction: "upload",
-    bytes: done.reduce((n, f) => n + f.bytes, 0),
-    files: done.map((f) => ({ local: f.local!, remote: f.path, bytes: f.bytes, sha256: f.sha256, mode: octal(f.mode)!, replaced: f.replaced, verifiedBy: f.verifiedBy, snapshots: f.snapshots })),
-  };
+  } finally {
+    progress.done();
+  }
 }
 
-/** `opsterm scp server:path <local>`. */
-export async function scpDownload(ctx: CommandContext, remote: string, local: string, options: ScpOptions): Promise<ScpOutcome> {
-  const files: ScpFileResult[] = [];
-  const spec: RunSpec = { kind: "read", server: options.server, via: options.via, command: `scp download${options.recursive ? " -r" : ""}`, path: remote, preApproved: options.preApproved, auditArgs: { direction: "download" } };
-  const run = await runTransfer(ctx, spec, async (session) => {
-    const { sftp, signal } = session;
-    const top = await sftp.stat(remote);
-    if (!top) throw notFound(session.server.id, remote);
-    if (top.isDirectory() && !options.recursive) throw new UsageError(`${session.server.id}:${remote} is a directory`, { code: "E_SCP_IS_DIR", hint: "Pass -r to copy a directory" });
-    const localStat = await stat(local).catch(() => undefined);
-    const intoDir = Boolean(localStat?.isDirectory()) || local.endsWith("/");
-    const base = intoDir ? join(local, posix.basename(remote.replace(/\/+$/, "")) || "download") : local;
+/** `opsterm scp server:path <local>` and `get`: one file or a tree into local files that appear atomically. */
+export async function downloadTree(session: Session, remote: string, local: string, recursive: boolean, files: ScpFileResult[]): Promise<void> {
+  const { sftp, signal, server } = session;
+  const top = await sftp.stat(remote);
+  if (!top) throw notFound(server.id, remote);
+  if (top.isDirectory() && !recursive) throw new UsageError(`${server.id}:${remote} is a directory`, { code: "E_SCP_IS_DIR", hint: "Pass -r to copy a directory" });
+  const localStat = await stat(local).catch(() => undefined);
+  const intoDir = Boolean(localStat?.isDirectory()) || local.endsWith("/");
+  const base = intoDir ? join(local, posix.basename(remote.replace(/\/+$/, "")) || "download") : local;
 
-    const jobs: { remote: string; local: string; size: number }[] = [];
-    if (top.isDirectory()) {
-      const walk = async (dir: string, to: string): Promise<void> => {
-        const existing = await stat(to).catch(() => undefined);
-        if (existing && !existing.isDirectory()) throw new OpstermError("E_SCP_NOT_DIR", `${to} exists and is not a directory`);
-        if (!existing) await mkdir(to, { mode: 0o755 });
-        for (const e of (await sftp.readdir(dir)).sort((a, b) => a.filename.localeCompare(b.filename))) {
-          if (e.filename === "." || e.filename === "..") continue;
-          if (e.filename.includes("/") || e.filename.includes("\\")) continue; // a hostile server's name must not escape `to`
-          if (e.attrs.isDirectory()) await walk(posix.join(dir, e.filename), join(to, e.filename));
-          else if (e.attrs.isFile()) jobs.push({ remote: posix.join(dir, e.filename), local: join(to, e.filename), size: e.attrs.size });
-        }
-      };
-      await walk(remote, base);
-    } else {
-      jobs.push({ remote, local: base, size: top.size });
-    }
-    const total = jobs.reduce((n, j) => n + j.size, 0);
-    const progress = createProgress(ctx.io.stderr, options.progress && ctx.io.isTTY.stderr, `${session.server.id}:${posix.basename(remote)}`, total);
-    try {
-      for (const job of jobs) {
-        const existing = await stat(job.local).catch(() => undefined);
-        if (existing?.isDirectory()) throw new OpstermError("E_SCP_IS_DIR", `${job.local} is a directory`);
-        const r = await downloadToFile(sftp, job.remote, job.local, existing ? existing.mode & 0o7777 : undefined, { signal, onProgress: (n) => progress.add(n) });
-        files.push({ local: job.local, remote: job.remote, bytes: r.bytes, sha256: r.sha256, mode: octal(r.mode)! });
+  const jobs: { remote: string; local: string; size: number }[] = [];
+  if (top.isDirectory()) {
+    const walk = async (dir: string, to: string): Promise<void> => {
+      const existing = await stat(to).catch(() => undefined);
+      if (existing && !existing.isDirectory()) throw new OpstermError("E_SCP_NOT_DIR", `${to} exists and is not a directory`);
+      if (!existing) await mkdir(to, { mode: 0o755 });
+      for (const e of (await sftp.readdir(dir)).sort((a, b) => a.filename.localeCompare(b.filename))) {
+        if (e.filename === "." || e.filename === "..") continue;
+        if (e.filename.includes("/") || e.filename.includes("\\")) continue; // a hostile server's name must not escape `to`
+        if (e.attrs.isDirectory()) await walk(posix.join(dir, e.filename), join(to, e.filename));
+        else if (e.attrs.isFile()) jobs.push({ remote: posix.join(dir, e.filename), local: join(to, e.filename), size: e.attrs.size });
       }
-    } finally {
-      progress.done();
+    };
+    await walk(remote, base);
+  } else {
+    jobs.push({ remote, local: base, size: top.size });
+  }
+  const total = jobs.reduce((n, j) => n + j.size, 0);
+  const progress = createProgress(session.ctx.io.stderr, session.progress && session.ctx.io.isTTY.stderr, `${server.id}:${posix.basename(remote)}`, total);
+  try {
+    for (const job of jobs) {
+      const existing = await stat(job.local).catch(() => undefined);
+      if (existing?.isDirectory()) throw new OpstermError("E_SCP_IS_DIR", `${job.local} is a directory`);
+      const r = await downloadToFile(sftp, job.remote, job.local, existing ? existing.mode & 0o7777 : undefined, { signal, onProgress: (n) => progress.add(n) });
+      files.push({ local: job.local, remote: job.remote, bytes: r.bytes, sha256: r.sha256, mode: octal(r.mode)! });
     }
-    Object.assign(session.auditArgs, { files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0) });
-  });
-  return { ...run, direction: "download", files, bytes: files.reduce((n, f) => n + f.bytes, 0) };
+  } finally {
+    progress.done();
+  }
 }
-

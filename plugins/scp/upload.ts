@@ -8,7 +8,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { Connection } from "../ssh/types.ts";
 import { OpstermError } from "../../src/kernel/index.ts";
-import { permissionBits, shellQuote, type Sftp, type SftpFile } from "./sftp.ts";
+import { shellQuote } from "../../src/lib/shell-quote.ts";
+import { permissionBits, type Sftp, type SftpFile } from "./sftp.ts";
 
 export interface UploadOptions {
   /** Mode for a new file (default 0644). A replaced file keeps its own mode unless `forceMode`. */

@@ -8,6 +8,7 @@ import type { CommandOutput } from "./output.ts";
 import type { LastCommand } from "./types.ts";
 // Type-only: the chat plugin augments OpstermServices with "chat"; no runtime import of its code.
 import type {} from "../chat/types.ts";
+import { extractCommands } from "../../src/lib/suggested-commands.ts";
 
 const QUESTION = "What happened and how do I fix it?";
 
@@ -28,22 +29,6 @@ function buildPrompt(last: LastCommand, output: CommandOutput | undefined): stri
   return lines.join("\n\n");
 }
 
-/** The first command in a fenced sh/bash block (or an unlabelled one) of the answer. */
-export function firstSuggestedCommand(answer: string): string | undefined {
-  const fence = /```([A-Za-z-]*)[^\n]*\n([\s\S]*?)```/g;
-  for (const m of answer.matchAll(fence)) {
-    const lang = m[1].toLowerCase();
-    if (lang && !["sh", "bash", "shell", "zsh", "fish", "console"].includes(lang)) continue;
-    const body = m[2]
-      .split("\n")
-      .map((l) => l.replace(/^\s*\$ /, ""))
-      .filter((l) => l.trim() && !l.trim().startsWith("#"))
-      .join("\n")
-      .trim();
-    if (body) return body;
-  }
-  return undefined;
-}
 
 export async function explainLast(ctx: CommandContext, last: LastCommand, output: CommandOutput | undefined, opts: { model?: string; provider?: string; allowSecrets?: boolean }): Promise<number> {
   const chat = ctx.tryUse("chat");
@@ -74,7 +59,7 @@ export async function explainLast(ctx: CommandContext, last: LastCommand, output
   if (streaming && wroteAny && !endsWithNewline) ctx.io.stdout.write("\n");
   if (streaming && !wroteAny) ctx.io.out(answer.content);
 
-  const proposed = answer.truncated ? undefined : firstSuggestedCommand(answer.content);
+  const proposed = answer.truncated ? undefined : extractCommands(answer.content)[0];
   const shell = ctx.use("shell");
   const suggestion = proposed !== undefined && (await shell.saveSuggestion(proposed)) ? proposed : undefined;
   try {

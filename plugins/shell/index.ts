@@ -26,10 +26,8 @@ export default definePlugin({
       async saveSuggestion(command) {
         // The binding puts it one Enter away from running: never a command the policy rejects,
         // whoever proposes it (chat, explain-last, a user plugin).
-        const policy = ctx.tryUse("policy");
-        if (!policy) return false;
-        await policy.load?.();
-        if (policy.classify(command).decision === "reject") return false;
+        const { verdict } = await ctx.actions.preview({ kind: "local", target: "local", command, origin: "ai" });
+        if (verdict.decision === "reject") return false;
         const { atomicWrite } = await import("../../src/lib/atomic-write.ts");
         // One trailing newline at most; the key bindings insert the text without it.
         await atomicWrite(suggestionPath, `${command.replace(/\n+$/, "")}\n`, { mode: 0o600, dirMode: 0o700 });

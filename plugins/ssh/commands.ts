@@ -3,8 +3,10 @@
  * Heavy modules (ssh2, yaml) are imported inside actions so `--help` stays fast.
  */
 import { setMaxListeners } from "node:events";
-import { defineCommand, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
+import { defineCommand, exitCodeFor, type ActionResult, type ApprovalAnswer, type Approver, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
 import { ConfigError, EXIT, UsageError, workspaceWrite } from "../../src/kernel/index.ts";
+import { formatBytes } from "../../src/lib/format.ts";
+import { currentUser } from "../../src/lib/user.ts";
 import type { ResolvedServer } from "./types.ts";
 
 const lazy = {
@@ -64,7 +66,7 @@ const show = defineCommand({
   usage: "<id>",
   async action(args, ctx) {
     const { inventoryFor, resolveTargets } = await lazy.settings();
-    const server = exactlyOne(resolveTargets(await inventoryFor(ctx), String(args.id)), String(args.id), "servers show");
+    const server = await ctx.use("inventory").resolveOne(String(args.id), { what: "servers show" });
     if (ctx.json) return void ctx.io.out(JSON.stringify(serverJson(server)));
     const s = ctx.io.style;
     ctx.io.out(s.bold(server.id) + (server.desc ? `  ${server.desc}` : ""));
@@ -100,15 +102,6 @@ async function editServers(ctx: CommandContext, workspace: boolean, edit: (doc: 
     if (notice) ctx.io.notice(notice);
   });
   return path;
-}
-
-/** A command that works on one server refuses a target that names several, rather than picking one. */
-function exactlyOne(servers: ResolvedServer[], spec: string, command: string): ResolvedServer {
-  if (servers.length === 1) return servers[0];
-  throw new UsageError(`"${spec}" matches ${servers.length} servers (${servers.map((s) => s.id).join(", ")}); ${command} needs exactly one`, {
-    code: "E_TARGET_AMBIGUOUS",
-    hint: command === "ssh" ? `Name one id, or run a command on all of them with: opsterm exec ${JSON.stringify(spec)} -- <command>` : "Name one id",
-  });
 }
 
 const splitList = (v: unknown): string[] => String(v).split(",").map((s) => s.trim()).filter(Boolean);
@@ -219,8 +212,7 @@ const importSshConfig = defineCommand({
   async action(args, ctx) {
     const [{ join, resolve }, cfg] = await Promise.all([import("node:path"), import("./ssh-config.ts")]);
     const file = args.file ? resolve(ctx.runtime.cwd(), String(args.file)) : join(ctx.paths.home, ".ssh", "config");
-    const { currentUser } = await lazy.settings();
-    const found = cfg.serversFromSshConfig(cfg.parseSshConfig(file, ctx.paths.home), { home: ctx.paths.home, localUser: currentUser(ctx) });
+    const found = cfg.serversFromSshConfig(cfg.parseSshConfig(file, ctx.paths.home), { home: ctx.paths.home, localUser: currentUser(ctx.env) });
     const added: string[] = [];
     const skipped: string[] = [];
     const write = async (doc: import("yaml").Document | undefined, servers: Record<string, unknown>) => {
@@ -249,25 +241,6 @@ const importSshConfig = defineCommand({
   },
 });
 
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /^-|[\x00-\x1f\x7f\s]/;
-
-/** The argv for the system ssh. Exported for tests: nothing here runs a shell. */
-export function sshArgv(server: ResolvedServer, knownHostsFile?: string): string[] {
-  for (const h of [server, ...server.via]) {
-    for (const [what, v] of [["id", h.id], ["host", h.host], ["user", h.user]] as const) {
-      if (!v || UNSAFE.test(v)) throw new UsageError(`Refusing ${what} ${JSON.stringify(v)} of "${h.id}": it starts with "-" or holds spaces or control characters`, { code: "E_UNSAFE_ARG", hint: "Fix the entry in servers.yaml" });
-    }
-  }
-  const argv: string[] = [];
-  if (server.port !== 22) argv.push("-p", String(server.port));
-  if (server.key) argv.push("-i", server.key);
-  if (knownHostsFile) argv.push("-o", `UserKnownHostsFile=${knownHostsFile}`);
-  if (server.via.length) argv.push("-J", server.via.map((h) => `${h.user}@${h.host.includes(":") ? `[${h.host}]` : h.host}:${h.port}`).join(","));
-  argv.push("--", `${server.user}@${server.host}`);
-  return argv;
-}
-
 const ssh = defineCommand({
   name: "ssh",
   description: "Open an interactive SSH session (system ssh, jump chain from the inventory), recorded in the audit log",
@@ -278,44 +251,20 @@ const ssh = defineCommand({
   ],
   examples: ["opsterm ssh web1", "opsterm ssh db1 --via bastion,inner", "echo uptime | opsterm ssh web1 --yes"],
   async action(args, ctx) {
-    const [{ inventoryFor, resolveTargets, sshSettings, announceShadows }, { spawn }] = await Promise.all([lazy.settings(), import("node:child_process")]);
-    const inventory = await inventoryFor(ctx);
-    const id = String(args.server);
-    if (UNSAFE.test(id)) throw new UsageError(`Refusing server ${JSON.stringify(id)}: it starts with "-" or holds spaces or control characters`, { code: "E_UNSAFE_ARG" });
-    let server = inventory.byId.get(id) ?? exactlyOne(resolveTargets(inventory, id), id, "ssh");
-    if (args.via !== undefined) {
-      const via = splitList(args.via).map((v) => {
-        const hop = inventory.byId.get(v);
-        if (!hop) throw new UsageError(`Unknown jump host "${v}" in --via`, { code: "E_TARGET", hint: '"opsterm servers list" shows the ids' });
-        return { id: hop.id, host: hop.host, port: hop.port, user: hop.user, key: hop.key };
-      });
-      server = { ...server, via, proxy: via.map((h) => h.id) };
-    }
-    announceShadows(ctx, [server]);
-    const settings = await sshSettings(ctx);
-    const argv = sshArgv(server, settings.knownHostsConfigured ? settings.knownHostsPath : undefined);
-    // One orchestrated action (DESIGN.md §5): policy (session rules, tiers) → approval → audit
-    // intent (session-start) → ssh → audit result (session-end). Fails closed like exec.
-    const { runRemoteAction, exitCodeFor } = await import("../../src/lib/remote-action.ts");
-    const action = { kind: "session" as const, server: server.id, tier: server.tier, command: `ssh ${server.user}@${server.host}`, origin: "user" as const, runId: ctx.runId, interactive: ctx.io.isTTY.stdin && ctx.io.isTTY.stdout };
-    const result = await runRemoteAction(
-      ctx,
-      action,
-      async () => {
-        ctx.io.debug(`ssh ${argv.join(" ")}`);
-        return new Promise((resolve) => {
-          const child = spawn("ssh", argv, { stdio: "inherit" });
-          child.on("error", (error) => resolve({ exitCode: null, completed: false, error: { code: "E_SSH_SPAWN", message: `cannot run ssh: ${error.message} (install openssh-client)` } }));
-          child.on("exit", (c, sig) => resolve({ exitCode: c ?? (sig ? 128 + (({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }) as Record<string, number>)[sig] || 255 : 255), completed: true }));
-        });
-      },
-      { preApproved: Boolean(args.yes), auditArgs: { via: server.via.map((h) => h.id), argv } },
+    const { parseVia } = await import("./target.ts");
+    const via = parseVia(args.via);
+    // Resolved here for the error a person expects ("matches 3 servers; ssh needs exactly one").
+    const server = await ctx.use("inventory").resolveOne(String(args.server), { via, what: "ssh" });
+    // One action through the gate (DESIGN.md §5): policy (session rules, tiers) → approval →
+    // audit intent (session-start) → ssh → audit result (session-end). Fails closed like exec.
+    const result = await ctx.actions.run(
+      { kind: "session", target: server.id, via, command: `ssh ${server.user}@${server.host}`, interactive: ctx.io.isTTY.stdin && ctx.io.isTTY.stdout },
+      { preApproved: Boolean(args.yes) },
     );
     if (result.error) {
       const s = ctx.io.errStyle;
       ctx.io.err(`${s.red("opsterm:")} ${server.id}: ${result.error.message}`);
       if (!result.attempted) ctx.io.err(s.dim(`  hint: ${result.error.code.startsWith("E_AUDIT") ? "fix the audit log (opsterm audit verify, opsterm doctor); no session opens without its record" : "no session was opened"}`));
-      if (result.error.code === "E_SSH_SPAWN") return EXIT.UNAVAILABLE;
     }
     return exitCodeFor(result);
   },
@@ -331,15 +280,20 @@ const exec = defineCommand({
     { flags: "-t, --timeout <seconds>", description: "Deadline for the command on each host" },
     { flags: "--connect-timeout <seconds>", description: "Deadline to connect and log in, per hop (default: ssh.connectTimeout or 10)" },
     { flags: "--max-output <bytes>", description: "Output kept per host and stream (default 1 MiB for one host, 256 KiB each for many)" },
+    { flags: "--stdin", description: "Fan-out: send this process's stdin to every host (one host always gets what is piped in)" },
   ],
-  examples: ["opsterm exec web1 -- uptime", "opsterm exec @web --parallel 50 -- systemctl is-active nginx", "opsterm exec 'web*' --json -- uname -n"],
+  examples: [
+    "opsterm exec web1 -- uptime",
+    "opsterm exec @web --parallel 50 -- systemctl is-active nginx",
+    "opsterm exec 'web*' --json -- uname -n",
+    "pg_dump app | opsterm exec db2 --yes -- 'psql app'",
+  ],
   async action(args, ctx) {
     const words = [...(args.command as string[] | undefined ?? []), ...args["--"]];
     if (words.length === 0) throw new UsageError("No command given", { hint: 'Put the command after "--": opsterm exec web1 -- uptime' });
     const command = words.join(" ");
-    const [{ inventoryFor, resolveTargets, sshSettings, connectOptions, currentUser, announceShadows }, ex] = await Promise.all([lazy.settings(), lazy.exec()]);
-    const servers = resolveTargets(await inventoryFor(ctx), String(args.target));
-    announceShadows(ctx, servers);
+    const [{ sshSettings }, ex, stdinInfo] = await Promise.all([lazy.settings(), lazy.exec(), import("../../src/lib/stdin.ts")]);
+    const servers = await ctx.use("inventory").resolveTargets(String(args.target));
     const settings = await sshSettings(ctx);
     const seconds = (v: unknown, flag: string) => {
       const n = Number(v);
@@ -347,47 +301,69 @@ const exec = defineCommand({
       return n * 1000;
     };
     const timeoutMs = args.timeout !== undefined ? seconds(args.timeout, "--timeout") : undefined;
-    const connect = connectOptions(ctx, settings, args.connectTimeout !== undefined ? { connectTimeoutMs: seconds(args.connectTimeout, "--connect-timeout") } : {});
+    const connectTimeoutMs = args.connectTimeout !== undefined ? seconds(args.connectTimeout, "--connect-timeout") : undefined;
     const parallel = args.parallel !== undefined ? Number(args.parallel) : settings.parallel;
     if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel expects a positive whole number, got "${args.parallel}"`);
     const maxCapture = args.maxOutput !== undefined ? Number(args.maxOutput) : servers.length === 1 ? 1024 * 1024 : 256 * 1024;
-    const common = { connect, preApproved: Boolean(args.yes), timeoutMs, maxCapture };
+    const request = (server: ResolvedServer) => ({ kind: "exec" as const, target: server.id, command, params: connectTimeoutMs ? { connectTimeoutMs } : {} });
+    const forward = !ctx.io.isTTY.stdin;
 
     if (servers.length === 1) {
       const streaming = !ctx.json;
-      const result = await ex.execAction(ctx, servers[0], command, {
-        ...common,
-        onStdout: streaming ? (c) => void ctx.io.stdout.write(c) : undefined,
-        onStderr: streaming ? (c) => void ctx.io.stderr.write(c) : undefined,
+      const result = await ctx.actions.run(request(servers[0]), {
+        preApproved: Boolean(args.yes),
+        io: {
+          timeoutMs,
+          maxCapture,
+          // Like `ssh host cmd`: what is piped into opsterm reaches the remote command.
+          stdin: forward ? ctx.io.stdin : undefined,
+          onStdout: streaming ? writeTo(ctx.io.stdout) : undefined,
+          onStderr: streaming ? writeTo(ctx.io.stderr) : undefined,
+        },
       });
-      const code = ex.exitCodeOf(result);
+      const code = exitCodeFor(result);
       if (ctx.json) ctx.io.out(JSON.stringify(resultJson(result, code)));
       else reportProblem(ctx, result);
       return code;
     }
 
+    // A fan-out cannot split one input between hosts: sending it to all is a choice to make.
+    let shared: Uint8Array | undefined;
+    if (args.stdin === true) shared = await stdinInfo.readAll(ctx.io.stdin, 64 * 1024 * 1024);
+    else if (forward && stdinInfo.hasPipedInput()) {
+      throw new UsageError(`Input is piped into a fan-out over ${servers.length} hosts`, {
+        code: "E_FANOUT_STDIN",
+        hint: "Pass --stdin to send the same input to every host, or redirect stdin from /dev/null",
+      });
+    }
     allowListeners(ctx.signal, parallel);
     const progress = !ctx.json && ctx.io.isTTY.stderr ? createProgress(ctx, servers.length) : undefined;
     // Fan-out: one approval question for the whole set (when a person is there to answer).
-    let asked: Promise<string | false> | undefined;
-    const approve = ctx.prompt.interactive && !args.yes
-      ? (_action: unknown, verdict: { rule: string; reason: string }) =>
-          (asked ??= (async () => {
-            if (progress) ctx.io.stderr.write("\r\x1b[K"); // the question starts on a clean line
-            ctx.io.err(`${ctx.io.errStyle.yellow("approval required")} ${ctx.io.errStyle.dim(verdict.rule + ":")} ${verdict.reason}`);
-            ctx.io.err(`command: ${command}`);
-            ctx.io.err(`hosts (${servers.length}): ${servers.map((s) => s.id).join(", ")}`);
-            const yes = await ctx.prompt.confirm(`Run it on all ${servers.length} hosts?`, { default: false, what: "This fan-out" });
-            return yes ? `tty:${currentUser(ctx)}` : false;
-          })())
+    let asked: Promise<ApprovalAnswer> | undefined;
+    const approver: Approver | undefined = ctx.prompt.interactive && !args.yes
+      ? {
+          approve: ({ verdict }) =>
+            (asked ??= (async () => {
+              if (progress) ctx.io.stderr.write("\r\x1b[K"); // the question starts on a clean line
+              ctx.io.err(`${ctx.io.errStyle.yellow("approval required")} ${ctx.io.errStyle.dim(verdict.rule + ":")} ${verdict.reason}`);
+              ctx.io.err(`command: ${command}`);
+              ctx.io.err(`hosts (${servers.length}): ${servers.map((s) => s.id).join(", ")}`);
+              const yes = await ctx.prompt.confirm(`Run it on all ${servers.length} hosts?`, { default: false, what: "This fan-out" });
+              return yes ? { approved: true, approver: `tty:${currentUser(ctx.env)}` } : { approved: false, by: "user", message: "Not approved at the prompt" };
+            })()),
+        }
       : undefined;
     const results = await ex.mapLimit(servers, parallel, async (server) => {
       progress?.start();
       // Output past the per-host cap is not kept: it streams as "host: line" (not with --json).
       const overflow = createOverflow(ctx, server.id, maxCapture, progress);
-      const r = await ex.execAction(ctx, server, command, { ...common, approve, onStdout: (c) => overflow.add("stdout", c), onStderr: (c) => overflow.add("stderr", c) });
+      const r = await ctx.actions.run(request(server), {
+        preApproved: Boolean(args.yes),
+        approver,
+        io: { timeoutMs, maxCapture, stdin: shared, onStdout: (c) => overflow.add("stdout", c), onStderr: (c) => overflow.add("stderr", c) },
+      });
       overflow.end();
-      const code = ex.exitCodeOf(r);
+      const code = exitCodeFor(r);
       progress?.done(code === 0);
       if (ctx.json) ctx.io.out(JSON.stringify({ ...resultJson(r, code), bytes: overflow.bytes }));
       return { result: r, code, bytes: overflow.bytes };
@@ -398,6 +374,24 @@ const exec = defineCommand({
   },
 });
 
+/** Writes to a stream and, when its buffer is full, hands back a promise that settles on drain. */
+function writeTo(stream: NodeJS.WriteStream): (chunk: Buffer) => void | Promise<void> {
+  return (chunk) => {
+    if (stream.write(chunk)) return;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off("drain", done);
+        stream.off("close", done);
+        stream.off("error", done);
+        resolve();
+      };
+      stream.on("drain", done);
+      stream.on("close", done);
+      stream.on("error", done);
+    });
+  };
+}
+
 /**
  * Every connection in flight listens on the invocation's abort signal (a few listeners each), so a
  * fan-out passes Node's default of 10 and would print a MaxListenersExceededWarning.
@@ -406,11 +400,11 @@ function allowListeners(signal: AbortSignal, parallel: number): void {
   setMaxListeners(Math.max(10, parallel * 4 + 10), signal);
 }
 
-function resultJson(r: import("./exec.ts").ExecActionResult, code: number): Record<string, unknown> {
+function resultJson(r: ActionResult, code: number): Record<string, unknown> {
   return {
     server: r.action.server,
     exitCode: r.exitCode,
-    signal: r.signal ?? null,
+    signal: (r.details.signal as string | undefined) ?? null,
     status: code,
     stdout: r.stdout ?? "",
     stderr: r.stderr ?? "",
@@ -421,16 +415,17 @@ function resultJson(r: import("./exec.ts").ExecActionResult, code: number): Reco
     approver: r.approver ?? null,
     attempted: r.attempted,
     auditStatus: r.auditStatus,
-    error: r.error ?? null,
+    auditSeq: r.auditSeq ?? null,
+    error: r.error ? { code: r.error.code, message: r.error.message } : null,
   };
 }
 
-function reportProblem(ctx: CommandContext, r: import("./exec.ts").ExecActionResult): void {
+function reportProblem(ctx: CommandContext, r: ActionResult): void {
   const s = ctx.io.errStyle;
   if (r.truncated?.stdout || r.truncated?.stderr) ctx.io.err(s.dim(`opsterm: ${r.action.server}: output beyond the capture limit was streamed but not kept for history`));
   if (!r.error) return;
   ctx.io.err(`${s.red("opsterm:")} ${r.action.server}: ${r.error.message}`);
-  if (r.hint) ctx.io.err(s.dim(`  hint: ${r.hint}`));
+  if (r.error.hint) ctx.io.err(s.dim(`  hint: ${r.error.hint}`));
   else if (r.error.code === "E_APPROVAL_DENIED" || r.error.code === "E_POLICY_REJECT") ctx.io.err(s.dim(`  nothing was run on ${r.action.server}`));
 }
 
@@ -497,7 +492,7 @@ function createProgress(ctx: CommandContext, total: number) {
   };
 }
 
-function printSummary(ctx: CommandContext, results: { result: import("./exec.ts").ExecActionResult; code: number; bytes: { stdout: number; stderr: number } }[], cap: number): void {
+function printSummary(ctx: CommandContext, results: { result: ActionResult; code: number; bytes: { stdout: number; stderr: number } }[], cap: number): void {
   const s = ctx.io.style;
   const ran = results.filter((r) => r.result.attempted && r.result.exitCode !== null);
   const problems = results.filter((r) => !(r.result.attempted && r.result.exitCode !== null));
@@ -510,7 +505,7 @@ function printSummary(ctx: CommandContext, results: { result: import("./exec.ts"
     if (g.output) ctx.io.stdout.write(g.output.endsWith("\n") ? g.output : g.output + "\n");
   }
   for (const p of problems) {
-    ctx.io.out(`${s.red("fail")} ${s.bold(p.result.action.server)}: ${p.result.error?.message ?? "exit status unknown"}${p.result.hint ? s.dim(` (${p.result.hint})`) : ""}`);
+    ctx.io.out(`${s.red("fail")} ${s.bold(p.result.action.server)}: ${p.result.error?.message ?? "exit status unknown"}${p.result.error?.hint ? s.dim(` (${p.result.error.hint})`) : ""}`);
   }
   const okCount = results.filter((r) => r.code === 0).length;
   ctx.io.err(`${results.length} hosts: ${okCount} ok, ${ran.filter((r) => r.code !== 0).length} failed, ${problems.length} not run or status unknown`);
@@ -521,9 +516,6 @@ function joinOutput(out: string, err: string): string {
   return out + (out && err && !out.endsWith("\n") ? "\n" : "") + err;
 }
 
-function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`;
-}
 
 function groupBy(items: { server: string; exitCode: number | null; output: string; truncated: boolean }[]) {
   const groups = new Map<string, { servers: string[]; exitCode: number | null; output: string; truncated: boolean }>();

@@ -14,6 +14,7 @@ import type { Duplex } from "node:stream";
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { DeniedError, InterruptedError, OpstermError, UnavailableError, ConfigError } from "../../src/kernel/index.ts";
 import { fingerprint, hostKeyName, keyTypeOf, type KnownHostsFile } from "./known-hosts.ts";
+import { pipeInput } from "../../src/lib/pipe-input.ts";
 import type { Hop, ResolvedServer } from "./types.ts";
 
 export type HostKeyMode = "ask" | "accept-new" | "strict";
@@ -54,16 +55,17 @@ export interface ConnectOptions {
 
 export interface ExecOptions {
   signal?: AbortSignal;
-  onStdout?: (chunk: Buffer) => void;
-  onStderr?: (chunk: Buffer) => void;
+  /** Called with each chunk; a returned promise pauses the channel until it settles (backpressure to the server). */
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+  onStderr?: (chunk: Buffer) => void | Promise<void>;
   /** Bytes kept per stream in the result; the rest is only streamed. Default 1 MiB. */
   maxCapture?: number;
   /** Deadline for the command; on expiry the channel is closed and the exit status is unknown. */
   timeoutMs?: number;
   /** Deadline for the server to open the channel. Default 10 s. */
   channelTimeoutMs?: number;
-  /** Sent to the command's stdin, then EOF. Default: EOF right away. */
-  stdin?: string | Uint8Array;
+  /** Sent to the command's stdin, then EOF; a stream is piped as it arrives (with backpressure). Default: EOF right away. */
+  stdin?: string | Uint8Array | AsyncIterable<Uint8Array>;
 }
 
 export interface ExecResult {
@@ -477,13 +479,30 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
         }
         if (error) return finish({ code: "E_SSH_CHANNEL", message: `could not start the command: ${error.message}` });
         channel = stream;
+        // A slow local reader pauses the channel; ssh2 then stops granting window, and the
+        // remote command blocks on its write instead of opsterm buffering without bound.
+        const hold = (pending: void | Promise<void> | undefined) => {
+          if (!pending || typeof pending.then !== "function") return;
+          stream.pause();
+          stream.stderr.pause();
+          pending.then(
+            () => {
+              stream.resume();
+              stream.stderr.resume();
+            },
+            () => {
+              stream.resume();
+              stream.stderr.resume();
+            },
+          );
+        };
         stream.on("data", (chunk: Buffer) => {
           take(out, "out", chunk);
-          options.onStdout?.(chunk);
+          hold(options.onStdout?.(chunk));
         });
         stream.stderr.on("data", (chunk: Buffer) => {
           take(err, "err", chunk);
-          options.onStderr?.(chunk);
+          hold(options.onStderr?.(chunk));
         });
         stream.on("exit", (code: number | null, sig?: string) => {
           gotExit = true;
@@ -494,10 +513,11 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
         if (options.timeoutMs && options.timeoutMs > 0) {
           execTimer = setTimeout(() => stop({ code: "E_EXEC_TIMEOUT", message: `the command did not finish within ${options.timeoutMs! / 1000} s: exit status unknown` }), options.timeoutMs);
         }
-        stream.end(options.stdin === undefined ? undefined : Buffer.from(options.stdin));
+        pipeInput(stream, options.stdin);
       });
     } catch (error) {
       finish({ code: "E_SSH_CHANNEL", message: `could not start the command: ${(error as Error).message}` });
     }
   });
 }
+

@@ -1,14 +1,15 @@
 /**
- * The ssh plugin: server inventory, interactive ssh, policy-gated remote exec and fan-out.
- * Provides the "inventory" and "remote" services.
+ * The ssh plugin: server inventory, interactive ssh, remote exec and fan-out. It serves the
+ * `exec` and `session` action kinds through the gate, keeps one verified connection per server
+ * per process (the pool), and lends those connections only to built-in executors.
  */
-import { definePlugin, UsageError, type PluginContext } from "../../src/kernel/index.ts";
+import { definePlugin, type ActionContext } from "../../src/kernel/index.ts";
+import type { SshDeps, ServerExecutor } from "./executors.ts";
+import type { InventoryLoader } from "./inventory-cache.ts";
+import type { ConnectionPool } from "./pool.ts";
 import { sshCommands } from "./commands.ts";
 import { SSH_CONFIG } from "./config.ts";
-import type { InventoryService, RemoteService } from "./types.ts";
-
-/** This invocation's context, for hooks (they receive only their payload). */
-let pluginCtx: PluginContext | undefined;
+import type { ConnectionLender, InventoryService } from "./types.ts";
 
 export default definePlugin({
   name: "ssh",
@@ -17,37 +18,47 @@ export default definePlugin({
   commands: sshCommands,
   config: SSH_CONFIG,
   hooks: {
-    async doctor() {
-      return pluginCtx && (await import("./doctor.ts")).sshDoctor(pluginCtx);
+    async doctor(_, ctx) {
+      return (await import("./doctor.ts")).sshDoctor(ctx);
     },
   },
-  setup(ctx) {
-    pluginCtx = ctx;
-    const settings = () => import("./settings.ts");
-    const load = async () => (await settings()).inventoryFor(ctx);
+  async setup(ctx) {
+    // The inventory cache, the pool and ssh2 load on first use, not at start-up.
+    let cache: InventoryLoader | undefined;
+    const loadInventory = async (c: Pick<ActionContext, "env" | "paths">) => (cache ??= (await import("./inventory-cache.ts")).createInventoryCache())(c);
+    let pool: ConnectionPool | undefined;
+    const deps: SshDeps = {
+      pool: async () => (pool ??= (await import("./pool.ts")).createConnectionPool()),
+      inventory: loadInventory,
+    };
+    const load = () => loadInventory(ctx);
     const inventory: InventoryService = {
       list: async () => (await load()).servers,
       get: async (id) => (await load()).byId.get(id),
-      resolveTargets: async (spec) => (await settings()).resolveTargets(await load(), spec),
-    };
-    const remote: RemoteService = {
-      async exec(targetId, command, options) {
-        const { sshSettings, connectOptions, announceShadows } = await settings();
-        const { execAction } = await import("./exec.ts");
-        const server = await inventory.get(targetId);
-        if (!server) throw new UsageError(`Unknown server "${targetId}"`, { code: "E_TARGET", hint: '"opsterm servers list" shows the ids' });
-        const cmdCtx = options.ctx;
-        announceShadows(cmdCtx, [server]);
-        const connect = connectOptions(cmdCtx, await sshSettings(cmdCtx), options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {});
-        return execAction(cmdCtx, server, command, { ...options, connect, signal: options.signal ?? cmdCtx.signal });
-      },
-      async connect(cmdCtx, server, options = {}) {
-        const [{ sshSettings, connectOptions, announceShadows }, { connect }] = await Promise.all([settings(), import("./connect.ts")]);
-        announceShadows(cmdCtx, [server]);
-        return connect(server, connectOptions(cmdCtx, await sshSettings(cmdCtx), options.signal ? { signal: options.signal } : {}));
-      },
+      resolveTargets: async (spec) => (await import("./inventory.ts")).resolveTargets(await load(), spec),
+      resolveOne: async (spec, options) => (await import("./target.ts")).resolveOne(await load(), spec, options),
+      target: async (spec, options) => (await import("./executors.ts")).resolveServerTarget(deps, { kind: "read", target: spec, via: options?.via }, ctx, options?.what),
     };
     ctx.provide("inventory", inventory);
-    ctx.provide("remote", remote);
+    const lender: ConnectionLender = {
+      async lease(actionCtx, server, signal) {
+        return (await import("./executors.ts")).lease(await deps.pool(), actionCtx, server, signal);
+      },
+    };
+    ctx.provide("ssh.connections", lender, { builtinOnly: true });
+    ctx.registerExecutor(lazyExecutor("exec", async () => (await import("./executors.ts")).execExecutor(deps)));
+    ctx.registerExecutor(lazyExecutor("session", async () => (await import("./executors.ts")).sessionExecutor(deps)));
+    return () => pool?.closeAll();
   },
 });
+
+/** An executor whose code is imported on first use (ssh2 costs start-up time). */
+function lazyExecutor(kind: "exec" | "session", load: () => Promise<ServerExecutor>): ServerExecutor {
+  let loaded: Promise<ServerExecutor> | undefined;
+  const get = () => (loaded ??= load());
+  return {
+    kind,
+    resolve: async (request, ctx) => (await get()).resolve(request, ctx),
+    execute: async (run) => (await get()).execute(run),
+  };
+}

@@ -4,14 +4,14 @@
  */
 import { existsSync } from "node:fs";
 import { READ_LIMITS, readBoundedText } from "../../src/lib/bounded-read.ts";
-import { userInfo } from "node:os";
 import { join } from "node:path";
-import { ConfigError, type CommandContext } from "../../src/kernel/index.ts";
+import { ConfigError, type ActionContext, type CommandContext } from "../../src/kernel/index.ts";
 import type { ConnectOptions, HostKeyMode } from "./connect.ts";
 import { expandHome } from "../../src/kernel/index.ts";
 import { loadInventory, resolveTargets, shadowNotice, type Inventory } from "./inventory.ts";
 import type { ResolvedServer } from "./types.ts";
 import { loadKnownHosts } from "./known-hosts.ts";
+import { currentUser } from "../../src/lib/user.ts";
 
 export interface SshSettings {
   knownHostsPath: string;
@@ -65,7 +65,7 @@ export function opensshHashesKnownHosts(home: string): boolean {
 }
 
 /** connect() options for this invocation. One known_hosts read is shared by every host of a fan-out. */
-export function connectOptions(ctx: CommandContext, settings: SshSettings, overrides: Partial<ConnectOptions> = {}): ConnectOptions {
+export function connectOptions(ctx: Pick<ActionContext, "prompt" | "io" | "env" | "paths" | "signal" | "debug">, settings: SshSettings, overrides: Partial<ConnectOptions> = {}): ConnectOptions {
   const knownHosts = loadKnownHosts(settings.knownHostsPath, settings.extraKnownHosts, { hash: settings.hashKnownHosts });
   // Questions from concurrent connections must not interleave on one terminal.
   let queue: Promise<unknown> = Promise.resolve();
@@ -91,7 +91,7 @@ export function connectOptions(ctx: CommandContext, settings: SshSettings, overr
   };
 }
 
-export function authOptions(ctx: CommandContext): ConnectOptions["auth"] {
+export function authOptions(ctx: Pick<ActionContext, "env" | "paths">): ConnectOptions["auth"] {
   const sshDir = join(ctx.paths.home, ".ssh");
   return {
     agent: ctx.env.SSH_AUTH_SOCK || undefined,
@@ -99,17 +99,9 @@ export function authOptions(ctx: CommandContext): ConnectOptions["auth"] {
   };
 }
 
-export function currentUser(ctx: { env: Record<string, string | undefined> }): string {
-  try {
-    return ctx.env.USER || ctx.env.LOGNAME || userInfo().username;
-  } catch {
-    return "root";
-  }
-}
-
 /** The inventory for this invocation (read once). */
 export async function inventoryFor(ctx: Pick<CommandContext, "env" | "paths">): Promise<Inventory> {
-  return loadInventory(ctx.paths, { defaultUser: currentUser(ctx), home: ctx.paths.home });
+  return loadInventory(ctx.paths, { defaultUser: currentUser(ctx.env), home: ctx.paths.home });
 }
 
 /** Says on stderr, once per server, when a target's workspace entry replaces a global one. */

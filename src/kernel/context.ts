@@ -2,6 +2,7 @@
  * What plugins and commands receive. Plugins get a PluginContext in setup; command actions get a
  * CommandContext that adds the parsed invocation (io mode, prompts, abort signal).
  */
+import type { Actions, AnyExecutor } from "./actions.ts";
 import type { CommandRegistry } from "./commands.ts";
 import type { HookBus } from "./hooks.ts";
 import type { LoadedConfig } from "./config.ts";
@@ -49,9 +50,19 @@ export interface Io {
   notice(notice: Notice): void;
 }
 
+export interface ProvideOptions {
+  /**
+   * Only built-in plugins may use it (a user plugin's `use()` is refused): for services that
+   * hand out what the gate guards, such as the ssh plugin's connections for the file executors.
+   */
+  builtinOnly?: boolean;
+}
+
 export interface PluginContext {
   /** The plugin this context belongs to. */
   plugin: string;
+  /** Built into opsterm, or added by the user with `opsterm plugin add`. */
+  source: "builtin" | "user";
   runtime: Runtime;
   paths: Paths;
   env: Record<string, string | undefined>;
@@ -59,10 +70,17 @@ export interface PluginContext {
   hooks: Pick<HookBus, "call">;
   /** Merged config, read and validated on first call. */
   config(): Promise<LoadedConfig>;
-  provide<K extends ServiceName>(name: K, service: ServiceOf<K>): void;
-  /** Throws E_SERVICE_MISSING (exit 78) when no plugin provides `name`. */
+  provide<K extends ServiceName>(name: K, service: ServiceOf<K>, options?: ProvideOptions): void;
+  /** Throws E_SERVICE_MISSING (exit 78) when no plugin provides `name`, E_SERVICE_PRIVATE (77) for a user plugin asking for a built-in-only one. */
   use<K extends ServiceName>(name: K): ServiceOf<K>;
   tryUse<K extends ServiceName>(name: K): ServiceOf<K> | undefined;
+  /**
+   * The gate (DESIGN.md §5): the only way to run anything on a server or this machine. Outside a
+   * command it has no terminal: approval-required actions need `preApproved` or an approver.
+   */
+  actions: Actions;
+  /** Serves one action kind (built-in plugins only; a user plugin gets E_EXECUTOR_PRIVATE). */
+  registerExecutor(executor: AnyExecutor): void;
 }
 
 export interface CommandContext extends PluginContext {

@@ -1,18 +1,23 @@
 /**
  * The typed hook bus: one declared map of hook names to signatures (OpstermHooks) and one run
  * strategy per hook (HOOK_STRATEGY). Registration, calls, docs and tests all derive from these two.
+ * Every handler receives `(payload, ctx)`: ctx is the context of the plugin that registered it, so
+ * no plugin needs module-level state to reach its services, config or paths.
  */
 import { OpstermError, PluginError } from "./errors.ts";
+import type { PluginContext } from "./context.ts";
 import {
   DECISION_RANK,
+  type Action,
+  type ActionResult,
   type ChatRequestEvent,
   type ChatResponseEvent,
   type CommandEvent,
   type DoctorFinding,
   type CommandOutcome,
+  type FileWriteEvent,
   type HistoryEvent,
-  type RemoteAction,
-  type RemoteActionResult,
+  type SnapshotRef,
   type Verdict,
 } from "./types.ts";
 
@@ -22,32 +27,52 @@ export interface ReadyInfo {
   plugins: string[];
 }
 
-/** Every hook opsterm fires. Handlers receive the payload; a plugin keeps its context from setup. */
+/** What an `expandAction` handler receives and may return changed: what only the executor sees. */
+export interface ActionExpansion {
+  action: Action;
+  /** The command line the executor runs (starts as `action.command`). */
+  command: string;
+  /** Values substituted so far; the gate masks them in output shown to the user. */
+  secrets: string[];
+}
+
+/** What a hook handler gets as its second argument: the registering plugin's own context. */
+export type HookContext = PluginContext;
+
+/** Every hook opsterm fires. */
 export interface OpstermHooks {
   /** After every plugin's setup has run, before the command. */
-  ready: (info: ReadyInfo) => Awaitable<void>;
+  ready: (info: ReadyInfo, ctx: HookContext) => Awaitable<void>;
   /** Before a command's action runs. Throw to abort it. */
-  beforeCommand: (event: CommandEvent) => Awaitable<void>;
+  beforeCommand: (event: CommandEvent, ctx: HookContext) => Awaitable<void>;
   /** After a command finished, with its exit code and error, in reverse plugin order. */
-  afterCommand: (outcome: CommandOutcome) => Awaitable<void>;
-  /** Before any remote action: return a Verdict. The most restrictive wins; no verdict at all means reject. */
-  beforeRemoteAction: (action: RemoteAction) => Awaitable<Verdict | undefined>;
-  /** After a remote action ran (or was refused), with its structured result. */
-  afterRemoteAction: (result: RemoteActionResult) => Awaitable<void>;
+  afterCommand: (outcome: CommandOutcome, ctx: HookContext) => Awaitable<void>;
+  /** Before the gate classifies an action: throw to refuse it (e.g. a secret reference that does not exist). */
+  checkAction: (action: Action, ctx: HookContext) => Awaitable<void>;
+  /** The gate's classification: return a Verdict. The most restrictive wins; no verdict at all means reject. */
+  beforeAction: (action: Action, ctx: HookContext) => Awaitable<Verdict | undefined>;
+  /** After approval and the audit intent, before the executor: may rewrite what only the executor sees (resolved secrets). */
+  expandAction: (expansion: ActionExpansion, ctx: HookContext) => Awaitable<ActionExpansion | undefined>;
+  /** An executor is about to write a file: snapshot its current state; the first answer is the ref. */
+  beforeFileWrite: (write: FileWriteEvent, ctx: HookContext) => Awaitable<SnapshotRef | undefined>;
+  /** An executor wrote a file: snapshot its new state; the first answer is the ref. */
+  afterFileWrite: (write: FileWriteEvent, ctx: HookContext) => Awaitable<SnapshotRef | undefined>;
+  /** After an action ran (or was refused), with its structured result. History subscribes. */
+  afterAction: (result: ActionResult, ctx: HookContext) => Awaitable<void>;
   /** Before a chat request leaves the machine; return a rewritten request (redaction, context). */
-  chatRequest: (request: ChatRequestEvent) => Awaitable<ChatRequestEvent | undefined>;
+  chatRequest: (request: ChatRequestEvent, ctx: HookContext) => Awaitable<ChatRequestEvent | undefined>;
   /** After a chat answer is complete. */
-  chatResponse: (response: ChatResponseEvent) => Awaitable<void>;
-  /** Something worth remembering in history (question, answer, execution). */
-  history: (event: HistoryEvent) => Awaitable<void>;
+  chatResponse: (response: ChatResponseEvent, ctx: HookContext) => Awaitable<void>;
+  /** Something worth remembering in history that is not an action (a question, an answer). */
+  history: (event: HistoryEvent, ctx: HookContext) => Awaitable<void>;
   /** Resolve a named secret (vault); the first plugin that knows it answers. */
-  resolveSecret: (name: string) => Awaitable<string | undefined>;
+  resolveSecret: (name: string, ctx: HookContext) => Awaitable<string | undefined>;
   /** Secret values the redactor must never let through (API keys, vault values). */
-  secretValues: () => Awaitable<string[] | undefined>;
+  secretValues: (payload: void, ctx: HookContext) => Awaitable<string[] | undefined>;
   /** `opsterm doctor`: each plugin's own checks and the state files it uses. */
-  doctor: () => Awaitable<DoctorFinding[] | undefined>;
+  doctor: (payload: void, ctx: HookContext) => Awaitable<DoctorFinding[] | undefined>;
   /** The CLI is about to exit. Runs in reverse plugin order. */
-  close: () => Awaitable<void>;
+  close: (payload: void, ctx: HookContext) => Awaitable<void>;
 }
 
 export type HookName = keyof OpstermHooks;
@@ -68,8 +93,12 @@ export const HOOK_STRATEGY = {
   ready: "parallel",
   beforeCommand: "serial",
   afterCommand: "reverse",
-  beforeRemoteAction: "veto",
-  afterRemoteAction: "reverse",
+  checkAction: "serial",
+  beforeAction: "veto",
+  expandAction: "waterfall",
+  beforeFileWrite: "first",
+  afterFileWrite: "first",
+  afterAction: "reverse",
   chatRequest: "waterfall",
   chatResponse: "serial",
   history: "serial",
@@ -80,6 +109,8 @@ export const HOOK_STRATEGY = {
 } as const satisfies { readonly [K in HookName]: HookStrategy };
 
 type HookPayload<K extends HookName> = Parameters<OpstermHooks[K]>[0];
+/** The arguments of `call()`: the payload, or nothing for hooks whose payload is void. */
+export type HookArgs<K extends HookName> = HookPayload<K> extends void ? [] : [payload: HookPayload<K>];
 type HookReturn<K extends HookName> = Awaited<ReturnType<OpstermHooks[K]>>;
 
 /** What `call()` resolves to, per strategy. */
@@ -97,16 +128,20 @@ interface Registered {
   plugin: string;
   rank: number;
   seq: number;
-  fn: (payload: unknown) => unknown;
+  fn: (payload: unknown, ctx: unknown) => unknown;
+  ctx: unknown;
 }
 
 const ORDER_RANK = { pre: -1, post: 1 } as const;
 
 export interface HookBus {
-  /** Register one plugin's handlers; `tier` is the plugin tier (pre = 0, normal = 1, post = 2). */
-  register(plugin: string, tier: number, handlers: HookHandlers): void;
+  /**
+   * Register one plugin's handlers; `tier` is the plugin tier (pre = 0, normal = 1, post = 2);
+   * `ctx` is what each of them receives as its second argument.
+   */
+  register(plugin: string, tier: number, handlers: HookHandlers, ctx?: HookContext): void;
   /** Run a hook with its declared strategy. Throws attributed errors (plugin + hook). */
-  call<K extends HookName>(name: K, ...payload: Parameters<OpstermHooks[K]>): Promise<HookResult<K>>;
+  call<K extends HookName>(name: K, ...payload: HookArgs<K>): Promise<HookResult<K>>;
   /** Names of plugins with a handler for `name`, in call order. */
   handlersOf(name: HookName): string[];
 }
@@ -114,14 +149,14 @@ export interface HookBus {
 /**
  * @example
  * const bus = createHookBus();
- * bus.register("policy", 0, { beforeRemoteAction: () => ({ decision: "reject", rule: "r", reason: "no" }) });
- * await bus.call("beforeRemoteAction", action); // → { decision: "reject", …, by: "policy" }
+ * bus.register("policy", 0, { beforeAction: () => ({ decision: "reject", rule: "r", reason: "no" }) }, policyCtx);
+ * await bus.call("beforeAction", action); // → { decision: "reject", …, by: "policy" }
  */
 export function createHookBus(): HookBus {
   const table = new Map<HookName, Registered[]>();
   let seq = 0;
 
-  function register(plugin: string, tier: number, handlers: HookHandlers): void {
+  function register(plugin: string, tier: number, handlers: HookHandlers, ctx?: HookContext): void {
     checkHookNames(plugin, Object.keys(handlers));
     for (const [name, entry] of Object.entries(handlers) as [HookName, HookEntry<HookName>][]) {
       const fn = typeof entry === "function" ? entry : entry?.handler;
@@ -130,7 +165,7 @@ export function createHookBus(): HookBus {
       }
       const order = typeof entry === "function" ? undefined : entry.order;
       const list = table.get(name) ?? [];
-      list.push({ plugin, rank: tier * 3 + (order ? ORDER_RANK[order] : 0), seq: seq++, fn: fn as Registered["fn"] });
+      list.push({ plugin, rank: tier * 3 + (order ? ORDER_RANK[order] : 0), seq: seq++, fn: fn as Registered["fn"], ctx });
       list.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
       table.set(name, list);
     }
@@ -138,7 +173,7 @@ export function createHookBus(): HookBus {
 
   async function invoke(name: HookName, h: Registered, payload: unknown): Promise<unknown> {
     try {
-      return await h.fn(payload);
+      return await h.fn(payload, h.ctx);
     } catch (error) {
       if (error instanceof OpstermError) {
         error.plugin ??= h.plugin;
@@ -149,7 +184,7 @@ export function createHookBus(): HookBus {
     }
   }
 
-  async function call<K extends HookName>(name: K, ...args: Parameters<OpstermHooks[K]>): Promise<HookResult<K>> {
+  async function call<K extends HookName>(name: K, ...args: HookArgs<K>): Promise<HookResult<K>> {
     const handlers = table.get(name) ?? [];
     const payload: unknown = args[0];
     const run = STRATEGIES[HOOK_STRATEGY[name]];

@@ -3,10 +3,11 @@
  * commands, and hand out contexts. A plugin that fails is recorded and skipped.
  */
 import { randomUUID } from "node:crypto";
+import { createActionGate, type ActionGate } from "./actions.ts";
 import { createCommandRegistry, type CommandRegistry } from "./commands.ts";
 import { ignoredNotice, loadConfig, type LoadedConfig } from "./config.ts";
 import type { CommandContext, Io, KernelFacts, PluginContext } from "./context.ts";
-import { OpstermError, PluginError, ConfigError } from "./errors.ts";
+import { OpstermError, PluginError, ConfigError, DeniedError } from "./errors.ts";
 import { checkHookNames, createHookBus, type HookBus } from "./hooks.ts";
 import { resolvePaths, type Paths } from "./paths.ts";
 import { tierOf, type OpstermPlugin, type Teardown } from "./plugin.ts";
@@ -31,6 +32,8 @@ export interface KernelOptions {
 export interface Kernel {
   paths: Paths;
   hooks: HookBus;
+  /** The executor registry and the gate. */
+  actions: ActionGate;
   registry: CommandRegistry;
   facts: KernelFacts;
   io: Io;
@@ -46,7 +49,9 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   const paths = options.paths ?? resolvePaths(runtime.env, runtime.cwd(), { uid: runtime.uid });
   const hooks = createHookBus();
   const registry = createCommandRegistry();
-  const services = new Map<string, { plugin: string; service: unknown }>();
+  const services = new Map<string, { plugin: string; service: unknown; builtinOnly: boolean }>();
+  const actions = createActionGate(hooks);
+  const sources = new Map(options.plugins.map((p) => [p.plugin.name, p.source]));
   const teardowns: { plugin: string; fn: Teardown }[] = [];
   const facts: KernelFacts = { version: options.version, plugins: [], failures: [...(options.failures ?? [])] };
   const schemaProps: Record<string, SchemaNode> = {};
@@ -63,22 +68,38 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
       return loaded;
     }));
 
+  // Outside a command there is no terminal to ask on and no invocation: plugin contexts get a
+  // prompter that never asks and a run id of their own.
+  const quietPrompt = createPrompter(() => ({ isTTY: false }) as NodeJS.ReadStream, { isTTY: false } as NodeJS.WriteStream);
+
   function pluginContext(plugin: string): PluginContext {
-    return {
+    const source = sources.get(plugin) ?? "builtin";
+    const lookup = (name: string) => {
+      const entry = services.get(name);
+      if (entry?.builtinOnly && source !== "builtin") {
+        throw new DeniedError("E_SERVICE_PRIVATE", `Plugin "${plugin}" may not use service "${name}": it is for built-in plugins only`, {
+          plugin,
+          hint: "User plugins act on servers through ctx.actions.run(), which applies the policy, approval and audit",
+        });
+      }
+      return entry;
+    };
+    const ctx: PluginContext = {
       plugin,
+      source,
       runtime,
       paths,
       env: runtime.env,
       io,
       hooks: { call: hooks.call },
       config,
-      provide(name, service) {
+      provide(name, service, provideOptions = {}) {
         const existing = services.get(name);
         if (existing) throw new OpstermError("E_SERVICE_CONFLICT", `Plugin "${plugin}" provides service "${name}", which "${existing.plugin}" already provides`, { plugin });
-        services.set(name, { plugin, service });
+        services.set(name, { plugin, service, builtinOnly: Boolean(provideOptions.builtinOnly) });
       },
       use(name) {
-        const entry = services.get(name);
+        const entry = lookup(name);
         if (!entry) {
           throw new ConfigError("E_SERVICE_MISSING", `No plugin provides "${name}", which "${plugin}" needs`, {
             plugin,
@@ -87,8 +108,18 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
         }
         return entry.service as never;
       },
-      tryUse: (name) => services.get(name)?.service as never,
+      tryUse: (name) => lookup(name)?.service as never,
+      actions: undefined as never,
+      registerExecutor(executor) {
+        if (source !== "builtin") {
+          throw new DeniedError("E_EXECUTOR_PRIVATE", `Plugin "${plugin}" may not register an executor: only built-in plugins serve action kinds`, { plugin });
+        }
+        actions.register(plugin, executor);
+      },
     };
+    const { hooks: h, tryUse, env, config: cfg } = ctx;
+    ctx.actions = actions.bind({ hooks: h, tryUse, io, env, config: cfg, paths, runtime, prompt: quietPrompt, signal: new AbortController().signal, runId: randomUUID(), debug: options.debug });
+    return ctx;
   }
 
   const ordered = [...options.plugins].sort((a, b) => tierOf(a.plugin) - tierOf(b.plugin));
@@ -126,7 +157,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
       throw new PluginError(plugin.name, "setup", error);
     }
     for (const spec of plugin.commands ?? []) registry.add(plugin.name, spec);
-    if (plugin.hooks) hooks.register(plugin.name, tierOf(plugin), plugin.hooks);
+    if (plugin.hooks) hooks.register(plugin.name, tierOf(plugin), plugin.hooks, pluginContext(plugin.name));
     Object.assign(schemaProps, plugin.config);
   }
 
@@ -146,6 +177,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   return {
     paths,
     hooks,
+    actions,
     registry,
     facts,
     io,
@@ -153,8 +185,9 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     configSchema,
     commandContext(command, flags, signal) {
       output.json = flags.json;
-      return {
-        ...pluginContext(command.plugin),
+      const base = pluginContext(command.plugin);
+      const ctx: CommandContext = {
+        ...base,
         command: command.name,
         runId: randomUUID(),
         json: flags.json,
@@ -164,7 +197,11 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
         registry,
         configSchema,
         kernel: facts,
+        actions: undefined as never,
       };
+      // Bound to this command: its prompts, io, abort signal and run id.
+      ctx.actions = actions.bind(ctx);
+      return ctx;
     },
     async close() {
       let first: unknown;

@@ -26,41 +26,132 @@ export interface Verdict {
   by?: string;
 }
 
-export type RemoteActionKind = "exec" | "write" | "read" | "transfer" | "session";
+/**
+ * What the gate can do, one executor per kind (DESIGN.md §5): `exec` and `session` on a server
+ * (ssh), `read`/`write`/`list`/`stat`/`find` of remote files (scp), `local` on this machine.
+ */
+export type ActionKind = "exec" | "session" | "local" | "read" | "write" | "list" | "stat" | "find";
 
-/** A request to touch a server, as it reaches the policy gate and the audit log. */
-export interface RemoteAction {
-  kind: RemoteActionKind;
-  /** Inventory id of the target server. */
-  server: string;
-  /** Policy tier of the server (e.g. `prod`), when known. */
-  tier?: string;
-  /** Shell command line for `exec`; a description for other kinds. */
-  command: string;
-  /** Remote path for `write`, `read` and `transfer`. */
+/** Who proposed an action: a person at the CLI, a model, a workflow, an MCP client or a plugin. */
+export type Origin = "user" | "ai" | "workflow" | "mcp" | "plugin";
+
+/** What a caller hands `ctx.actions.run()` / `preview()`. */
+export interface ActionRequest {
+  kind: ActionKind;
+  /** Inventory id of the server (`local` for kind `local`). */
+  target: string;
+  /** The command line for `exec`, `session` and `local`, as policy and audit see it (secret references unresolved). */
+  command?: string;
+  /** Remote path for the file kinds. */
   path?: string;
-  /** Who proposed it: a person at the CLI, a model, a workflow or a plugin. */
-  origin: "user" | "ai" | "workflow" | "plugin";
-  /** Correlates every record of one CLI invocation. */
-  runId: string;
-  /** A person at a terminal drives it (a session whose stdin is a TTY, not a pipe or a program). */
+  /** A tree, not one file (`scp -r`, a recursive listing or download). */
+  recursive?: boolean;
+  /** Kind-specific input for the executor (content to write, mode, pattern, limits). Never written to the audit log as such. */
+  params?: Record<string, unknown>;
+  /** One line for the approval prompt and the audit log when there is no command, e.g. `write file (12 KiB)`. */
+  summary?: string;
+  /** Shown at the approval prompt under the summary (e.g. the unified diff of a write). */
+  display?: string;
+  origin?: Origin;
+  /** Who acts, as audit and history record it (`ai:openai/gpt-4o`, `mcp:claude-code`); default `<user> (<origin>)`. */
+  actor?: string;
+  /** Conversation or workflow run this action belongs to (links audit, history and the conversation). */
+  conversation?: string;
+  /** Correlates every record of one invocation; default: the invocation's run id. */
+  runId?: string;
+  /** Jump hosts (inventory ids) replacing the inventory's chain. */
+  via?: string[];
+  /** A person at a terminal drives it (a session whose stdin is a TTY). */
   interactive?: boolean;
 }
 
-/** The structured result of one remote action (DESIGN.md §5). */
-export interface RemoteActionResult {
-  action: RemoteAction;
+/** Where an action goes, as resolved by its executor (the inventory entry, or this machine). */
+export interface ActionTarget {
+  id: string;
+  tier?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  /** Which inventory file the entry came from. */
+  scope?: "global" | "workspace" | "local";
+  /** file:line:col of the entry. */
+  at?: string;
+  /** Set when a workspace entry hides a global one with the same id. */
+  shadows?: { scope: "global"; at: string; host?: string; port?: number };
+  /** Jump chain, first hop first (inventory ids). */
+  via?: string[];
+}
+
+/** A request after validation and target resolution: what the policy, approvers and audit see. */
+export interface Action {
+  kind: ActionKind;
+  /** Inventory id of the target (`local` for kind `local`). */
+  server: string;
+  /** Policy tier of the server (e.g. `prod`), when known. */
+  tier?: string;
+  /** Command line for `exec`/`session`/`local`; the summary for the file kinds. */
+  command: string;
+  path?: string;
+  recursive?: boolean;
+  origin: Origin;
+  actor: string;
+  runId: string;
+  conversation?: string;
+  interactive?: boolean;
+  target: ActionTarget;
+}
+
+/** A git snapshot of a remote file's state (see the audit plugin). */
+export interface SnapshotRef {
+  /** Commit id in the snapshot repo. */
+  commit: string;
+  /** Path of the file inside the snapshot repo. */
+  path: string;
+}
+
+/** One file written by an action: its snapshots before and after the write. */
+export interface FileSnapshots {
+  /** The remote path. */
+  remote: string;
+  before?: SnapshotRef;
+  after?: SnapshotRef;
+}
+
+/** The structured result of one action (DESIGN.md §5). */
+export interface ActionResult {
+  action: Action;
   verdict?: Verdict;
+  /** The executor was called (the audit intent was written first). */
   attempted: boolean;
+  /** It ran to the end with a known exit status. */
   completed: boolean;
   exitCode: number | null;
   stdout?: string;
   stderr?: string;
+  /** Output beyond the capture limit was streamed but not kept. */
   truncated?: { stdout: boolean; stderr: boolean };
   durationMs: number;
   approver?: string;
+  /** Sequence number of the audit intent record. */
+  auditSeq?: number;
   auditStatus: "written" | "failed" | "partial";
-  error?: { code: string; message: string };
+  /** Files written, with their snapshot refs. */
+  snapshots: FileSnapshots[];
+  /** What the executor reports about the work (bytes, sha256, mode, files …); also in the audit result record. */
+  details: Record<string, unknown>;
+  /** Executor output for the caller only (file content, listings); never audited. */
+  data?: unknown;
+  error?: { code: string; message: string; hint?: string; exitCode?: number };
+}
+
+/** A file write about to happen or just done, for the snapshot hooks. */
+export interface FileWriteEvent {
+  action: Action;
+  /** Remote path (a symlink's target when the path was a link). */
+  path: string;
+  /** The file's content; null when it does not exist (before) or was removed (after). */
+  content: Uint8Array | null;
+  message: string;
 }
 
 export interface CommandEvent {

@@ -26,7 +26,8 @@ function capture(): { stream: NodeJS.WriteStream; text: () => string } {
   return { stream, text: () => text };
 }
 
-export async function createTestKernel(plugins: OpstermPlugin[], options: { env?: Record<string, string>; home?: string } = {}): Promise<TestKernel> {
+/** Plugins are built-in unless given as `{ plugin, source: "user" }` (as `opsterm plugin add` loads them). */
+export async function createTestKernel(plugins: (OpstermPlugin | { plugin: OpstermPlugin; source: "user" })[], options: { env?: Record<string, string>; home?: string } = {}): Promise<TestKernel> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), "opsterm-test-"));
   const out = capture();
   const err = capture();
@@ -36,7 +37,7 @@ export async function createTestKernel(plugins: OpstermPlugin[], options: { env?
   const kernel = await createKernel({
     runtime,
     version: "test",
-    plugins: plugins.map((plugin) => ({ plugin, source: "builtin" as const })),
+    plugins: plugins.map((p) => ("source" in p && "plugin" in p ? { plugin: p.plugin, source: "user" as const, path: `/plugins/${p.plugin.name}.mjs` } : { plugin: p as OpstermPlugin, source: "builtin" as const })),
     color: { stdout: false, stderr: false },
     debug: false,
   });

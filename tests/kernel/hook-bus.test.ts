@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createHookBus, HOOK_STRATEGY, type HookName } from "../../src/kernel/hooks.ts";
 import { OpstermError, PluginError } from "../../src/kernel/errors.ts";
-import type { RemoteAction } from "../../src/kernel/types.ts";
+import type { Action } from "../../src/kernel/types.ts";
 
-const action: RemoteAction = { kind: "exec", server: "s", command: "ls", origin: "user", runId: "r" };
+const action: Action = { kind: "exec", server: "s", command: "ls", origin: "user", actor: "alice (user)", runId: "r", target: { id: "s" } };
 
 describe("createHookBus()", () => {
   it("call() runs serial hooks in tier order, then per-hook order, then registration order", async () => {
@@ -29,27 +29,27 @@ describe("createHookBus()", () => {
   it("call() on a veto hook returns the most restrictive verdict and stops at the first reject", async () => {
     const bus = createHookBus();
     let lateCalled = false;
-    bus.register("a", 1, { beforeRemoteAction: () => ({ decision: "auto-allow", rule: "a", reason: "ok" }) });
-    bus.register("b", 1, { beforeRemoteAction: () => ({ decision: "approval-required", rule: "b", reason: "hmm" }) });
-    bus.register("c", 1, { beforeRemoteAction: () => ({ decision: "reject", rule: "c", reason: "no" }) });
+    bus.register("a", 1, { beforeAction: () => ({ decision: "auto-allow", rule: "a", reason: "ok" }) });
+    bus.register("b", 1, { beforeAction: () => ({ decision: "approval-required", rule: "b", reason: "hmm" }) });
+    bus.register("c", 1, { beforeAction: () => ({ decision: "reject", rule: "c", reason: "no" }) });
     bus.register("d", 1, {
-      beforeRemoteAction: () => {
+      beforeAction: () => {
         lateCalled = true;
         return undefined;
       },
     });
-    expect(await bus.call("beforeRemoteAction", action)).toEqual({ decision: "reject", rule: "c", reason: "no", by: "c" });
+    expect(await bus.call("beforeAction", action)).toEqual({ decision: "reject", rule: "c", reason: "no", by: "c" });
     expect(lateCalled).toBe(false);
   });
 
   it("call() on a veto hook never reads a malformed verdict as permission", async () => {
     const bus = createHookBus();
-    bus.register("odd", 1, { beforeRemoteAction: () => ({ decision: "sure" }) as never });
-    expect(await bus.call("beforeRemoteAction", action)).toMatchObject({ decision: "reject", rule: "kernel.malformed-verdict", by: "odd" });
+    bus.register("odd", 1, { beforeAction: () => ({ decision: "sure" }) as never });
+    expect(await bus.call("beforeAction", action)).toMatchObject({ decision: "reject", rule: "kernel.malformed-verdict", by: "odd" });
   });
 
   it("call() on a veto hook with no handlers returns undefined (callers treat it as no decision)", async () => {
-    expect(await createHookBus().call("beforeRemoteAction", action)).toBeUndefined();
+    expect(await createHookBus().call("beforeAction", action)).toBeUndefined();
   });
 
   it("call() on `first` stops at the first defined result", async () => {

@@ -17,17 +17,17 @@ definePlugin({
   apiVersion: 1,
   hooks: {
     // @ts-expect-error: a veto hook must return a Verdict (or undefined), not a boolean
-    beforeRemoteAction: () => true,
+    beforeAction: () => true,
   },
 });
 
-definePlugin({ name: "ok", apiVersion: 1, hooks: { beforeRemoteAction: () => ({ decision: "reject", rule: "r", reason: "why" }) } });
+definePlugin({ name: "ok", apiVersion: 1, hooks: { beforeAction: () => ({ decision: "reject", rule: "r", reason: "why" }) } });
 definePlugin({ name: "ok", apiVersion: 1, hooks: { close: { order: "post", handler: () => {} } } });
 
 // Every declared hook has a run strategy, and no strategy names a hook that does not exist.
 expectTypeOf<keyof typeof HOOK_STRATEGY>().toEqualTypeOf<HookName>();
 
 expectTypeOf<Parameters<OpstermHooks["afterCommand"]>[0]>().toEqualTypeOf<CommandOutcome>();
-expectTypeOf<HookResult<"beforeRemoteAction">>().toEqualTypeOf<Verdict | undefined>();
+expectTypeOf<HookResult<"beforeAction">>().toEqualTypeOf<Verdict | undefined>();
 expectTypeOf<HookResult<"secretValues">>().toEqualTypeOf<string[]>();
 expectTypeOf<HookResult<"chatRequest">["messages"]>().toBeArray();

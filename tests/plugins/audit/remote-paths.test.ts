@@ -12,13 +12,13 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { definePlugin, type CommandContext, type OpstermPlugin } from "../../../src/kernel/index.ts";
 import type { Prompter } from "../../../src/lib/prompt.ts";
+import { exitCodeFor } from "../../../src/kernel/actions.ts";
 import { BUILTIN_PLUGINS } from "../../../plugins/index.ts";
 import auditPlugin from "../../../plugins/audit/index.ts";
 import policyPlugin from "../../../plugins/policy/index.ts";
 import sshPlugin from "../../../plugins/ssh/index.ts";
 import { createAuditService } from "../../../plugins/audit/service.ts";
 import { offerCommands } from "../../../plugins/chat/suggest.ts";
-import "../../../plugins/scp/types.ts";
 import { runOpsterm, startSshd, writeOpstermHome, type OpstermHome, type SshdHandle } from "../../helpers/sshd.ts";
 import { runInProcess } from "../../helpers/run-cli.ts";
 import { createTestKernel } from "../../helpers/test-kernel.ts";
@@ -202,8 +202,7 @@ describe("opsterm put / get / scp", () => {
     const h = home();
     // The real audit service; only the after-write snapshot is made to fail (failure injection).
     const flakyAudit = definePlugin({
-      name: "audit",
-      apiVersion: 1,
+      ...auditPlugin,
       setup(ctx) {
         const real = createAuditService(ctx);
         ctx.provide("audit", {
@@ -216,13 +215,13 @@ describe("opsterm put / get / scp", () => {
     const t = await createTestKernel(plugins, { home: h.home, env: h.env });
     const path = marker("partial");
     writeFileSync(path, "old\n");
-    const put = await t.ctx.use("files").put(t.ctx, { server: "web1", path, content: "new\n", preApproved: true });
+    const put = await t.ctx.actions.run({ kind: "write", target: "web1", path, params: { content: "new\n" } }, { preApproved: true });
     await t.kernel.close();
     expect(readFileSync(path, "utf8")).toBe("new\n");
-    expect(put.exitCode).toBe(74);
-    expect(put.failure).toMatchObject({ code: "E_SNAPSHOT_AFTER", message: expect.stringMatching(/was written, but its after-snapshot failed: .*git exploded/) });
-    expect(put.snapshots.before?.commit).toMatch(/^[0-9a-f]{40}$/);
-    expect(put.snapshots.after).toBeUndefined();
+    expect(exitCodeFor(put)).toBe(74);
+    expect(put.error).toMatchObject({ code: "E_SNAPSHOT_AFTER", message: expect.stringMatching(/was written, but its after-snapshot failed: .*git exploded/) });
+    expect(put.snapshots[0].before?.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(put.snapshots[0].after).toBeUndefined();
     const rs = records(h);
     expect(shape(rs)).toEqual(["write/intent", "write/result"]);
     // The result record does not claim success.
@@ -256,7 +255,14 @@ describe("commands the AI suggests for a server", () => {
   async function chatWorld(h: OpstermHome) {
     const t = await createTestKernel([policyPlugin, auditPlugin, sshPlugin], { home: h.home, env: h.env });
     await (t.ctx.use("policy") as unknown as { load(): Promise<void> }).load();
-    return { ...t, with: (prompt: Prompter): CommandContext => ({ ...t.ctx, prompt }) };
+    return {
+      ...t,
+      with(prompt: Prompter): CommandContext {
+        const ctx = { ...t.ctx, prompt };
+        ctx.actions = t.kernel.actions.bind(ctx);
+        return ctx;
+      },
+    };
   }
 
   it("run through the orchestrator: origin ai, the approver recorded, intent before the command runs", async () => {

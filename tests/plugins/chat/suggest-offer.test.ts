@@ -4,18 +4,11 @@ import { describe, expect, it } from "vitest";
 import { definePlugin, type CommandContext, type HistoryEvent } from "../../../src/kernel/index.ts";
 import type { Prompter } from "../../../src/lib/prompt.ts";
 import auditPlugin from "../../../plugins/audit/index.ts";
-import { createEngine } from "../../../plugins/policy/engine.ts";
-import { EMPTY_RULES } from "../../../plugins/policy/user-rules.ts";
+import policyPlugin from "../../../plugins/policy/index.ts";
+import localPlugin from "../../../plugins/local/index.ts";
+import { executionEvent } from "../../../plugins/history/from-action.ts";
 import { offerCommands } from "../../../plugins/chat/suggest.ts";
 import { createTestKernel } from "../../helpers/test-kernel.ts";
-
-/** The real policy engine, provided as the "policy" service the way the policy plugin does. */
-const policyPlugin = definePlugin({
-  name: "policy",
-  apiVersion: 1,
-  enforce: "pre",
-  setup: (ctx) => ctx.provide("policy", createEngine(EMPTY_RULES)),
-});
 
 /** Answers prompts from a script, like a person at a terminal would; records what was asked. */
 function scripted(answers: string[]): Prompter & { asked: string[] } {
@@ -42,9 +35,19 @@ function scripted(answers: string[]): Prompter & { asked: string[] } {
 
 async function world(plugins = [policyPlugin, auditPlugin]) {
   const history: HistoryEvent[] = [];
-  const recorder = definePlugin({ name: "recorder", apiVersion: 1, hooks: { history: (e) => void history.push(e) } });
-  const t = await createTestKernel([...plugins, recorder]);
-  return { ...t, history, with: (prompt: Prompter): CommandContext => ({ ...t.ctx, prompt }) };
+  // What the history plugin would store: every action that ran, from the gate's result.
+  const recorder = definePlugin({ name: "recorder", apiVersion: 1, hooks: { afterAction: (r) => void (r.attempted && history.push(executionEvent(r))) } });
+  const t = await createTestKernel([...plugins, localPlugin, recorder]);
+  return {
+    ...t,
+    history,
+    with(prompt: Prompter): CommandContext {
+      // The gate asks its questions on the invocation's prompter: bind it to this one.
+      const ctx = { ...t.ctx, prompt };
+      ctx.actions = t.kernel.actions.bind(ctx);
+      return ctx;
+    },
+  };
 }
 
 describe("offerCommands()", () => {
@@ -58,7 +61,7 @@ describe("offerCommands()", () => {
     expect(prompt.asked).toEqual(["select:execute/modify/describe/abort:abort"]);
     const audit = readFileSync(join(w.home, "audit", "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(audit.map((r) => r.phase)).toEqual(["intent", "result"]);
-    expect(audit[0]).toMatchObject({ server: "local", action: "exec", decision: "auto-allow", args: { command } });
+    expect(audit[0]).toMatchObject({ server: "local", action: "local", decision: "auto-allow", args: { command } });
     expect(audit[1]).toMatchObject({ exitCode: 2 });
     expect(w.history).toEqual([expect.objectContaining({ mode: "exec", server: "local", command, exitCode: 2, origin: "ai" })]);
   });
@@ -83,19 +86,20 @@ describe("offerCommands()", () => {
     expect(w.stderr()).toContain("not offered");
   });
 
-  it("fails closed without a policy service", async () => {
+  it("fails closed without a policy plugin: the gate rejects, nothing is offered", async () => {
     const w = await world([auditPlugin]);
     const prompt = scripted(["execute"]);
     const results = await offerCommands(w.with(prompt), ["uptime"]);
-    expect(results[0]).toMatchObject({ action: "rejected", verdict: { rule: "chat.no-policy" } });
+    expect(results[0]).toMatchObject({ action: "rejected", verdict: { decision: "reject", rule: "kernel.no-policy" } });
     expect(prompt.asked).toEqual([]);
   });
 
-  it("fails closed without an audit service: nothing runs, no history row", async () => {
+  it("fails closed without an audit service: nothing runs, no history row, status 74", async () => {
     const w = await world([policyPlugin]);
     const marker = join(w.home, "ran");
     const prompt = scripted(["execute", "y"]);
-    await expect(offerCommands(w.with(prompt), [`touch ${marker}`])).rejects.toMatchObject({ code: "E_AUDIT_MISSING", exitCode: 74 });
+    const results = await offerCommands(w.with(prompt), [`touch ${marker}`]);
+    expect(results[0]).toMatchObject({ action: "refused", status: 74 });
     expect(existsSync(marker)).toBe(false);
     expect(w.history).toEqual([]);
   });
@@ -108,7 +112,8 @@ describe("offerCommands()", () => {
     const results = await offerCommands(w.with(prompt), [command]);
     expect(results[0].verdict.decision).toBe("approval-required");
     expect(results[0].action).toBe("refused");
-    expect(prompt.asked[1]).toMatch(/^confirm:approval required/);
+    expect(prompt.asked[1]).toMatch(/^confirm:Run it\?/);
+    expect(w.stderr()).toMatch(/approval required/);
     expect(existsSync(marker)).toBe(false);
   });
 

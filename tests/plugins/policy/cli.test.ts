@@ -122,12 +122,12 @@ describe("opsterm policy check", () => {
 });
 
 describe("policy plugin hooks", () => {
-  it("beforeRemoteAction returns the verdict for exec and file-write for writes", async () => {
+  it("beforeAction returns the verdict for exec and file-write for writes", async () => {
     const { kernel } = await createTestKernel([policyPlugin]);
-    const base = { server: "web-1", origin: "ai" as const, runId: "r1" };
-    expect(await kernel.hooks.call("beforeRemoteAction", { ...base, kind: "exec", command: "curl x | sh" })).toMatchObject({ decision: "reject", rule: "hard.pipe-to-shell", by: "policy" });
-    expect(await kernel.hooks.call("beforeRemoteAction", { ...base, kind: "exec", command: "uptime" })).toMatchObject({ decision: "auto-allow" });
-    expect(await kernel.hooks.call("beforeRemoteAction", { ...base, kind: "write", command: "write", path: "/etc/hosts" })).toMatchObject({ decision: "approval-required", rule: "policy.file-write" });
+    const base = { server: "web-1", origin: "ai" as const, actor: "ai", runId: "r1", target: { id: "web-1" } };
+    expect(await kernel.hooks.call("beforeAction", { ...base, kind: "exec", command: "curl x | sh" })).toMatchObject({ decision: "reject", rule: "hard.pipe-to-shell", by: "policy" });
+    expect(await kernel.hooks.call("beforeAction", { ...base, kind: "exec", command: "uptime" })).toMatchObject({ decision: "auto-allow" });
+    expect(await kernel.hooks.call("beforeAction", { ...base, kind: "write", command: "write", path: "/etc/hosts" })).toMatchObject({ decision: "approval-required", rule: "policy.file-write" });
     await kernel.close();
   });
 

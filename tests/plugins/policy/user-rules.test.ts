@@ -144,10 +144,10 @@ describe("user rules", () => {
 
   it("decide() answers every action kind", async () => {
     const { service } = await policyWith(RULES);
-    const base = { server: "web-1", origin: "user" as const, runId: "r" };
+    const base = { server: "web-1", origin: "user" as const, actor: "alice (user)", runId: "r", target: { id: "web-1" } };
     expect(await service.decide({ ...base, kind: "exec", command: "uptime" })).toMatchObject({ decision: "auto-allow" });
     expect(await service.decide({ ...base, kind: "write", command: "write", path: "/etc/x" })).toMatchObject({ decision: "approval-required", rule: "policy.file-write" });
-    expect(await service.decide({ ...base, kind: "transfer", command: "upload", path: "/tmp/x" })).toMatchObject({ decision: "approval-required", rule: "policy.file-write" });
+    expect(await service.decide({ ...base, kind: "list", command: "list", path: "/root/.ssh" })).toMatchObject({ decision: "auto-allow", rule: "policy.file-metadata" });
     expect(await service.decide({ ...base, kind: "read", command: "read", path: "/var/log/syslog" })).toMatchObject({ decision: "auto-allow" });
     expect(await service.decide({ ...base, kind: "read", command: "read", path: "/etc/shadow" })).toMatchObject({ decision: "approval-required" });
     expect(await service.decide({ ...base, kind: "session", command: "ssh" })).toMatchObject({ decision: "approval-required", rule: "user.session" });
@@ -158,14 +158,14 @@ describe("user rules", () => {
 
   it("decide() rejects every action kind while the rules are invalid", async () => {
     const { service } = await policyWith("deny: rm\n");
-    const base = { server: "web-1", origin: "user" as const, runId: "r" };
-    for (const kind of ["exec", "read", "write", "transfer", "session"] as const) {
+    const base = { server: "web-1", origin: "user" as const, actor: "alice (user)", runId: "r", target: { id: "web-1" } };
+    for (const kind of ["exec", "local", "read", "write", "list", "stat", "find", "session"] as const) {
       expect(await service.decide({ ...base, kind, command: "uptime", path: "/var/log/syslog" }), kind).toMatchObject({ decision: "reject", rule: "user.invalid-rules" });
     }
   });
 
   it("a session without rules: auto-allow for a person at a terminal, approval when stdin is not one or a model asks; rules still win", async () => {
-    const session = { server: "web-2", runId: "r", kind: "session" as const, command: "ssh" };
+    const session = { server: "web-2", actor: "alice", runId: "r", kind: "session" as const, command: "ssh", target: { id: "web-2" } };
     const none = await policyWith("");
     expect(await none.service.decide({ ...session, origin: "user", interactive: true })).toMatchObject({ decision: "auto-allow", rule: "policy.session-terminal" });
     expect(await none.service.decide({ ...session, origin: "user", interactive: false })).toMatchObject({ decision: "approval-required", rule: "policy.session" });

@@ -74,7 +74,7 @@ describe("opsterm put", () => {
     // The audit log's result record carries the refs, for `opsterm audit show`.
     const records = readFileSync(join(home.home, "audit", "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const result = records.filter((x) => x.phase === "result" && x.action === "write").at(-1);
-    expect(result.args.snapshot).toMatchObject({ path: out.snapshots.after.path, before: out.snapshots.before.commit, after: out.snapshots.after.commit });
+    expect(result.snapshot).toMatchObject({ path: out.snapshots.after.path, before: out.snapshots.before.commit, after: out.snapshots.after.commit });
     const show = await runOpsterm(["audit", "show", String(result.seq), "--json"], home.env);
     expect(show.code).toBe(0);
     const diff = JSON.parse(show.stdout).diff as string;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, parseEndpoint, parseMode, parseVia } from "../../../plugins/scp/spec.ts";
+import { parseEndpoint, parseMode, parseVia } from "../../../plugins/scp/spec.ts";
+import { formatBytes } from "../../../src/lib/format.ts";
 
 describe("parseEndpoint()", () => {
   it.each([

@@ -9,7 +9,6 @@ import { describe, expect, it } from "vitest";
 import { STATE_END, STATE_MAGIC } from "../../../plugins/shell/scripts.ts";
 import { parseState, readLastCommand } from "../../../plugins/shell/state.ts";
 import { stripControl, trimPane } from "../../../plugins/shell/output.ts";
-import { firstSuggestedCommand } from "../../../plugins/shell/explain.ts";
 
 const state = (fields: string[]) => [STATE_MAGIC, ...fields, STATE_END].join("\0");
 const base = ["1", "1", "", "", "", "fish", "9", "/tmp/tmux-0/default", "%3", "2", "", "/home/u", "ls"];
@@ -95,13 +94,3 @@ describe("stripControl()", () => {
   });
 });
 
-describe("firstSuggestedCommand()", () => {
-  it.each([
-    { answer: "Do this:\n```sh\n$ systemctl restart nginx\n```", want: "systemctl restart nginx" },
-    { answer: "```json\n{}\n```\n```bash\n# comment\ndf -h\n```", want: "df -h" },
-    { answer: "```\nls -la\n```", want: "ls -la" },
-    { answer: "No command needed.", want: undefined },
-  ])("finds $want", ({ answer, want }) => {
-    expect(firstSuggestedCommand(answer)).toBe(want);
-  });
-});

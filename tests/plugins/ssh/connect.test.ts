@@ -128,7 +128,7 @@ describe("connect()", () => {
   it("caps captured output and says so, while streaming everything", async () => {
     const conn = await connect(server("b", bastion), options([bastion.knownHostsLine()]));
     let streamed = 0;
-    const result = await conn.exec("head -c 100000 /dev/zero", { maxCapture: 1000, onStdout: (c) => (streamed += c.length) });
+    const result = await conn.exec("head -c 100000 /dev/zero", { maxCapture: 1000, onStdout: (c) => void (streamed += c.length) });
     conn.close();
     expect(result.stdout.length).toBe(1000);
     expect(result.truncated.stdout).toBe(true);

@@ -175,7 +175,7 @@ describe("fan-out output cap", () => {
       const r = await runOpsterm(cmd, h.env);
       expect(r.code).toBe(0);
       // 12 bytes kept: "1\n2\n3\n4\n5\n6\n"; the rest arrives as prefixed lines, every one of them.
-      expect(r.stdout).toMatch(/^a,b \(exit 0\) \(output truncated: first 12 bytes per stream kept here/m);
+      expect(r.stdout).toMatch(/^a,b \(exit 0\) \(output truncated: first 12 B per stream kept here/m);
       expect(r.stdout).toContain("----------------\n1\n2\n3\n4\n5\n6\n");
       for (const host of ["a", "b"]) {
         const streamed = r.stdout.split("\n").filter((l) => l.startsWith(`${host}: `)).map((l) => Number(l.slice(host.length + 2)));

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadInventory, resolveTargets } from "../../../plugins/ssh/inventory.ts";
-import { sshArgv } from "../../../plugins/ssh/commands.ts";
+import { sshArgv } from "../../../plugins/ssh/executors.ts";
 import { pathsFor, trustWorkspace } from "../../helpers/workspace.ts";
 
 async function world(global: string, workspace?: string) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { extractCommands } from "../../../plugins/chat/suggest.ts";
+import { extractCommands } from "../../src/lib/suggested-commands.ts";
 
 describe("extractCommands()", () => {
   it("takes fenced bash/sh blocks and $ lines, not other languages", () => {
@@ -31,5 +31,16 @@ describe("extractCommands()", () => {
 
   it("removes duplicates", () => {
     expect(extractCommands("```bash\nuptime\n```\n$ uptime")).toEqual(["uptime"]);
+  });
+});
+
+describe("extractCommands()[0]: the first suggestion (explain-last)", () => {
+  it.each([
+    { answer: "Do this:\n```sh\n$ systemctl restart nginx\n```", want: "systemctl restart nginx" },
+    { answer: "```json\n{}\n```\n```bash\n# comment\ndf -h\n```", want: "df -h" },
+    { answer: "```\nls -la\n```", want: "ls -la" },
+    { answer: "No command needed.", want: undefined },
+  ])("finds $want", ({ answer, want }) => {
+    expect(extractCommands(answer)[0]).toBe(want);
   });
 });

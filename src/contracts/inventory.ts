@@ -1,0 +1,75 @@
+/**
+ * The server inventory, as the ssh plugin provides it ("inventory") and as other plugins read it,
+ * and the connections it lends to built-in executors ("ssh.connections"). Type-only.
+ */
+import type { ActionContext, ActionTarget } from "../kernel/index.ts";
+import type { Connection } from "../../plugins/ssh/connect.ts";
+
+/** One SSH endpoint: a target or a jump hop. */
+export interface Hop {
+  /** Inventory id (or the host for an ad-hoc hop). */
+  id: string;
+  host: string;
+  port: number;
+  user: string;
+  /** Absolute path of the private key to use (`~` expanded), if the inventory names one. */
+  key?: string;
+}
+
+/** An inventory entry with its jump chain resolved. */
+export interface ResolvedServer extends Hop {
+  /** The `proxy:` ids as written (empty when direct). */
+  proxy: string[];
+  /** Every hop to pass through, first hop first (proxies of proxies expanded). */
+  via: Hop[];
+  tags: string[];
+  tier?: string;
+  desc?: string;
+  /** Which file the entry came from. */
+  scope: "global" | "workspace";
+  /** file:line:col of the entry. */
+  at: string;
+  /** Set when this entry hides one with the same id from the global file (its place and address). */
+  shadows?: { scope: "global"; at: string; host: string; port: number };
+}
+
+export interface InventoryService {
+  /** Every server, workspace entries replacing global ones by id, sorted by id. */
+  list(): Promise<ResolvedServer[]>;
+  /** One server by id, or undefined. */
+  get(id: string): Promise<ResolvedServer | undefined>;
+  /**
+   * Resolves `web1`, `web1,db1`, `web*` or `@prod` (combinable with commas) to servers, in
+   * inventory order without duplicates. Throws UsageError when a part matches nothing.
+   */
+  resolveTargets(spec: string): Promise<ResolvedServer[]>;
+  /** Exactly one server (an id, or a glob/tag naming one); `via` ids replace its jump chain. Throws UsageError otherwise. */
+  resolveOne(spec: string, options?: { via?: string[]; what?: string }): Promise<ResolvedServer>;
+  /** resolveOne() as the gate's target of an action on that server (what executors' resolve() return). */
+  target(spec: string, options?: { via?: string[]; what?: string }): Promise<ServerTarget>;
+}
+
+/** An action's target on an inventory server: what audit and policy see, plus the entry itself. */
+export interface ServerTarget extends ActionTarget {
+  server: ResolvedServer;
+}
+
+/** A pooled connection lent to one action. */
+export interface Lease {
+  conn: Connection;
+  release(): void;
+}
+
+/** Built-in executors (the file kinds) borrow the ssh plugin's verified, pooled connections. */
+export interface ConnectionLender {
+  lease(ctx: ActionContext, server: ResolvedServer, signal: AbortSignal): Promise<Lease>;
+}
+
+export type { Connection, ExecOptions, ExecResult } from "../../plugins/ssh/connect.ts";
+
+declare module "../kernel/context.ts" {
+  interface OpstermServices {
+    inventory: InventoryService;
+    "ssh.connections": ConnectionLender;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Human-readable sizes, one format everywhere: binary units, one decimal below 10.
+ *
+ * @example formatBytes(512) → "512 B";  formatBytes(1536) → "1.5 KiB";  formatBytes(52428800) → "50 MiB"
+ */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
