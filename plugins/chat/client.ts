@@ -4,7 +4,7 @@
  * the API key.
  */
 import type { ChatMessage } from "../../src/kernel/index.ts";
-import { ConfigError, InterruptedError, OpstermError, TemporaryError, UnavailableError } from "../../src/kernel/index.ts";
+import { ConfigError, InterruptedError, OpstermError, TemporaryError, UnavailableError, type ErrorCode } from "../../src/kernel/index.ts";
 import { createSseParser } from "./sse.ts";
 
 export interface CompletionRequest {
@@ -67,7 +67,7 @@ export async function complete(req: CompletionRequest): Promise<CompletionResult
       if (state.started || attempt >= req.retries) throw scrubError(error.final, scrub);
       if (error.retryAfterMs !== undefined && error.retryAfterMs > maxRetryAfter) {
         const e = error.final;
-        throw new OpstermError(e.code, `${e.message} (the provider asks to wait ${Math.ceil(error.retryAfterMs / 1000)} s)`, { hint: e.hint, exitCode: e.exitCode });
+        throw new OpstermError(e.code as ErrorCode, `${e.message} (the provider asks to wait ${Math.ceil(error.retryAfterMs / 1000)} s)`, { hint: e.hint, exitCode: e.exitCode });
       }
       const backoff = (req.backoffMs ?? 500) * 2 ** attempt;
       const delayMs = Math.min(error.retryAfterMs ?? Math.min(backoff, 8000) + Math.floor(Math.random() * (backoff / 2)), maxRetryAfter);

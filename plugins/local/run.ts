@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import process from "node:process";
-import type { Execution, ExecuteOutcome } from "../../src/kernel/index.ts";
+import type { ErrorCode, Execution, ExecuteOutcome } from "../../src/kernel/index.ts";
 import { pipeInput } from "../../src/lib/pipe-input.ts";
 
 const DEFAULT_CAPTURE = 1024 * 1024;
@@ -28,8 +28,8 @@ export function runLocal(run: Execution): Promise<ExecuteOutcome> {
     const captured = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
     const size = { stdout: 0, stderr: 0 };
     const truncated = { stdout: false, stderr: false };
-    let stopped: { code: string; message: string } | undefined;
-    const stop = (why: { code: string; message: string }) => {
+    let stopped: { code: ErrorCode; message: string } | undefined;
+    const stop = (why: { code: ErrorCode; message: string }) => {
       stopped ??= why;
       const kill = (signal: NodeJS.Signals) => {
         try {
@@ -68,7 +68,7 @@ export function runLocal(run: Execution): Promise<ExecuteOutcome> {
     child.on("error", (error) => finish(null, { code: "E_LOCAL_SPAWN", message: `cannot run bash: ${error.message}` }));
     child.on("close", (code, signal) => finish(code, signal && !stopped ? { code: "E_LOCAL_SIGNAL", message: `the command was killed by signal ${signal}` } : undefined));
     let done = false;
-    function finish(code: number | null, error?: { code: string; message: string }) {
+    function finish(code: number | null, error?: { code: ErrorCode; message: string }) {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);

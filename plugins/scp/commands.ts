@@ -19,7 +19,7 @@ function fail(result: ActionResult): never {
 function hintFor(code: string | undefined): string | undefined {
   if (code === "E_APPROVAL_DENIED") return "Run it from a terminal to approve it, or pass --yes to approve it in advance";
   if (code === "E_POLICY_REJECT") return "The policy refuses this even with --yes; see your policy rules";
-  if (code?.startsWith("E_AUDIT")) return "Check that the audit directory is writable; nothing runs without its audit record";
+  if (code?.startsWith("E_AUDIT_")) return "Check that the audit directory is writable; nothing runs without its audit record";
   return undefined;
 }
 

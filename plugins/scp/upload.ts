@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { Connection } from "../ssh/types.ts";
-import { OpstermError } from "../../src/kernel/index.ts";
+import { OpstermError, type ErrorCode } from "../../src/kernel/index.ts";
 import { shellQuote } from "../../src/lib/shell-quote.ts";
 import { permissionBits, type Sftp, type SftpFile } from "./sftp.ts";
 
@@ -51,7 +51,7 @@ export interface TargetInfo {
 
 /** A transfer that failed with the old file intact (exit 1). */
 export class UploadError extends OpstermError {
-  constructor(code: string, message: string, hint?: string, cause?: unknown) {
+  constructor(code: ErrorCode, message: string, hint?: string, cause?: unknown) {
     super(code, message, { hint, cause });
   }
 }

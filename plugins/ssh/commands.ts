@@ -264,7 +264,7 @@ const ssh = defineCommand({
     if (result.error) {
       const s = ctx.io.errStyle;
       ctx.io.err(`${s.red("opsterm:")} ${server.id}: ${result.error.message}`);
-      if (!result.attempted) ctx.io.err(s.dim(`  hint: ${result.error.code.startsWith("E_AUDIT") ? "fix the audit log (opsterm audit verify, opsterm doctor); no session opens without its record" : "no session was opened"}`));
+      if (!result.attempted) ctx.io.err(s.dim(`  hint: ${result.error.code.startsWith("E_AUDIT_") ? "fix the audit log (opsterm audit verify, opsterm doctor); no session opens without its record" : "no session was opened"}`));
     }
     return exitCodeFor(result);
   },

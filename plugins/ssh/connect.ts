@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
-import { DeniedError, InterruptedError, OpstermError, UnavailableError, ConfigError } from "../../src/kernel/index.ts";
+import { DeniedError, InterruptedError, OpstermError, UnavailableError, ConfigError, type ErrorCode } from "../../src/kernel/index.ts";
 import { fingerprint, hostKeyName, keyTypeOf, type KnownHostsFile } from "./known-hosts.ts";
 import { pipeInput } from "../../src/lib/pipe-input.ts";
 import type { Hop, ResolvedServer } from "./types.ts";
@@ -77,7 +77,7 @@ export interface ExecResult {
   stderr: string;
   truncated: { stdout: boolean; stderr: boolean };
   /** Why the exit status is unknown. */
-  error?: { code: string; message: string };
+  error?: { code: ErrorCode; message: string };
 }
 
 export interface Connection {
@@ -417,7 +417,7 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
     let channel: ClientChannel | undefined;
     let execTimer: NodeJS.Timeout | undefined;
 
-    const finish = (error?: { code: string; message: string }) => {
+    const finish = (error?: { code: ErrorCode; message: string }) => {
       if (done) return;
       done = true;
       clearTimeout(channelTimer);
@@ -437,7 +437,7 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
         error: why,
       });
     };
-    const stop = (error: { code: string; message: string }) => {
+    const stop = (error: { code: ErrorCode; message: string }) => {
       if (channel) {
         try {
           // Channel.signal() is a no-op once stdin is at EOF (not writable); the request itself is still valid.

@@ -9,14 +9,23 @@ import { UsageError } from "../kernel/errors.ts";
 export function parseCommandArgs(command: RegisteredCommand, argv: string[]): CommandArgs {
   const cli = cac("opsterm");
   const cmd = cli.command(cacUsage(command.usage), command.description);
+  const valued: string[] = [];
   for (const opt of command.options ?? []) {
-    cmd.option(opt.flags, opt.description, opt.default === undefined ? undefined : { default: opt.default });
+    // Values stay the strings the user typed: cac would turn "0644" into 644 and "007" into 7.
+    const takesValue = /[<[]/.test(opt.flags);
+    if (takesValue) valued.push(camelName(opt.flags));
+    cmd.option(opt.flags, opt.description, { ...(opt.default === undefined ? {} : { default: opt.default }), ...(takesValue ? { type: [String] } : {}) });
   }
   // Global flags were removed before; these keep cac from calling a negated flag unknown.
   cmd.option("--color", "");
   let captured: CommandArgs | undefined;
   cmd.action((...values: unknown[]) => {
     const options = values.pop() as Record<string, unknown>;
+    for (const key of valued) {
+      const v = options[key];
+      // [String] collects every occurrence; the last one wins, as for any other option.
+      if (Array.isArray(v)) options[key] = v.length ? v[v.length - 1] : undefined;
+    }
     const args: CommandArgs = { ...options, _: [], "--": (options["--"] as string[]) ?? [] };
     delete args.color;
     cmd.args.forEach((arg, i) => {
@@ -35,6 +44,12 @@ export function parseCommandArgs(command: RegisteredCommand, argv: string[]): Co
   }
   if (!captured) throw new UsageError(`${command.name}: could not parse the arguments`, { hint: `See "opsterm ${command.name} --help"` });
   return captured;
+}
+
+/** `-p, --parallel <n>` → "parallel"; `--dry-run` → "dryRun" (cac's own camel-casing). */
+function camelName(flags: string): string {
+  const long = /--([A-Za-z0-9-]+)/.exec(flags)?.[1] ?? "";
+  return long.replace(/^no-/, "").replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** Accepts both `[rest...]` (as help shows it) and cac's own `[...rest]`. */

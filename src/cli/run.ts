@@ -65,6 +65,7 @@ async function dispatch(kernel: Kernel, flags: GlobalFlags, argv: string[], refu
   // `opsterm help me read this log` stays a question for the default command.
   if (argv[0] === "help" && !registry.get("help")) {
     const rest = argv.slice(1);
+    if (rest[0] === "errors" && leadingWords(rest).length <= 2) return (await import("./help-errors.ts")).helpErrors(io, flags.json, leadingWords(rest)[1]);
     if (leadingWords(rest).length === 0 || resolveCommand(registry, rest).kind !== "none") {
       return dispatch(kernel, { ...flags, help: true }, rest, refused, userPlugins);
     }

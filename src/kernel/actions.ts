@@ -12,7 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { CommandContext } from "./context.ts";
-import { DeniedError, EXIT, isOpstermError, IoError, OpstermError } from "./errors.ts";
+import { DeniedError, EXIT, isOpstermError, IoError, OpstermError, type ErrorCode } from "./errors.ts";
 import type { ActionExpansion, HookBus } from "./hooks.ts";
 import {
   DECISION_RANK,
@@ -72,7 +72,7 @@ export interface ExecuteOutcome {
   stderr?: string;
   truncated?: { stdout: boolean; stderr: boolean };
   /** `exitCode` on the error: what a CLI should exit with when this failure means nothing was done (69 unreachable, 77 host key …). */
-  error?: { code: string; message: string; hint?: string; exitCode?: number };
+  error?: { code: ErrorCode; message: string; hint?: string; exitCode?: number };
   details?: Record<string, unknown>;
   data?: unknown;
 }
@@ -158,8 +158,8 @@ export interface ActionGate {
   kinds(): ActionKind[];
 }
 
-const REFUSAL_CODES = new Set(["E_POLICY_REJECT", "E_APPROVAL_DENIED", "E_NO_POLICY"]);
-const AUDIT_CODES = new Set(["E_AUDIT_WRITE", "E_AUDIT_MISSING", "E_AUDIT_RESULT", "E_SNAPSHOT_MISSING", "E_SNAPSHOT_BEFORE", "E_SNAPSHOT_AFTER"]);
+const REFUSAL_CODES = new Set<string>(["E_POLICY_REJECT", "E_APPROVAL_DENIED", "E_NO_POLICY"]);
+const AUDIT_CODES = new Set<string>(["E_AUDIT_WRITE", "E_AUDIT_MISSING", "E_AUDIT_RESULT", "E_SNAPSHOT_MISSING", "E_SNAPSHOT_BEFORE", "E_SNAPSHOT_AFTER"]);
 const COMMAND_KINDS = new Set<ActionKind>(["exec", "session", "local"]);
 
 export function createActionGate(hooks: Pick<HookBus, "call">): ActionGate {

@@ -21,6 +21,31 @@ export interface CommandArgs {
   [key: string]: unknown;
 }
 
+// ---- Types inferred from a command's `usage` and `options` (as citty's ParsedArgs<T>) ----
+
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+type Words<S extends string> = S extends `${infer A} ${infer B}` ? [A, ...Words<B>] : S extends "" ? [] : [S];
+type Rest<N extends string> = N extends `...${infer R}` ? R : N extends `${infer R}...` ? R : never;
+
+/** `<name>` → string, `[name]` → string | undefined, `<...names>` / `[names...]` → string[]. */
+type PositionalArg<W extends string> = W extends `<${infer N}>`
+  ? [Rest<N>] extends [never] ? { [K in Camel<N>]: string } : { [K in Camel<Rest<N>>]: string[] }
+  : W extends `[${infer N}]`
+    ? [Rest<N>] extends [never] ? { [K in Camel<N>]?: string } : { [K in Camel<Rest<N>>]?: string[] }
+    : unknown;
+type Positionals<U extends string, W = Words<U>> = W extends [infer H extends string, ...infer T] ? PositionalArg<H> & Positionals<U, T> : unknown;
+
+/** `-p, --parallel <n>` → parallel; `--dry-run` → dryRun; `--no-stdin` → stdin. */
+type LongName<F extends string> = F extends `${string}--${infer Rest}` ? (Rest extends `${infer N} ${string}` ? N : Rest) : never;
+type OptionKey<F extends string> = LongName<F> extends `no-${infer N}` ? Camel<N> : Camel<LongName<F>>;
+type Widen<D> = D extends number ? number : D extends string ? string : D extends boolean ? boolean : D;
+type DefaultOf<O> = O extends { default: infer D } ? Widen<D> : undefined;
+type OptionValue<O extends OptionSpec> = O["flags"] extends `${string}<${string}>` | `${string}[${string}]` ? string | DefaultOf<O> : boolean | DefaultOf<O>;
+type Options<O extends readonly OptionSpec[]> = { [X in O[number] as string extends X["flags"] ? never : OptionKey<X["flags"]>]: OptionValue<X> };
+
+/** The arguments a command's action receives, typed from its `usage` and `options`. */
+export type ParsedArgs<U extends string = string, O extends readonly OptionSpec[] = []> = Positionals<U> & Options<O> & CommandArgs;
+
 export interface CommandSpec {
   /** `doctor`, or `group action` such as `plugin add`. */
   name: string;
@@ -50,12 +75,21 @@ export interface RegisteredCommand extends CommandSpec {
   plugin: string;
 }
 
+/** A command spec whose action gets arguments typed from its own `usage` and `options`. */
+export type TypedCommandSpec<U extends string, O extends readonly OptionSpec[]> = Omit<CommandSpec, "usage" | "options" | "action"> & {
+  usage?: U;
+  options?: O;
+  action: (args: ParsedArgs<U, O>, ctx: CommandContext) => unknown;
+};
+
 /**
+ * Identity helper that types the action's arguments from the spec: option values are strings
+ * (exactly as typed: `--mode 0644` stays "0644"), flags booleans, `[rest...]` a string array.
  * @example
- * export const doctor = defineCommand({ name: "doctor", description: "Check the setup", action: () => 0 });
+ * defineCommand({ name: "servers show", usage: "<id>", options: [{ flags: "--json", description: "" }], action: (args) => args.id.toUpperCase() });
  */
-export function defineCommand(spec: CommandSpec): CommandSpec {
-  return spec;
+export function defineCommand<const U extends string = "", const O extends readonly OptionSpec[] = []>(spec: TypedCommandSpec<U, O>): CommandSpec {
+  return spec as unknown as CommandSpec;
 }
 
 export interface CommandRegistry {

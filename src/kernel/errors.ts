@@ -4,20 +4,11 @@
  * only under `--debug`.
  */
 
-/** Exit codes, sysexits-style. Documented in README "Exit codes". */
-export const EXIT = {
-  OK: 0,
-  FAILURE: 1,
-  USAGE: 2,
-  DATA: 65,
-  UNAVAILABLE: 69,
-  IO: 74,
-  TEMPORARY: 75,
-  DENIED: 77,
-  CONFIG: 78,
-  INTERRUPTED: 130,
-} as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT] | number;
+import { EXIT } from "./exit-codes.ts";
+import { errorInfo, type ErrorCode } from "./error-codes.ts";
+
+export { EXIT, type ExitCode } from "./exit-codes.ts";
+export { ERROR_CODES, errorInfo, type ErrorCode, type ErrorInfo } from "./error-codes.ts";
 
 export interface ErrorOptions {
   hint?: string;
@@ -29,21 +20,26 @@ export interface ErrorOptions {
 
 /**
  * Base class of every error opsterm expects to happen.
- * @example throw new OpstermError("E_THING", "Cannot do the thing", { hint: "Try the other thing" })
+ * @example throw new OpstermError("E_SCP_NOT_FOUND", "web1:/etc/x does not exist", { hint: "Check the path" })
  */
 export class OpstermError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly exitCode: number;
   readonly hint?: string;
   plugin?: string;
   hook?: string;
 
-  constructor(code: string, message: string, options: ErrorOptions = {}, defaultExit: number = EXIT.FAILURE) {
+  /**
+   * The exit code is the one given, else the subclass's (a UsageError is always 2), else the
+   * catalogue's for `code`; the hint is the one given, else the catalogue's.
+   */
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}, defaultExit?: number) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const info = errorInfo(code);
     this.name = new.target.name;
     this.code = code;
-    this.exitCode = options.exitCode ?? defaultExit;
-    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? defaultExit ?? (typeof info?.exit === "number" ? info.exit : EXIT.FAILURE);
+    this.hint = options.hint ?? info?.hint;
     this.plugin = options.plugin;
     this.hook = options.hook;
   }
@@ -51,49 +47,49 @@ export class OpstermError extends Error {
 
 /** Wrong arguments or flags (exit 2). */
 export class UsageError extends OpstermError {
-  constructor(message: string, options: ErrorOptions & { code?: string } = {}) {
+  constructor(message: string, options: ErrorOptions & { code?: ErrorCode } = {}) {
     super(options.code ?? "E_USAGE", message, options, EXIT.USAGE);
   }
 }
 
 /** A config file that is missing a value, has an unknown key or a wrong type (exit 78). */
 export class ConfigError extends OpstermError {
-  constructor(code: string, message: string, options: ErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(code, message, options, EXIT.CONFIG);
   }
 }
 
 /** Input data that cannot be parsed: YAML, JSON, a batch line (exit 65). */
 export class DataError extends OpstermError {
-  constructor(code: string, message: string, options: ErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(code, message, options, EXIT.DATA);
   }
 }
 
 /** A host, provider or tool that cannot be reached (exit 69). */
 export class UnavailableError extends OpstermError {
-  constructor(code: string, message: string, options: ErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(code, message, options, EXIT.UNAVAILABLE);
   }
 }
 
 /** Local I/O failed; the audit log uses it to fail closed (exit 74). */
 export class IoError extends OpstermError {
-  constructor(code: string, message: string, options: ErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(code, message, options, EXIT.IO);
   }
 }
 
 /** Try again later: rate limited, lock held (exit 75). */
 export class TemporaryError extends OpstermError {
-  constructor(code: string, message: string, options: ErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(code, message, options, EXIT.TEMPORARY);
   }
 }
 
 /** Refused by policy, by the user at an approval prompt, or an untrusted plugin (exit 77). */
 export class DeniedError extends OpstermError {
-  constructor(code: string, message: string, options: ErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(code, message, options, EXIT.DENIED);
   }
 }

@@ -3,6 +3,8 @@
  * no behaviour lives here.
  */
 
+import type { ErrorCode } from "./error-codes.ts";
+
 /** The three outcomes of the policy gate, most permissive first. */
 export type Decision = "auto-allow" | "approval-required" | "reject";
 
@@ -141,7 +143,7 @@ export interface ActionResult {
   details: Record<string, unknown>;
   /** Executor output for the caller only (file content, listings); never audited. */
   data?: unknown;
-  error?: { code: string; message: string; hint?: string; exitCode?: number };
+  error?: { code: ErrorCode; message: string; hint?: string; exitCode?: number };
 }
 
 /** A file write about to happen or just done, for the snapshot hooks. */

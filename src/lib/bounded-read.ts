@@ -5,7 +5,7 @@
  * hang or gigabytes of memory. Every reader of opsterm's own files goes through here.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
-import { DataError, fromSystemError, IoError } from "../kernel/errors.ts";
+import { DataError, fromSystemError, IoError, type ErrorCode } from "../kernel/errors.ts";
 
 const MiB = 1024 * 1024;
 
@@ -26,7 +26,7 @@ export const READ_LIMITS = {
 } as const;
 
 /** The typed error to throw (DataError, ConfigError …): callers choose the exit code. */
-export type ErrorClass = new (code: string, message: string, opts?: { hint?: string }) => Error;
+export type ErrorClass = new (code: ErrorCode, message: string, opts?: { hint?: string }) => Error;
 
 export interface BoundedReadOptions {
   maxBytes: number;

@@ -2,7 +2,7 @@
  * Small JSON state files (the plugin and workspace trust stores): a bounded read that names the
  * file when it is damaged, and a read-modify-write under a lock so two writers both land.
  */
-import { DataError } from "../kernel/errors.ts";
+import { DataError, type ErrorCode } from "../kernel/errors.ts";
 import { atomicWrite } from "./atomic-write.ts";
 import { READ_LIMITS, readBoundedText } from "./bounded-read.ts";
 import { withLock } from "./lock.ts";
@@ -14,12 +14,12 @@ export interface JsonStoreSpec<T> {
   /** Throws (any Error) when the parsed data does not have the expected shape. */
   check(data: unknown): asserts data is T;
   /** The error code and the way out when the file is damaged. */
-  code: string;
+  code: ErrorCode;
   hint: string;
 }
 
 /** The spec of a `{ "version": 1, "<list>": [ … ] }` store, the shape of both trust stores. */
-export function versionedListSpec<T>(path: string, list: string, code: string, hint: string): JsonStoreSpec<T> {
+export function versionedListSpec<T>(path: string, list: string, code: ErrorCode, hint: string): JsonStoreSpec<T> {
   return {
     path,
     empty: () => ({ version: 1, [list]: [] }) as T,
