@@ -16,6 +16,9 @@ import { formatError } from "./format-error.ts";
 import { renderCommandHelp, renderGroupHelp, renderMainHelp } from "./help.ts";
 import { parseCommandArgs } from "./parse-args.ts";
 
+/** What a shell reports for a command killed by SIGPIPE (128 + 13). */
+const EXIT_SIGPIPE = 141;
+
 export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promise<number> {
   const { flags, rest } = extractGlobalFlags(runtime.argv);
   const errColor = colorWanted(runtime.env, Boolean(runtime.stderr.isTTY), flags.color);
@@ -120,6 +123,13 @@ async function runCommand(kernel: Kernel, command: RegisteredCommand, argv: stri
   };
   const offInt = ctx.runtime.onSignal("SIGINT", onInterrupt);
   const offTerm = ctx.runtime.onSignal("SIGTERM", onInterrupt);
+  // The reader went away (`| head`): stop the work as for Ctrl-C, quietly, and exit like a
+  // command killed by SIGPIPE (141) once its records are written.
+  let outputClosed = false;
+  const offClosed = ctx.runtime.onOutputClosed?.(() => {
+    outputClosed = true;
+    controller.abort(new InterruptedError("The output was closed"));
+  });
   const started = Date.now();
   const event = { command: command.name, args, runId: ctx.runId };
   let exitCode: number = EXIT.OK;
@@ -135,6 +145,11 @@ async function runCommand(kernel: Kernel, command: RegisteredCommand, argv: stri
   } finally {
     offInt();
     offTerm();
+    offClosed?.();
+  }
+  if (outputClosed) {
+    failure = undefined;
+    exitCode = EXIT_SIGPIPE;
   }
   const e = failure as OpstermError | undefined;
   await kernel.hooks.call("afterCommand", {

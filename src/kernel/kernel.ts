@@ -192,7 +192,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
         runId: randomUUID(),
         json: flags.json,
         debug: options.debug,
-        prompt: createPrompter(() => runtime.stdin, runtime.stderr),
+        prompt: createPrompter(() => runtime.stdin, runtime.stderr, runtime.openTty),
         signal,
         registry,
         configSchema,

@@ -16,14 +16,30 @@ export interface Prompter {
   text(message: string, options?: { default?: string }): Promise<string>;
 }
 
-/** `stdin` may be a function, so the stream is only built when a question is asked. */
-export function createPrompter(stdin: NodeJS.ReadStream | (() => NodeJS.ReadStream), stderr: NodeJS.WriteStream): Prompter {
-  const input = typeof stdin === "function" ? stdin : () => stdin;
+/**
+ * `stdin` may be a function, so the stream is only built when a question is asked. When stdin is
+ * not a terminal (data is piped in) but stderr is, questions are read from the controlling
+ * terminal (`openTty`), as sudo does; without one nothing is asked.
+ */
+export function createPrompter(stdin: NodeJS.ReadStream | (() => NodeJS.ReadStream), stderr: NodeJS.WriteStream, openTty?: () => NodeJS.ReadStream | undefined): Prompter {
+  let source: NodeJS.ReadStream | undefined;
+  let fromTty = false;
+  const input = () => {
+    if (source) return source;
+    const s = typeof stdin === "function" ? stdin() : stdin;
+    const tty = s.isTTY || !stderr.isTTY ? undefined : openTty?.();
+    fromTty = tty !== undefined;
+    source = tty ?? s;
+    return source;
+  };
   let isInteractive: boolean | undefined;
   const interactive = () => (isInteractive ??= Boolean(stderr.isTTY && input().isTTY));
 
   async function ask(question: string): Promise<string> {
-    const rl = createInterface({ input: input(), output: stderr, terminal: true });
+    const from = input();
+    // The controlling terminal is opened unreferenced; a question must keep the process alive.
+    if (fromTty) (from as { ref?: () => void }).ref?.();
+    const rl = createInterface({ input: from, output: stderr, terminal: true });
     try {
       return await new Promise<string>((resolve, reject) => {
         rl.on("SIGINT", () => reject(new InterruptedError()));
@@ -33,6 +49,7 @@ export function createPrompter(stdin: NodeJS.ReadStream | (() => NodeJS.ReadStre
     } finally {
       rl.removeAllListeners("close");
       rl.close();
+      if (fromTty) (from as { unref?: () => void }).unref?.();
     }
   }
 

@@ -27,7 +27,7 @@ describe("CLI dispatch", () => {
   it("resolves a group action and parses positionals, options and `--`", async () => {
     const r = await run(["probe", "run", "web*", "a", "--parallel", "8", "--yes", "--", "ls", "-la"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ target: "web*", rest: ["a"], parallel: 8, yes: true, "--": ["ls", "-la"] });
+    expect(JSON.parse(r.stdout)).toMatchObject({ target: "web*", rest: ["a"], parallel: "8", yes: true, "--": ["ls", "-la"] });
   });
 
   it("accepts global flags before the command", async () => {
