@@ -2,23 +2,12 @@
  * `opsterm audit log|verify|show`. Heavy modules are imported inside the actions.
  */
 import { defineCommand, EXIT, UsageError, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
+import { parseLimit, parseSince as parseSinceOption } from "../../src/lib/args.ts";
 import type { AuditRecord } from "./types.ts";
 
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `2h`, `7d`, `30m`, or an ISO date/time. */
+/** `2h`, `7d`, `30m`, or an ISO date/time (the shared parser, with the audit's error code). */
 export function parseSince(text: string, now: Date): Date {
-  const rel = /^(\d{1,9})([smhdw])$/.exec(text.trim());
-  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNITS[rel[2]]);
-  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
-  if (ymd) {
-    const t = Date.parse(text);
-    // Date.parse rolls 2025-02-30 over to March 2: a calendar day that does not exist is an error.
-    const day = new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3])));
-    const real = day.getUTCFullYear() === Number(ymd[1]) && day.getUTCMonth() === Number(ymd[2]) - 1 && day.getUTCDate() === Number(ymd[3]);
-    if (!Number.isNaN(t) && real) return new Date(t);
-  }
-  throw new UsageError(`--since "${text}" is neither a duration nor an ISO date`, { code: "E_AUDIT_SINCE", hint: "Use e.g. --since 2h, --since 7d or --since 2025-01-31T12:00:00Z" });
+  return parseSinceOption(text, now, "E_AUDIT_SINCE");
 }
 
 function summary(r: AuditRecord): string {
@@ -49,8 +38,7 @@ const log = defineCommand({
   ],
   examples: ["opsterm audit log --server web-1 --since 2h", "opsterm audit log --json --limit 1000 | jq '.[] | select(.decision==\"reject\")'"],
   async action(args, ctx) {
-    const limit = Number(args.limit ?? 50);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, got "${args.limit}"`, { code: "E_AUDIT_LIMIT" });
+    const limit = parseLimit(args.limit ?? 50, "--limit", "E_AUDIT_LIMIT");
     const since = args.since === undefined ? undefined : parseSince(String(args.since), new Date());
     const server = args.server === undefined ? undefined : String(args.server);
     const { auditFiles, readRecords } = await import("./log.ts");

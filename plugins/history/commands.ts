@@ -3,6 +3,7 @@
  */
 import { DataError, UsageError, defineCommand, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
 import { parseAge } from "./duration.ts";
+import { parseLimit } from "../../src/lib/args.ts";
 import { formatEntry, formatList } from "./format.ts";
 import type { HistoryStore } from "./service.ts";
 
@@ -35,8 +36,7 @@ const search = defineCommand({
   ],
   examples: ["opsterm history", "opsterm history nginx reload", "opsterm history --mode exec --server web-1 --limit 50", "opsterm history 'restart*' --json"],
   async action(args, ctx) {
-    const limit = Number(args.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, got "${args.limit}"`, { code: "E_USAGE", hint: "e.g. --limit 50" });
+    const limit = parseLimit(args.limit);
     const query = ((args.query as string[] | undefined) ?? []).join(" ").trim();
     const store = await storeFor(ctx);
     const entries = await store.search({

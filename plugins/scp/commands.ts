@@ -4,7 +4,8 @@
  */
 import { defineCommand, exitCodeFor, expandHome, OpstermError, UsageError, type ActionResult, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
 import { formatBytes } from "../../src/lib/format.ts";
-import { checkRemotePath, parseEndpoint, parseMode, parseVia } from "./spec.ts";
+import { parseVia } from "../../src/lib/args.ts";
+import { checkRemotePath, parseEndpoint, parseMode } from "./spec.ts";
 import type { ScpFileResult, WrittenFile } from "./transfer.ts";
 
 const VIA = { flags: "--via <hosts>", description: "Jump hosts (inventory ids, comma-separated), replacing the inventory's chain" };

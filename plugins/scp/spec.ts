@@ -40,16 +40,3 @@ export function parseMode(value: unknown): number | undefined {
   if (mode > 0o7777) throw new UsageError(`--mode ${text} is out of range`, { code: "E_SCP_MODE" });
   return mode;
 }
-
-/** Splits `--via a,b` into hop ids. */
-export function parseVia(value: unknown): string[] | undefined {
-  if (value === undefined || value === null || value === false || value === "") return undefined;
-  const ids = String(value)
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const id of ids) {
-    if (id.startsWith("-") || /[\0-\x20\x7f]/.test(id)) throw new UsageError(`--via holds an invalid hop ${JSON.stringify(id)}`, { code: "E_SCP_VIA", hint: "Give inventory ids separated by commas: --via bastion,inner" });
-  }
-  return ids;
-}

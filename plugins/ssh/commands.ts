@@ -251,7 +251,7 @@ const ssh = defineCommand({
   ],
   examples: ["opsterm ssh web1", "opsterm ssh db1 --via bastion,inner", "echo uptime | opsterm ssh web1 --yes"],
   async action(args, ctx) {
-    const { parseVia } = await import("./target.ts");
+    const { parseVia } = await import("../../src/lib/args.ts");
     const via = parseVia(args.via);
     // Resolved here for the error a person expects ("matches 3 servers; ssh needs exactly one").
     const server = await ctx.use("inventory").resolveOne(String(args.server), { via, what: "ssh" });
@@ -295,13 +295,9 @@ const exec = defineCommand({
     const [{ sshSettings }, ex, stdinInfo] = await Promise.all([lazy.settings(), lazy.exec(), import("../../src/lib/stdin.ts")]);
     const servers = await ctx.use("inventory").resolveTargets(String(args.target));
     const settings = await sshSettings(ctx);
-    const seconds = (v: unknown, flag: string) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} expects a positive number of seconds, got "${v}"`);
-      return n * 1000;
-    };
-    const timeoutMs = args.timeout !== undefined ? seconds(args.timeout, "--timeout") : undefined;
-    const connectTimeoutMs = args.connectTimeout !== undefined ? seconds(args.connectTimeout, "--connect-timeout") : undefined;
+    const { parseSeconds } = await import("../../src/lib/args.ts");
+    const timeoutMs = args.timeout !== undefined ? parseSeconds(args.timeout, "--timeout") : undefined;
+    const connectTimeoutMs = args.connectTimeout !== undefined ? parseSeconds(args.connectTimeout, "--connect-timeout") : undefined;
     const parallel = args.parallel !== undefined ? Number(args.parallel) : settings.parallel;
     if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel expects a positive whole number, got "${args.parallel}"`);
     const maxCapture = args.maxOutput !== undefined ? Number(args.maxOutput) : servers.length === 1 ? 1024 * 1024 : 256 * 1024;

@@ -29,13 +29,3 @@ export function exactlyOne(servers: ResolvedServer[], spec: string, what: string
     hint: what === "ssh" ? `Name one id, or run a command on all of them with: opsterm exec ${JSON.stringify(spec)} -- <command>` : "Name one id",
   });
 }
-
-/** `--via a,b` → ["a", "b"], refusing ids that could be read as options. */
-export function parseVia(value: unknown): string[] | undefined {
-  if (value === undefined || value === false) return undefined;
-  const ids = String(value).split(",").map((s) => s.trim()).filter(Boolean);
-  for (const id of ids) {
-    if (UNSAFE.test(id)) throw new UsageError(`--via holds an invalid hop ${JSON.stringify(id)}`, { code: "E_VIA", hint: "Give inventory ids separated by commas: --via bastion,inner" });
-  }
-  return ids;
-}

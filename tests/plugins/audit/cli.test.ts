@@ -96,7 +96,7 @@ describe("opsterm audit", () => {
 
   it("audit log --since rejects a value that is neither a duration nor a date (exit 2)", async () => {
     const { home } = await seeded();
-    for (const since of ["yesterday", "2025-02-30", "2025-13-01", "2025-01-31garbage", "2x", "1.5h"]) {
+    for (const since of ["yesterday", "2025-02-30", "2025-13-01", "2025-01-31garbage", "2x", "h"]) {
       const r = await runInProcess(["audit", "log", "--since", since], { home, plugins: PLUGINS, env: { NO_COLOR: "1" } });
       expect({ since, code: r.code }).toEqual({ since, code: 2 });
       expect(r.stdout).toBe("");

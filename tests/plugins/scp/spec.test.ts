@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseEndpoint, parseMode, parseVia } from "../../../plugins/scp/spec.ts";
+import { parseEndpoint, parseMode } from "../../../plugins/scp/spec.ts";
+import { parseVia } from "../../../src/lib/args.ts";
 import { formatBytes } from "../../../src/lib/format.ts";
 
 describe("parseEndpoint()", () => {
@@ -42,7 +43,7 @@ describe("parseVia()", () => {
   it("splits hop ids and refuses option-like or spaced ones", () => {
     expect(parseVia("bastion, inner")).toEqual(["bastion", "inner"]);
     expect(parseVia(undefined)).toBeUndefined();
-    expect(() => parseVia("-oProxyCommand=x")).toThrow(expect.objectContaining({ code: "E_SCP_VIA" }));
+    expect(() => parseVia("-oProxyCommand=x")).toThrow(expect.objectContaining({ code: "E_VIA" }));
   });
 });
 
