@@ -7,7 +7,7 @@
 import { exitCodeFor, type CommandContext, type Verdict } from "../../src/kernel/index.ts";
 import { shellQuote } from "../../src/lib/shell-quote.ts";
 // Type-only: the shell plugin augments OpstermServices with "shell"; no runtime import of its code.
-import type {} from "../shell/types.ts";
+import type {} from "../../src/contracts/shell.ts";
 
 export { extractCommands } from "../../src/lib/suggested-commands.ts";
 

@@ -7,7 +7,7 @@
 import { posix } from "node:path";
 import type { Stats } from "ssh2";
 import { EXIT, isOpstermError, UsageError, type ActionRequest, type Execution, type ExecuteOutcome, type Executor, type PluginContext } from "../../src/kernel/index.ts";
-import type { ServerTarget } from "../ssh/types.ts";
+import type { ServerTarget } from "../../src/contracts/inventory.ts";
 import { openSftp, permissionBits, SftpError } from "./sftp.ts";
 import { downloadTree, octal, readSlice, streamRemote, uploadTree, writeContent, type Content, type ScpFileResult, type Session, type WrittenFile } from "./transfer.ts";
 

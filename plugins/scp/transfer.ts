@@ -7,7 +7,7 @@ import { createReadStream } from "node:fs";
 import { lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { basename, join, posix, relative } from "node:path";
 import { EXIT, OpstermError, UsageError, type ActionContext, type SnapshotRef } from "../../src/kernel/index.ts";
-import type { Connection, ResolvedServer } from "../ssh/types.ts";
+import type { Connection, ResolvedServer } from "../../src/contracts/inventory.ts";
 import { downloadToFile, readRemote, readRemoteBuffer } from "./download.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { isNoSuchFile, type Sftp } from "./sftp.ts";

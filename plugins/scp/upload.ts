@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { posix } from "node:path";
-import type { Connection } from "../ssh/types.ts";
+import type { Connection } from "../../src/contracts/inventory.ts";
 import { OpstermError, type ErrorCode } from "../../src/kernel/index.ts";
 import { shellQuote } from "../../src/lib/shell-quote.ts";
 import { permissionBits, type Sftp, type SftpFile } from "./sftp.ts";

@@ -7,7 +7,7 @@ import { ConfigError } from "../../src/kernel/index.ts";
 import type { CommandOutput } from "./output.ts";
 import type { LastCommand } from "./types.ts";
 // Type-only: the chat plugin augments OpstermServices with "chat"; no runtime import of its code.
-import type {} from "../chat/types.ts";
+import type {} from "../../src/contracts/chat.ts";
 import { extractCommands } from "../../src/lib/suggested-commands.ts";
 
 const QUESTION = "What happened and how do I fix it?";

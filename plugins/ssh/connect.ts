@@ -15,6 +15,7 @@ import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { DeniedError, InterruptedError, OpstermError, UnavailableError, ConfigError, type ErrorCode } from "../../src/kernel/index.ts";
 import { fingerprint, hostKeyName, keyTypeOf, type KnownHostsFile } from "./known-hosts.ts";
 import { pipeInput } from "../../src/lib/pipe-input.ts";
+import type { Connection, ExecOptions, ExecResult } from "../../src/contracts/inventory.ts";
 import type { Hop, ResolvedServer } from "./types.ts";
 
 export type HostKeyMode = "ask" | "accept-new" | "strict";
@@ -53,43 +54,7 @@ export interface ConnectOptions {
   debug?: (message: string) => void;
 }
 
-export interface ExecOptions {
-  signal?: AbortSignal;
-  /** Called with each chunk; a returned promise pauses the channel until it settles (backpressure to the server). */
-  onStdout?: (chunk: Buffer) => void | Promise<void>;
-  onStderr?: (chunk: Buffer) => void | Promise<void>;
-  /** Bytes kept per stream in the result; the rest is only streamed. Default 1 MiB. */
-  maxCapture?: number;
-  /** Deadline for the command; on expiry the channel is closed and the exit status is unknown. */
-  timeoutMs?: number;
-  /** Deadline for the server to open the channel. Default 10 s. */
-  channelTimeoutMs?: number;
-  /** Sent to the command's stdin, then EOF; a stream is piped as it arrives (with backpressure). Default: EOF right away. */
-  stdin?: string | Uint8Array | AsyncIterable<Uint8Array>;
-}
-
-export interface ExecResult {
-  /** Remote exit status; null when it is unknown (lost connection, signal, deadline). Never 0 by default. */
-  exitCode: number | null;
-  /** Signal name when the remote command was killed by one. */
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  truncated: { stdout: boolean; stderr: boolean };
-  /** Why the exit status is unknown. */
-  error?: { code: ErrorCode; message: string };
-}
-
-export interface Connection {
-  server: ResolvedServer;
-  /** The ssh2 Client of the target (use it for sftp). */
-  client: Client;
-  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
-  /** Closes the target and every hop, last first. */
-  close(): void;
-  /** Resolves when the target connection has closed (for whatever reason). */
-  closed: Promise<void>;
-}
+export type { Connection, ExecOptions, ExecResult } from "../../src/contracts/inventory.ts";
 
 const DEFAULT_CAPTURE = 1024 * 1024;
 const HOST_KEY_ALGOS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];

@@ -2,8 +2,8 @@
  * The server inventory, as the ssh plugin provides it ("inventory") and as other plugins read it,
  * and the connections it lends to built-in executors ("ssh.connections"). Type-only.
  */
-import type { ActionContext, ActionTarget } from "../kernel/index.ts";
-import type { Connection } from "../../plugins/ssh/connect.ts";
+import type { Client } from "ssh2";
+import type { ActionContext, ActionTarget, ErrorCode } from "../kernel/index.ts";
 
 /** One SSH endpoint: a target or a jump hop. */
 export interface Hop {
@@ -65,7 +65,46 @@ export interface ConnectionLender {
   lease(ctx: ActionContext, server: ResolvedServer, signal: AbortSignal): Promise<Lease>;
 }
 
-export type { Connection, ExecOptions, ExecResult } from "../../plugins/ssh/connect.ts";
+/** Running one command on an open connection. */
+export interface ExecOptions {
+  signal?: AbortSignal;
+  /** Called with each chunk; a returned promise pauses the channel until it settles (backpressure to the server). */
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+  onStderr?: (chunk: Buffer) => void | Promise<void>;
+  /** Bytes kept per stream in the result; the rest is only streamed. Default 1 MiB. */
+  maxCapture?: number;
+  /** Deadline for the command; on expiry the channel is closed and the exit status is unknown. */
+  timeoutMs?: number;
+  /** Deadline for the server to open the channel. Default 10 s. */
+  channelTimeoutMs?: number;
+  /** Sent to the command's stdin, then EOF; a stream is piped as it arrives (with backpressure). Default: EOF right away. */
+  stdin?: string | Uint8Array | AsyncIterable<Uint8Array>;
+}
+
+export interface ExecResult {
+  /** Remote exit status; null when it is unknown (lost connection, signal, deadline). Never 0 by default. */
+  exitCode: number | null;
+  /** Signal name when the remote command was killed by one. */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: { stdout: boolean; stderr: boolean };
+  /** Why the exit status is unknown. */
+  error?: { code: ErrorCode; message: string };
+}
+
+/** An open SSH connection to a server (through its jump chain), verified host keys on every hop. */
+export interface Connection {
+  server: ResolvedServer;
+  /** The ssh2 Client of the target (use it for sftp). */
+  client: Client;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Closes the target and every hop, last first. */
+  close(): void;
+  /** Resolves when the target connection has closed (for whatever reason). */
+  closed: Promise<void>;
+}
+
 
 declare module "../kernel/context.ts" {
   interface OpstermServices {

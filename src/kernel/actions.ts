@@ -134,17 +134,20 @@ export interface AuditSink {
 /** One audit record as the gate writes it. The audit plugin redacts and chains it. */
 export interface AuditInput {
   runId: string;
+  /** Who acted: `alice (user)`, `ai:openai/gpt-4o`, `mcp:claude-code`. */
   actor: string;
   server: string;
   action: AuditAction;
+  /** Command line, path, target, details. Redacted by the audit plugin before it is written. */
   args: Record<string, unknown>;
   decision?: Verdict["decision"];
   rule?: string;
+  /** `tty:alice`, `flag:--yes`, `workflow:<run>`, `refused:<who>`, or undefined. */
   approver?: string;
   phase: "intent" | "result" | "event";
   exitCode?: number | null;
   durationMs?: number;
-  /** The last file written: its snapshot commits, for `audit show`. */
+  /** The last file written: its snapshot commits, for `audit show` (not redacted). */
   snapshot?: { path: string; before?: string; after?: string };
 }
 
