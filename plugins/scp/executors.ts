@@ -23,6 +23,8 @@ export interface WriteParams {
   forceMode?: boolean;
   size?: number;
   progress?: boolean;
+  /** Replace only if the file still has this sha256 (null: only if it does not exist). */
+  expectSha256?: string | null;
 }
 
 export interface ReadParams {

@@ -50,6 +50,8 @@ interface WriteJob {
   size?: number;
   mode?: number;
   forceMode?: boolean;
+  /** The target's sha256 (or null: absent) that must still hold just before the rename. */
+  expectSha256?: string | null;
 }
 
 /** Writes one file with before/after snapshots. Pushes what it wrote to `done` before the after-snapshot. */
@@ -69,6 +71,7 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
   const result = await atomicUpload(conn, sftp, job.source(), target, {
     mode: job.mode,
     forceMode: job.forceMode,
+    expectSha256: job.expectSha256,
     keepBytes: SNAPSHOT_MAX_BYTES,
     onProgress: (n) => progress.add(n),
     signal,
@@ -93,12 +96,12 @@ async function* once(content: Uint8Array | string): AsyncIterable<Uint8Array> {
 export type Content = Uint8Array | string | AsyncIterable<Uint8Array>;
 
 /** One remote file from content in hand or a stream (`put`, a tool's write). */
-export async function writeContent(session: Session, path: string, content: Content, options: { mode?: number; forceMode?: boolean; size?: number }, done: WrittenFile[]): Promise<void> {
+export async function writeContent(session: Session, path: string, content: Content, options: { mode?: number; forceMode?: boolean; size?: number; expectSha256?: string | null }, done: WrittenFile[]): Promise<void> {
   const size = options.size ?? (typeof content === "string" ? Buffer.byteLength(content) : content instanceof Uint8Array ? content.byteLength : undefined);
   const progress = createProgress(session.ctx.io.stderr, session.progress && session.ctx.io.isTTY.stderr, `${session.server.id}:${posix.basename(path)}`, size);
   const source = typeof content === "string" || content instanceof Uint8Array ? () => once(content) : () => content;
   try {
-    await writeOne(session, { remote: path, source, size, mode: options.mode, forceMode: options.forceMode }, progress, done);
+    await writeOne(session, { remote: path, source, size, mode: options.mode, forceMode: options.forceMode, expectSha256: options.expectSha256 }, progress, done);
   } finally {
     progress.done();
   }

@@ -20,6 +20,11 @@ export interface UploadOptions {
   keepBytes?: number;
   onProgress?: (bytes: number) => void;
   signal?: AbortSignal;
+  /**
+   * What the target must still hold just before the rename (a patch or an undo decided on it):
+   * its sha256, or null for "must not exist". Otherwise nothing is replaced (E_PRECONDITION, 75).
+   */
+  expectSha256?: string | null;
 }
 
 export interface UploadResult {
@@ -123,6 +128,7 @@ export async function atomicUpload(
     stage = "verify";
     const verifiedBy = await verify(conn, sftp, temp, sha256, options.signal);
     if (options.signal?.aborted) throw options.signal.reason ?? new Error("aborted");
+    if (options.expectSha256 !== undefined) await checkUnchanged(conn, sftp, target.path, options.expectSha256, options.signal);
     stage = "rename";
     await sftp.rename(temp, target.path);
     tempExists = false;
@@ -138,6 +144,29 @@ export async function atomicUpload(
     const kept = target.exists ? "the old file is intact" : "no file was created";
     throw new UploadError("E_SCP_WRITE", `Writing ${target.path} failed during ${stage}: ${why}; ${kept}`, "Check the connection and free space on the server, then retry", error);
   }
+}
+
+/** The target still holds what the caller decided on (re-checked as late as possible: just before the rename). */
+async function checkUnchanged(conn: Pick<Connection, "exec">, sftp: Sftp, path: string, expected: string | null, signal?: AbortSignal): Promise<void> {
+  const stats = await sftp.stat(path);
+  let actual: string | null = null;
+  if (stats) {
+    actual = (await sha256sum(conn, path)) ?? null;
+    if (actual === null) {
+      const file = await sftp.open(path, "r");
+      const hash = createHash("sha256");
+      try {
+        await sftp.readAll(file, (chunk) => void hash.update(chunk), signal);
+      } finally {
+        await sftp.close(file).catch(() => undefined);
+      }
+      actual = hash.digest("hex");
+    }
+  }
+  if (actual === expected) return;
+  const was = expected === null ? "did not exist" : `had sha256 ${expected.slice(0, 16)}…`;
+  const now = actual === null ? "is gone" : `has sha256 ${actual.slice(0, 16)}…`;
+  throw new UploadError("E_PRECONDITION", `${path} changed since it was read: it ${was} and now ${now}; nothing was replaced`, "Read it again and redo the change on the current content");
 }
 
 async function keepOwner(sftp: Sftp, file: SftpFile, target: TargetInfo): Promise<void> {

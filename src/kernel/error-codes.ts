@@ -126,6 +126,7 @@ export const ERROR_CODES = {
   E_HISTORY_SAVE: { exit: IO, summary: "history.db cannot be saved" },
 
   // Temporary
+  E_PRECONDITION: { exit: TEMPORARY, summary: "the remote file changed since it was read; nothing was replaced", hint: "Read it again and redo the change" },
   E_LOCK_TIMEOUT: { exit: TEMPORARY, summary: "another opsterm process holds the lock", hint: "Wait for it to finish" },
   E_CHAT_RATE_LIMIT: { exit: TEMPORARY, summary: "the provider rate-limited the request (429)", hint: "Try again in a moment" },
   E_CHAT_TIMEOUT: { exit: TEMPORARY, summary: "the provider did not answer in time" },

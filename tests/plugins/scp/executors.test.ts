@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILTIN_PLUGINS } from "../../../plugins/index.ts";
 import { globMatcher, type DirEntry } from "../../../plugins/scp/executors.ts";
+import { exitCodeFor } from "../../../src/kernel/actions.ts";
 import { startSshd, writeOpstermHome, type OpstermHome, type SshdHandle } from "../../helpers/sshd.ts";
 import { createTestKernel, type TestKernel } from "../../helpers/test-kernel.ts";
 
@@ -71,6 +72,24 @@ describe("write and read", () => {
     expect((big.data as { content: Buffer }).content.length).toBe(1000);
     const missing = await t.ctx.actions.run({ kind: "read", target: "web1", path: join(remote, "absent") });
     expect(missing.error?.code).toBe("E_SCP_NOT_FOUND");
+  });
+});
+
+describe("a write that depends on what it read (patches, undo)", () => {
+  it("replaces only while the file still has the expected sha256; otherwise nothing changes (75)", async () => {
+    const path = join(remote, "patched.conf");
+    writeFileSync(path, "v1\n");
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+    const ok = await t.ctx.actions.run({ kind: "write", target: "web1", path, params: { content: "v2\n", expectSha256: sha("v1\n") } }, { preApproved: true });
+    expect(ok.exitCode).toBe(0);
+    expect(readFileSync(path, "utf8")).toBe("v2\n");
+    const stale = await t.ctx.actions.run({ kind: "write", target: "web1", path, params: { content: "v3\n", expectSha256: sha("v1\n") } }, { preApproved: true });
+    expect(stale.error?.code).toBe("E_PRECONDITION");
+    expect(exitCodeFor(stale)).toBe(75);
+    expect(readFileSync(path, "utf8")).toBe("v2\n");
+    const mustBeNew = await t.ctx.actions.run({ kind: "write", target: "web1", path, params: { content: "v4\n", expectSha256: null } }, { preApproved: true });
+    expect(mustBeNew.error?.code).toBe("E_PRECONDITION");
+    expect(readFileSync(path, "utf8")).toBe("v2\n");
   });
 });
 
