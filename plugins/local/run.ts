@@ -12,7 +12,6 @@ const DEFAULT_CAPTURE = 1024 * 1024;
 export interface LocalParams {
   /** Hand the terminal to the command (a person runs a suggestion): nothing is captured. */
   inherit?: boolean;
-  cwd?: string;
 }
 
 export function runLocal(run: Execution): Promise<ExecuteOutcome> {
@@ -22,7 +21,7 @@ export function runLocal(run: Execution): Promise<ExecuteOutcome> {
     const child = spawn("bash", ["-c", run.command], {
       stdio: params.inherit ? "inherit" : ["pipe", "pipe", "pipe"],
       env: run.ctx.env as NodeJS.ProcessEnv,
-      cwd: params.cwd ?? run.ctx.runtime.cwd(),
+      cwd: run.action.cwd ?? run.ctx.runtime.cwd(),
       detached: !params.inherit,
     });
     const captured = { stdout: [] as Buffer[], stderr: [] as Buffer[] };

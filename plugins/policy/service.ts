@@ -4,6 +4,7 @@
  */
 import { OpstermError } from "../../src/kernel/errors.ts";
 import { stateFiles, type Action, type Paths, type Verdict } from "../../src/kernel/index.ts";
+import { shellQuote } from "../../src/lib/shell-quote.ts";
 import type { ClassifyOptions, PolicyService } from "./types.ts";
 import type { RuleFile } from "./user-rules.ts";
 
@@ -62,7 +63,8 @@ export function createPolicyService(files: RuleFile[] | (() => RuleFile[])): Loa
       switch (action.kind) {
         case "exec":
         case "local":
-          return e.classify(action.command, options);
+          // A working directory changes what relative paths name: judge the line as it will run.
+          return e.classify(action.cwd === undefined ? action.command : `cd -- ${shellQuote(action.cwd)} && ${action.command}`, options);
         case "session":
           return e.session(options, action.origin === "user" && action.interactive === true);
         case "read": {

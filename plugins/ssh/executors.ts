@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { EXIT, isOpstermError, type ActionContext, type ActionRequest, type Execution, type ExecuteOutcome, type Executor } from "../../src/kernel/index.ts";
 import { pipeInput } from "../../src/lib/pipe-input.ts";
+import { shellQuote } from "../../src/lib/shell-quote.ts";
 import type { InventoryLoader } from "./inventory-cache.ts";
 import type { ConnectionPool } from "./pool.ts";
 import { announceShadows, connectOptions, sshSettings } from "./settings.ts";
@@ -75,7 +76,9 @@ export function execExecutor(deps: SshDeps): ServerExecutor {
         return connectFailure(error);
       }
       try {
-        const r = await held.conn.exec(run.command, {
+        // The directory is quoted, never parsed: a cwd cannot smuggle a second command in.
+        const line = run.action.cwd === undefined ? run.command : `cd -- ${shellQuote(run.action.cwd)} && ${run.command}`;
+        const r = await held.conn.exec(line, {
           signal: run.signal,
           timeoutMs: run.io.timeoutMs,
           maxCapture: run.io.maxCapture,

@@ -220,6 +220,7 @@ export function createActionGate(hooks: Pick<HookBus, "call">): ActionGate {
         server: target.id,
         tier: target.tier,
         command: request.command ?? request.summary ?? request.kind,
+        cwd: request.cwd,
         path: request.path,
         recursive: request.recursive,
         origin,
@@ -456,6 +457,7 @@ function validate(request: ActionRequest): string | undefined {
   if (COMMAND_KINDS.has(request.kind) && (typeof request.command !== "string" || request.command.trim() === "")) return `a ${request.kind} action needs a command`;
   if (!COMMAND_KINDS.has(request.kind) && (typeof request.path !== "string" || request.path === "" || request.path.includes("\0"))) return `a ${request.kind} action needs a path`;
   if (request.command?.includes("\0")) return "the command holds a NUL byte";
+  if (request.cwd !== undefined && (typeof request.cwd !== "string" || request.cwd === "" || /[\0\n]/.test(request.cwd))) return "invalid cwd";
   return undefined;
 }
 
@@ -485,6 +487,7 @@ function auditArgs(action: Action): Record<string, unknown> {
   const where = t.scope === "local" || t.host === undefined ? undefined : { scope: t.scope, host: t.host, port: t.port, ...(t.shadows ? { shadows: t.shadows.at } : {}) };
   return {
     command: action.command,
+    ...(action.cwd !== undefined ? { cwd: action.cwd } : {}),
     ...(action.path !== undefined ? { path: action.path } : {}),
     kind: action.kind,
     ...(action.recursive ? { recursive: true } : {}),

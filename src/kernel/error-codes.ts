@@ -57,6 +57,8 @@ export const ERROR_CODES = {
   E_SCP_LOCAL_ONLY: { exit: USAGE, summary: "scp with two local paths", hint: "Name the server as server:path on one side" },
   E_SCP_REMOTE_BOTH: { exit: USAGE, summary: "scp with two remote paths" },
   E_SCP_IS_DIR: { exit: USAGE, summary: "a directory where a file was expected", hint: "Pass -r to copy a directory" },
+  E_PATCH_INVALID: { exit: USAGE, summary: "a unified diff that cannot be parsed, has no hunks or changes several files" },
+  E_PATCH_MISMATCH: { exit: FAILURE, summary: "a patch whose context does not match the current file; nothing was written" },
   E_WRITE_NO_CONTENT: { exit: USAGE, summary: "a write action without content or a local file" },
   E_CONFIG_GLOBAL_ONLY: { exit: USAGE, summary: "a setting only the global config may hold (commands, key trust, credentials)", hint: "Set it without --workspace" },
   E_WORKSPACE_NONE: { exit: USAGE, summary: "no .opsterm/ folder here or above" },

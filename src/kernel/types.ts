@@ -44,6 +44,8 @@ export interface ActionRequest {
   target: string;
   /** The command line for `exec`, `session` and `local`, as policy and audit see it (secret references unresolved). */
   command?: string;
+  /** Directory the command runs in (`exec`, `local`); classified and audited with the command. */
+  cwd?: string;
   /** Remote path for the file kinds. */
   path?: string;
   /** A tree, not one file (`scp -r`, a recursive listing or download). */
@@ -93,6 +95,7 @@ export interface Action {
   tier?: string;
   /** Command line for `exec`/`session`/`local`; the summary for the file kinds. */
   command: string;
+  cwd?: string;
   path?: string;
   recursive?: boolean;
   origin: Origin;
