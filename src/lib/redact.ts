@@ -1,13 +1,21 @@
 /**
  * The shared redactor: replaces secrets with stable placeholders before text is persisted (audit,
- * history) or sent to an AI provider (chat). Two sources of truth:
- * - known secret values (API keys, vault values from the `secretValues` hook), and
- * - gitleaks-style patterns (cloud keys, tokens, private keys, credentials in URLs, headers, argv
- *   and environment assignments).
- * All matches are collected in one pass over the text, overlaps are resolved, and the text is
- * rebuilt once, so a placeholder is never itself re-redacted. Every pattern is linear: bounded
- * character classes after a literal prefix, no nested quantifiers.
+ * history, the last conversation) or sent to an AI provider (chat). Sources of truth:
+ * - known secret values (API keys, vault values from the `secretValues` hook);
+ * - token formats after gitleaks' and detect-secrets' rule sets (src/lib/redact/rules.ts);
+ * - secrets known by where they stand: command-line credentials, secret-named keys in env, INI,
+ *   YAML, JSON and headers, URL passwords, private-key bodies (src/lib/redact/generic.ts);
+ * - AWS secret keys standing alone (entropy) and Kubernetes Secret data (src/lib/redact/detectors.ts).
+ * Invisible characters cannot split a token past it (src/lib/redact/normalize.ts). All matches are
+ * collected in one pass over the text, overlaps are resolved, and the text is rebuilt once, so a
+ * placeholder is never itself re-redacted. A keyword prefilter skips rules whose literals are not
+ * in the text, and every pattern is linear: bounded classes, no nested ambiguous quantifiers.
  */
+import { AWS_SECRET_ENTROPY, K8S_SECRET, type Detector } from "./redact/detectors.ts";
+import { GENERIC_RULES } from "./redact/generic.ts";
+import { keywordScanner, type KeywordScanner } from "./redact/keywords.ts";
+import { normalize, stripInvisible } from "./redact/normalize.ts";
+import { TOKEN_RULES, type Candidate, type PatternRule } from "./redact/rules.ts";
 
 export interface RedactionResult {
   text: string;
@@ -56,47 +64,62 @@ interface Match {
   priority: number;
 }
 
-interface Rule {
-  kind: string;
-  re: RegExp;
-  /** Index of the capture group holding the secret part; 0 = the whole match. */
-  group: number;
-}
-
-// Each regex must be global + `d` (indices) so the captured secret's span is known.
-const RULES: Rule[] = [
-  // PEM private key blocks, whole block; an unterminated block runs to the end of the text (and
-  // holds a stream back until its END line arrives).
-  { kind: "private-key", re: /-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[^-]|-(?!----END))*(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|$)/dg, group: 0 },
-  { kind: "aws-key", re: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])/dg, group: 0 },
-  // AWS secret access keys have no prefix: only in context (aws_secret_access_key = …).
-  { kind: "aws-secret", re: /aws_?secret(?:_?access)?_?key["']?\s{0,5}[:=]\s{0,5}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi, group: 1 },
-  { kind: "github-token", re: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/dg, group: 0 },
-  { kind: "gitlab-token", re: /(?<![A-Za-z0-9_])gl(?:pat|dt|rt|ptt|cbt|oas)-[A-Za-z0-9_-]{20,255}(?![A-Za-z0-9_-])/dg, group: 0 },
-  { kind: "slack-token", re: /(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,255}(?![A-Za-z0-9-])/dg, group: 0 },
-  { kind: "slack-webhook", re: /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9+/_-]{20,255}/dg, group: 0 },
-  { kind: "openai-key", re: /(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-|ant-(?:api|admin)\d\d-)?[A-Za-z0-9_-]{20,255}(?![A-Za-z0-9_-])/dg, group: 0 },
-  { kind: "jwt", re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{0,2048}(?![A-Za-z0-9_-])/dg, group: 0 },
-  // Authorization: Bearer <token> / Basic <b64>; other schemes: the rest of the value.
-  { kind: "auth-header", re: /(?:proxy-)?authorization["']?\s{0,5}[:=]\s{0,5}["']?(?:(?:bearer|basic|token|digest|negotiate|aws4-hmac-sha256)\s{1,5})?([^\s"',;]{1,4096}(?:,\s{0,3}[A-Za-z]{1,20}=[^\s"',;]{1,512}){0,8})/dgi, group: 1 },
-  // scheme://user:pass@host: keep the user, redact the password.
-  { kind: "url-password", re: /[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s:/@"'<>]{0,256}:([^\s/@"'<>]{1,256})@/dg, group: 1 },
-  // --password=x, --password x, --token 'x' …
-  { kind: "cli-password", re: /(?<![A-Za-z0-9_-])--(?:password|passwd|pass|passphrase|token|secret|api-key|apikey|access-token|auth-token|client-secret)(?:=|\s{1,5})("[^"\n]{1,1024}"|'[^'\n]{1,1024}'|[^\s"'][^\s]{0,1023})/dgi, group: 1 },
-  // PGPASSWORD=x, MYSQL_PWD=x, FOO_TOKEN=x, FOO_SECRET=x, db_password=x … Values that are
-  // references ($VAR, ${VAR}, <your-token>, (set in vault)) are not secrets and stay.
+/** Rules and detectors in priority order: on an exact tie the earlier one names the kind. */
+const SOURCES: (PatternRule | Detector)[] = [
+  ...TOKEN_RULES,
+  // AWS secret keys after their key name, before the generic key/value rule claims them.
   {
-    kind: "env-secret",
-    re: /(?<![A-Za-z0-9_])(?:PGPASSWORD|MYSQL_PWD|REDISCLI_AUTH|PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|[A-Za-z0-9_]{0,64}_(?:TOKEN|SECRET|PASSWORD|PASSWD|PASS|PWD|API_KEY|APIKEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS))\s{0,3}=\s{0,3}("[^"\n]{1,1024}"|'[^'\n]{1,1024}'|[^\s"';&|$<({][^\s;&|]{0,1023})/dgi,
+    kind: "aws-secret",
+    keywords: ["aws"],
+    re: /aws_?secret(?:_?access)?_?key["']?\s{0,5}[:=]\s{0,5}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi,
     group: 1,
+    upstream: ["detect-secrets:AWSKeyDetector"],
   },
-  // JSON/YAML-ish quoted keys: "password": "x", "client_secret": "x".
-  { kind: "json-secret", re: /"(?:password|passwd|secret|client_secret|token|access_token|refresh_token|api_key|apikey|private_key)"\s{0,5}:\s{0,5}"((?:[^"\\\n]|\\.){1,4096})"/dgi, group: 1 },
+  K8S_SECRET,
+  ...GENERIC_RULES,
+  AWS_SECRET_ENTROPY,
 ];
 
-const PLACEHOLDER = /\[REDACTED:[a-z0-9-]{1,40}-\d{1,9}\]/g;
+const isDetector = (s: PatternRule | Detector): s is Detector => "find" in s;
 
-const PRIORITY = new Map(RULES.map((r, i) => [r.kind, i + 1]));
+let scanKeywords: KeywordScanner | undefined;
+
+/** Which rule keywords occur in `text` (lowercase). */
+function keywordsIn(text: string): Set<string> {
+  scanKeywords ??= keywordScanner(SOURCES.flatMap((s) => s.keywords));
+  return scanKeywords(text);
+}
+
+function runs(source: PatternRule | Detector, present: Set<string>): boolean {
+  return source.keywords.length === 0 || source.keywords.some((k) => present.has(k));
+}
+
+function spanOf(rule: PatternRule, m: RegExpExecArray): [number, number] | undefined {
+  const groups = Array.isArray(rule.group) ? rule.group : [rule.group ?? 0];
+  for (const g of groups) {
+    if (g === 0) return [m.index, m.index + m[0].length];
+    const span = m.indices?.[g];
+    if (span) return span;
+  }
+  return undefined;
+}
+
+function ruleMatches(rule: PatternRule, priority: number, text: string, out: Match[]): void {
+  const re = rule.re;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m[0].length === 0) re.lastIndex++;
+    if (rule.notAfter && m.index > 0 && rule.notAfter.test(text[m.index - 1])) continue;
+    const span = spanOf(rule, m);
+    if (!span || span[1] <= span[0]) continue;
+    const c: Candidate = { text, start: span[0], end: span[1], match: m };
+    if (rule.accept && !rule.accept(c)) continue;
+    if (c.end <= c.start) continue;
+    out.push({ start: c.start, end: c.end, kind: typeof rule.kind === "string" ? rule.kind : rule.kind(c), priority });
+  }
+}
+
+const PLACEHOLDER = /\[REDACTED:[a-z0-9-]{1,40}-\d{1,9}\]/g;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -104,7 +127,7 @@ function escapeRegExp(s: string): string {
 
 /** Builds one alternation of the known secrets, longest first, so a secret containing another wins. */
 function knownSecretsRegex(values: readonly (string | undefined | null)[]): { re: RegExp | undefined; longest: number } {
-  const unique = [...new Set(values.filter((v): v is string => typeof v === "string" && v.length >= MIN_SECRET_LENGTH))];
+  const unique = [...new Set(values.filter((v): v is string => typeof v === "string").map(stripInvisible))].filter((v) => v.length >= MIN_SECRET_LENGTH);
   if (unique.length === 0) return { re: undefined, longest: 0 };
   unique.sort((a, b) => b.length - a.length);
   const parts = unique.map((v) => {
@@ -130,7 +153,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   let total = 0;
 
   function placeholder(kind: string, value: string): string {
-    const key = `${kind}\u0000${value}`;
+    const key = `${kind}\u0000${stripInvisible(value)}`;
     let p = placeholders.get(key);
     if (!p) {
       const n = (perKind.get(kind) ?? 0) + 1;
@@ -142,19 +165,22 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   }
 
   function findMatches(text: string): Match[] {
-    const found: Match[] = [];
+    const { clean, toOriginal } = normalize(text);
+    const inClean: Match[] = [];
     if (known.re) {
       known.re.lastIndex = 0;
-      for (const m of text.matchAll(known.re)) found.push({ start: m.index, end: m.index + m[0].length, kind: "secret", priority: 0 });
+      for (const m of clean.matchAll(known.re)) inClean.push({ start: m.index, end: m.index + m[0].length, kind: "secret", priority: 0 });
     }
-    for (const rule of RULES) {
-      rule.re.lastIndex = 0;
-      for (const m of text.matchAll(rule.re)) {
-        const span = m.indices?.[rule.group];
-        if (!span || span[1] <= span[0]) continue;
-        found.push({ start: span[0], end: span[1], kind: rule.kind, priority: PRIORITY.get(rule.kind)! });
-      }
-    }
+    const present = keywordsIn(clean);
+    SOURCES.forEach((source, i) => {
+      if (!runs(source, present)) return;
+      if (isDetector(source)) for (const f of source.find(clean)) inClean.push({ ...f, kind: source.kind, priority: i + 1 });
+      else ruleMatches(source, i + 1, clean, inClean);
+    });
+    const found = clean === text ? inClean : inClean.map((m) => {
+      const [start, end] = toOriginal(m.start, m.end);
+      return { ...m, start, end };
+    });
     // Idempotence: text that was already redacted (chat redacts hook-added context a second
     // time) keeps its placeholders; `TOKEN=[REDACTED:env-secret-1]` is not a new secret.
     if (text.includes("[REDACTED:")) {
