@@ -135,7 +135,8 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
   const commands = answer.truncated ? [] : extractCommands(answer.content);
   const sentUser = answer.sent[answer.sent.length - 1];
   const turns = [...answer.sent.filter((m) => m.role !== "system"), { role: "assistant" as const, content: answer.content }];
-  await conv.saveConversation(ctx.paths.dataDir, { id: conversationId, provider: answer.provider, model: answer.model, updatedAt: new Date().toISOString(), messages: turns }).catch((error) => {
+  const secrets = (await ctx.hooks.call("secretValues").catch(() => undefined)) ?? [];
+  await conv.saveConversation(ctx.paths.dataDir, { id: conversationId, provider: answer.provider, model: answer.model, updatedAt: new Date().toISOString(), messages: turns }, secrets).catch((error) => {
     ctx.io.warn(`the conversation was not saved for --continue: ${(error as Error).message}`);
   });
   try {

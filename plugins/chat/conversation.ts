@@ -1,6 +1,6 @@
 /**
- * The last conversation, kept in the data dir for `ask --continue` (0600: it holds what was sent,
- * which is already redacted).
+ * The last conversation, kept in the data dir for `ask --continue` (0600). It is redacted as it is
+ * saved: what was sent with --allow-secrets is not, and the model's answer never was.
  */
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -32,8 +32,10 @@ export async function loadConversation(dataDir: string): Promise<Conversation | 
   }
 }
 
-export async function saveConversation(dataDir: string, conversation: Conversation): Promise<void> {
-  await atomicWrite(conversationFile(dataDir), JSON.stringify(conversation, null, 1) + "\n");
+export async function saveConversation(dataDir: string, conversation: Conversation, knownSecrets: readonly string[] = []): Promise<void> {
+  const { createRedactor } = await import("../../src/lib/redact.ts");
+  const messages = createRedactor({ knownSecrets }).redactDeep(conversation.messages);
+  await atomicWrite(conversationFile(dataDir), JSON.stringify({ ...conversation, messages }, null, 1) + "\n");
 }
 
 export function newConversationId(): string {
