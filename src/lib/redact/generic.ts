@@ -5,6 +5,7 @@
  * curl-auth-* and private-key rules and detect-secrets' KeywordDetector, BasicAuthDetector,
  * AzureStorageKeyDetector and PrivateKeyDetector.
  */
+import { shannonEntropy } from "./detectors.ts";
 import type { Candidate, PatternRule } from "./rules.ts";
 
 /** `a=b`, `a: b`: values that name a secret instead of holding one. */
@@ -18,7 +19,7 @@ export function isReference(value: string): boolean {
 const PASSWORD_KEYS = "pass(?:word|wd|phrase)|sshpass|pwd|contrase(?:ñ|n)a";
 /** Keys whose value is a secret when it looks like one (a token, not a word). */
 const TOKEN_KEYS =
-  "secret|token|credentials?|api[_-]?key|apikey|(?:access|account|private|secret|auth|client|service|master|signing|encryption|subscription|shared[_-]?access|db|database|storage)[_-]?key|pass|auth|sas[_-]?token";
+  "secret|token|credentials?|api[_-]?key|apikey|(?:access|account|private|secret|auth|client|service|master|signing|encryption|subscription|shared[_-]?access|db|database|storage)[_-]?key|pass|auth|sas[_-]?token|key";
 const IS_PASSWORD_KEY = new RegExp(`^(?:${PASSWORD_KEYS})$`, "i");
 
 /**
@@ -51,7 +52,16 @@ function keywordBoundary(text: string, at: number, keyword: string): boolean {
 /** A bare value of a token-ish key after `:` must look like a credential, not a word ("token: expired"). */
 function looksLikeCredential(value: string): boolean {
   if (value.length < 8) return false;
-  return (/[0-9]/.test(value) && /[A-Za-z]/.test(value)) || /[^A-Za-z0-9 _.-]/.test(value) || (/[a-z]/.test(value) && /[A-Z]/.test(value.slice(1)));
+  return (/[0-9]/.test(value) && /[A-Za-z]/.test(value)) || /[^A-Za-z0-9 _.\-[\]<>|?]/.test(value);
+}
+
+/**
+ * Any other `*_KEY` / `*.key` / `fooKey` (ADAFRUIT_IO_KEY, cloudflare.key): gitleaks' provider
+ * rules are mostly such assignments. A sort key or a key file path is not a secret, so the value
+ * must look random: long, letters and digits, entropy as gitleaks' generic-api-key asks.
+ */
+function looksLikeRandomKey(value: string): boolean {
+  return value.length >= 16 && /[0-9]/.test(value) && /[A-Za-z]/.test(value) && !/^[~./]|:\/\//.test(value) && shannonEntropy(value) >= 3.5;
 }
 
 function keyValueKind(c: Candidate): string {
@@ -83,7 +93,17 @@ const keyValue: PatternRule = {
       c.end = c.start + value.length;
     }
     if (isReference(value)) return false;
-    if (!passwordKey && bare && m[3] === ":" && !looksLikeCredential(value)) return false;
+    // Code, not configuration: `secret = await vault.read(…)`, `token: opts.onToken,`.
+    if (bare && (value.includes("(") || c.text[c.end] === "(" || /^(?:await|new|this|function|async|typeof|require|lambda)$/.test(value))) return false;
+    if (/^key$/i.test(keyword)) {
+      const before = c.text[m.index - 1] ?? "";
+      const camel = /[a-z0-9]/.test(before) && keyword[0] === "K";
+      if (!(/[_.-]/.test(before) || camel) || !looksLikeRandomKey(value)) return false;
+      return true;
+    }
+    // `:` (YAML, headers) and a spaced `=` (INI, code) also introduce words; a shell `TOKEN=x` does not.
+    const spaced = m[3] === ":" || /[ \t](?:=>|:=|\?=|=)|(?:=>|:=|\?=|=)[ \t]/.test(m[0]);
+    if (!passwordKey && bare && spaced && !looksLikeCredential(value)) return false;
     if (!passwordKey && m[3] !== ":" && /^[0-9]{1,6}$/.test(value)) return false;
     return true;
   },
@@ -91,7 +111,7 @@ const keyValue: PatternRule = {
 };
 
 /** A flag's value: quoted, or one word that is not itself a flag. */
-const FLAG_VALUE = `("[^"\\n]{1,1024}"|'[^'\\n]{1,1024}'|[^\\s"'-][^\\s]{0,1023})`;
+const FLAG_VALUE = `("[^"\\n]{1,1024}"|'[^'\\n]{1,1024}'|[^\\s"'\`-][^\\s\`]{0,1023})`;
 /** The rest of the command before a flag: same line, same simple command. */
 const SAME_COMMAND = "[^\\n;|&]{0,1024}?\\s";
 
@@ -181,7 +201,7 @@ export const GENERIC_RULES: PatternRule[] = [
   {
     kind: "auth-header",
     keywords: ["authorization"],
-    re: /(?:proxy-)?authorization["']?\s{0,5}[:=]\s{0,5}["']?(?:(?:bearer|basic|token|digest|negotiate|aws4-hmac-sha256)\s{1,5})?([^\s"',;]{1,4096}(?:,\s{0,3}[A-Za-z]{1,20}=[^\s"',;]{1,512}){0,8})/dgi,
+    re: /(?:proxy-)?authorization["']?\s{0,5}[:=]\s{0,5}["'`]?(?:(?:bearer|basic|token|digest|negotiate|aws4-hmac-sha256)\s{1,5})?([^\s"'`,;]{1,4096}(?:,\s{0,3}[A-Za-z]{1,20}=[^\s"',;]{1,512}){0,8})/dgi,
     group: 1,
     accept: (c) => !isReference(c.text.slice(c.start, c.end)),
     upstream: ["gitleaks:curl-auth-header"],
