@@ -165,12 +165,12 @@ export const GENERIC_RULES: PatternRule[] = [
   toolFlag("docker|podman|nerdctl|buildah|skopeo|helm|oras|crane", ["login"], "login\\b[^\\n;|&]{0,512}?\\s-p(?:=|\\s{1,5})"),
   toolFlag("mongo(?:sh|dump|restore|export|import|stat|top|files)?", ["mongo"], "-p(?:=|\\s{1,5})?"),
   toolFlag("redis-cli|valkey-cli|keydb-cli", ["-cli"], "-a\\s{1,5}"),
-  toolFlag("sqlcmd|bcp|osql|isql", ["sqlcmd", "bcp", "osql", "isql"], "-P\\s{0,5}"),
+  toolFlag("sqlcmd|bcp|osql|isql", ["sqlcmd", "bcp ", "osql", "isql"], "-P\\s{0,5}"),
   toolFlag("ldap(?:search|add|modify|delete|whoami|passwd|compare|modrdn|exop)", ["ldap"], "-w\\s{1,5}"),
   // smbclient -U user%pass
   {
     kind: "cli-password",
-    keywords: ["smb", "rpcclient", "net ", "nxc", "crackmapexec"],
+    keywords: ["smbclient", "rpcclient", "smbget", "smbmap", "smbcacls", "net ", "nxc ", "crackmapexec"],
     re: /\b(?:smbclient|rpcclient|smbget|smbmap|smbcacls|net|nxc|crackmapexec)\b[^\n;|&]{0,1024}?\s(?:-U|--user)(?:=|\s{1,5})["']?[^\s%"']{1,256}%([^\s"']{1,1024})/dg,
     group: 1,
     upstream: [],
@@ -218,7 +218,7 @@ export const GENERIC_RULES: PatternRule[] = [
   // <password>x</password> in XML configs.
   {
     kind: "xml-secret",
-    keywords: ["pass", "secret", "token", "key"],
+    keywords: ["password>", "passwd>", "secret>", "token>", "apikey>", "api_key>", "accesskey>", "secretkey>", "privatekey>"],
     re: /<((?:[A-Za-z]{0,20}:)?(?:password|passwd|secret|token|apikey|api_key|accesskey|secretkey|privatekey))>([^<\n]{1,1024})<\/\1>/dgi,
     group: 2,
     accept: (c) => !isReference(c.text.slice(c.start, c.end)),

@@ -191,8 +191,11 @@ export const TOKEN_RULES: PatternRule[] = [
   {
     kind: "telegram-token",
     keywords: [":aa"],
-    re: /:(?<=[0-9]{8,10}:)(AA[A-Za-z0-9_-]{33})(?![A-Za-z0-9_-])/dg,
-    group: 1,
+    re: /:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])(?<=[0-9]{8,10}:AA[A-Za-z0-9_-]{33})/g,
+    accept: (c) => {
+      c.start += 1; // the colon
+      return true;
+    },
     upstream: ["gitleaks:telegram-bot-api-token", "detect-secrets:TelegramBotTokenDetector"],
   },
   prefixed("clojars-token", ["clojars_"], "CLOJARS_[A-Za-z0-9]{60}", ["gitleaks:clojars-api-token"]),
