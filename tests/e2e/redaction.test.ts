@@ -4,11 +4,10 @@
  * conversation) and inside a command line run on a real sshd (into the audit log and history) —
  * and not one byte of it may be found in the request or in any file under OPSTERM_HOME.
  */
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBuilt, type Run } from "../helpers/binary.ts";
+import { opstermAsync as runBinary, type Run } from "../helpers/binary.ts";
 import { startFakeAi, type FakeAi } from "../helpers/fake-ai-server.ts";
 import { startSshd, writeOpstermHome, type OpstermHome, type SshdHandle } from "../helpers/sshd.ts";
 
@@ -72,21 +71,9 @@ function expectNowhere(secrets: string[], places: { where: string; bytes: Buffer
   }
 }
 
-function opstermAsync(args: string[], env: Record<string, string>, input = ""): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(requireBuilt(), args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
+/** The built binary with exactly `env` (and `input` on its stdin), not blocking the servers in this process. */
+function opstermAsync(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  return runBinary(args, { home: env.OPSTERM_HOME, env, clean: true, input });
 }
 
 let ai: FakeAi;
