@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { AWS_SECRET_ENTROPY, K8S_SECRET } from "../src/lib/redact/detectors.ts";
 import { GENERIC_RULES } from "../src/lib/redact/generic.ts";
-import { TOKEN_RULES } from "../src/lib/redact/rules.ts";
+import { AWS_SECRET_AFTER_NAME, TOKEN_RULES } from "../src/lib/redact/rules.ts";
 
 const file = process.argv[2];
 if (!file) {
@@ -35,7 +35,7 @@ function upstreamIds(toml: string): string[] {
 }
 
 const upstream = new Set(upstreamIds(readFileSync(file, "utf8")));
-const ours = [...TOKEN_RULES, ...GENERIC_RULES, K8S_SECRET, AWS_SECRET_ENTROPY];
+const ours = [...TOKEN_RULES, AWS_SECRET_AFTER_NAME, ...GENERIC_RULES, K8S_SECRET, AWS_SECRET_ENTROPY];
 const followed = new Set(ours.flatMap((r) => r.upstream).filter((u) => u.startsWith("gitleaks:")).map((u) => u.slice("gitleaks:".length)));
 
 const gone = [...followed].filter((id) => !upstream.has(id)).sort();

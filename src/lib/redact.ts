@@ -15,7 +15,7 @@ import { AWS_SECRET_ENTROPY, K8S_SECRET, type Detector } from "./redact/detector
 import { GENERIC_RULES } from "./redact/generic.ts";
 import { keywordScanner, type KeywordScanner } from "./redact/keywords.ts";
 import { normalize, stripInvisible } from "./redact/normalize.ts";
-import { TOKEN_RULES, type Candidate, type PatternRule } from "./redact/rules.ts";
+import { AWS_SECRET_AFTER_NAME, TOKEN_RULES, type Candidate, type PatternRule } from "./redact/rules.ts";
 
 export interface RedactionResult {
   text: string;
@@ -67,14 +67,8 @@ interface Match {
 /** Rules and detectors in priority order: on an exact tie the earlier one names the kind. */
 const SOURCES: (PatternRule | Detector)[] = [
   ...TOKEN_RULES,
-  // AWS secret keys after their key name, before the generic key/value rule claims them.
-  {
-    kind: "aws-secret",
-    keywords: ["aws"],
-    re: /aws_?secret(?:_?access)?_?key["']?\s{0,5}[:=]\s{0,5}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi,
-    group: 1,
-    upstream: ["detect-secrets:AWSKeyDetector"],
-  },
+  // Before the key/value rules, so that `aws_secret_access_key = …` and Secret data keep their kind.
+  AWS_SECRET_AFTER_NAME,
   K8S_SECRET,
   ...GENERIC_RULES,
   AWS_SECRET_ENTROPY,

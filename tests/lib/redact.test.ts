@@ -5,7 +5,7 @@ import { createRedactor, MIN_SECRET_LENGTH } from "../../src/lib/redact.ts";
 import { AWS_SECRET_ENTROPY, K8S_SECRET } from "../../src/lib/redact/detectors.ts";
 import { GENERIC_RULES } from "../../src/lib/redact/generic.ts";
 import { keywordScanner } from "../../src/lib/redact/keywords.ts";
-import { TOKEN_RULES } from "../../src/lib/redact/rules.ts";
+import { AWS_SECRET_AFTER_NAME, TOKEN_RULES } from "../../src/lib/redact/rules.ts";
 
 // Fixtures: tests/lib/redact-fixtures/<kind>/{positive,negative}.txt, cases separated by a line
 // "%%". In positive cases the secret is marked «like this»; everything else must survive as is.
@@ -213,7 +213,7 @@ describe("redactor performance", () => {
 });
 
 describe("redactor rules", () => {
-  const rules = [...TOKEN_RULES, ...GENERIC_RULES];
+  const rules = [...TOKEN_RULES, AWS_SECRET_AFTER_NAME, ...GENERIC_RULES];
 
   it("every rule is global, has match indices when it captures, uses no inline flags, and has keywords", () => {
     for (const rule of rules) {
@@ -228,7 +228,7 @@ describe("redactor rules", () => {
   });
 
   it("every kind a rule or detector can produce has a fixture folder", () => {
-    const produced = new Set([...rules.filter((r) => typeof r.kind === "string").map((r) => r.kind as string), "aws-secret", AWS_SECRET_ENTROPY.kind, K8S_SECRET.kind, "json-secret", "env-secret", "yaml-secret", "header-secret"]);
+    const produced = new Set([...rules.filter((r) => typeof r.kind === "string").map((r) => r.kind as string), AWS_SECRET_ENTROPY.kind, K8S_SECRET.kind, "json-secret", "env-secret", "yaml-secret", "header-secret"]);
     for (const kind of produced) expect(kinds, kind).toContain(kind);
   });
 

@@ -49,7 +49,7 @@ function keywordBoundary(text: string, at: number, keyword: string): boolean {
   return keyword.length >= 5;
 }
 
-/** A bare value of a token-ish key after `:` must look like a credential, not a word ("token: expired"). */
+/** A bare value of a token-ish key after `:` or a spaced `=` must look like a credential, not a word ("token: expired"). */
 function looksLikeCredential(value: string): boolean {
   if (value.length < 8) return false;
   return (/[0-9]/.test(value) && /[A-Za-z]/.test(value)) || /[^A-Za-z0-9 _.\-[\]<>|?]/.test(value);

@@ -208,3 +208,12 @@ export const TOKEN_RULES: PatternRule[] = [
     upstream: ["gitleaks:jwt", "detect-secrets:JwtTokenDetector"],
   },
 ];
+
+/** AWS secret access keys have no prefix: here, after their key name (the detectors find them alone). */
+export const AWS_SECRET_AFTER_NAME: PatternRule = {
+  kind: "aws-secret",
+  keywords: ["aws"],
+  re: /aws_?secret(?:_?access)?_?key["']?\s{0,5}[:=]\s{0,5}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi,
+  group: 1,
+  upstream: ["detect-secrets:AWSKeyDetector"],
+};
