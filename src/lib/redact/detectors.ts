@@ -52,9 +52,12 @@ export function shannonEntropy(s: string): number {
 
 /** Base64 of ordinary text decodes to printable characters; a random key does not. */
 function decodesToText(token: string): boolean {
-  const bytes = Buffer.from(token, "base64");
+  const bytes = atob(token); // 40 base64 characters: always valid, 30 bytes
   let printable = 0;
-  for (const b of bytes) if ((b >= 32 && b < 127) || b === 9 || b === 10 || b === 13) printable++;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes.charCodeAt(i);
+    if ((b >= 32 && b < 127) || b === 9 || b === 10 || b === 13) printable++;
+  }
   return printable >= bytes.length * 0.9;
 }
 
