@@ -73,6 +73,16 @@ describe("opsterm <question…> (default command)", () => {
     noKey(ai.chats()[0].raw);
   });
 
+  it("saves the last conversation redacted, also after --allow-secrets and when the answer repeats a secret", async () => {
+    ai.enqueue(ai.stream(["rotate ", AWS, " now"]));
+    const r = await run(["--allow-secrets", "is", AWS, "leaked?"], { stdin: "" });
+    expect(r.code).toBe(0);
+    expect(ai.chats()[0].raw).toContain(AWS);
+    const saved = readFileSync(join(home, "chat", "last-conversation.json"), "utf8");
+    expect(saved).not.toContain(AWS);
+    expect(saved).toContain("rotate [REDACTED:aws-key-1] now");
+  });
+
   it("runs chatRequest hooks (which may rewrite) and redacts what they add; chatResponse sees the answer", async () => {
     const seen: string[] = [];
     const probe = definePlugin({
