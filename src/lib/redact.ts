@@ -14,7 +14,7 @@
 import { AWS_SECRET_ENTROPY, K8S_SECRET, type Detector } from "./redact/detectors.ts";
 import { GENERIC_RULES } from "./redact/generic.ts";
 import { keywordScanner, type KeywordScanner } from "./redact/keywords.ts";
-import { normalize, stripInvisible } from "./redact/normalize.ts";
+import { hasInvisible, normalize, stripInvisible } from "./redact/normalize.ts";
 import { AWS_SECRET_AFTER_NAME, TOKEN_RULES, type Candidate, type PatternRule } from "./redact/rules.ts";
 
 export interface RedactionResult {
@@ -147,7 +147,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   let total = 0;
 
   function placeholder(kind: string, value: string): string {
-    const key = `${kind}\u0000${stripInvisible(value)}`;
+    // The same token with or without invisible characters inside is the same secret.
+    const key = `${kind}\u0000${hasInvisible(value) ? stripInvisible(value) : value}`;
     let p = placeholders.get(key);
     if (!p) {
       const n = (perKind.get(kind) ?? 0) + 1;
@@ -168,7 +169,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     const present = keywordsIn(clean);
     SOURCES.forEach((source, i) => {
       if (!runs(source, present)) return;
-      if (isDetector(source)) for (const f of source.find(clean)) inClean.push({ ...f, kind: source.kind, priority: i + 1 });
+      if (isDetector(source)) for (const f of source.find(clean)) inClean.push({ start: f.start, end: f.end, kind: source.kind, priority: i + 1 });
       else ruleMatches(source, i + 1, clean, inClean);
     });
     const found = clean === text ? inClean : inClean.map((m) => {

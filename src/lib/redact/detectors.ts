@@ -125,12 +125,18 @@ const JSON_DATA = /"(?:data|stringData)"\s{0,5}:\s{0,5}\{([^{}]{0,1048576})\}/dg
 const JSON_VALUE = /"[^"\\\n]{1,256}"\s{0,5}:\s{0,5}"((?:[^"\\\n]|\\.){1,65536})"/dg;
 const DOC_SEPARATOR = /^---/gm;
 
-function indentOf(line: string): number {
-  const m = /^[ \t-]*/.exec(line)!;
-  return m[0].length;
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9 || code === 13;
 }
 
-/** Values of the `data:` blocks of one YAML document, by indentation. */
+/** Leading spaces, tabs and list dashes of the line text[from, to). */
+function indentOf(text: string, from: number, to: number): number {
+  let i = from;
+  while (i < to && (isBlank(text.charCodeAt(i)) || text.charCodeAt(i) === 45)) i++;
+  return i - from;
+}
+
+/** Values of the `data:` blocks of one YAML document, by indentation (a loop per line, no regex: Secrets can be long). */
 function yamlDataValues(text: string, from: number, to: number, found: Found[]): void {
   YAML_DATA.lastIndex = from;
   for (let m = YAML_DATA.exec(text); m && m.index < to; m = YAML_DATA.exec(text)) {
@@ -140,22 +146,24 @@ function yamlDataValues(text: string, from: number, to: number, found: Found[]):
     while (pos < to) {
       let eol = text.indexOf("\n", pos);
       if (eol === -1 || eol > to) eol = to;
-      const line = text.slice(pos, eol);
-      const indent = indentOf(line);
-      const blank = line.trim() === "";
-      if (!blank && indent <= base) break;
-      if (!blank && blockIndent >= 0 && indent > blockIndent) {
-        found.push({ start: pos + indent, end: pos + line.trimEnd().length });
-      } else if (!blank) {
-        blockIndent = -1;
-        const kv = /^([ \t-]*)["']?[^:\s"']{1,256}["']?[ \t]*:[ \t]*(\S(?:.*\S)?)?[ \t]*$/d.exec(line);
-        const value = kv?.[2];
-        if (kv && value !== undefined) {
-          if (/^[|>][-+0-9]*$/.test(value)) blockIndent = kv[1].length;
-          else {
-            const [s, e] = kv.indices![2];
-            const quoted = /^(["']).*\1$/.test(value) ? 1 : 0;
-            found.push({ start: pos + s + quoted, end: pos + e - quoted });
+      let end = eol;
+      while (end > pos && isBlank(text.charCodeAt(end - 1))) end--;
+      const indent = indentOf(text, pos, end);
+      if (pos + indent < end) {
+        if (indent <= base) break;
+        if (blockIndent >= 0 && indent > blockIndent) found.push({ start: pos + indent, end });
+        else {
+          blockIndent = -1;
+          const colon = text.indexOf(":", pos + indent);
+          if (colon !== -1 && colon < end) {
+            let start = colon + 1;
+            while (start < end && isBlank(text.charCodeAt(start))) start++;
+            const first = text[start];
+            if ((first === "|" || first === ">") && /^[|>][-+0-9]*$/.test(text.slice(start, end))) blockIndent = indent;
+            else if (start < end) {
+              const quoted = end - start >= 2 && (first === '"' || first === "'") && text[end - 1] === first ? 1 : 0;
+              found.push({ start: start + quoted, end: end - quoted });
+            }
           }
         }
       }
