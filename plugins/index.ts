@@ -11,5 +11,6 @@ import sshPlugin from "./ssh/index.ts";
 import policyPlugin from "./policy/index.ts";
 import shellPlugin from "./shell/index.ts";
 import localPlugin from "./local/index.ts";
+import vaultPlugin from "./vault/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin, vaultPlugin];
