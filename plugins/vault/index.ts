@@ -12,6 +12,8 @@ import type { VaultStore } from "./session.ts";
 import "./types.ts";
 
 const REF = "${vault:";
+/** Actions whose command is a shell line that runs (a session's is only a description). */
+const COMMAND_KINDS = new Set(["exec", "local"]);
 
 /** The store this plugin provided in the invocation the hook runs in. */
 function storeOf(ctx: PluginContext): VaultStore | undefined {
@@ -61,6 +63,18 @@ export default definePlugin({
   },
   commands: vaultCommands,
   hooks: {
+    // `${vault:NAME}` in a command line: the names are checked before the policy classifies
+    // (an unknown one runs nothing); the values go in after approval and the audit intent, for
+    // the executor only (the gate masks them in the output).
+    async checkAction(action, ctx) {
+      if (COMMAND_KINDS.has(action.kind)) await storeOf(ctx)?.checkRefs(action.command);
+    },
+    async expandAction(expansion, ctx) {
+      const store = storeOf(ctx);
+      if (!store || !COMMAND_KINDS.has(expansion.action.kind)) return undefined;
+      const resolved = await store.resolveRefs(expansion.command, { quote: "shell" });
+      return resolved.values.length ? { ...expansion, command: resolved.text, secrets: [...expansion.secrets, ...resolved.values] } : undefined;
+    },
     // Every value decrypted in this process: audit, history and chat build their redactors from it.
     secretValues: (_, ctx) => storeOf(ctx)?.knownValues(),
     async resolveSecret(name, ctx) {
