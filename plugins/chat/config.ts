@@ -7,6 +7,7 @@
  * the global config, a preset's environment variable, or OPSTERM_API_KEY.
  */
 import type { SchemaNode, Scope } from "../../src/kernel/index.ts";
+import { vaultKeySource, type VaultKeySource } from "./vault-key.ts";
 
 const num = (description: string, min = 0, max?: number, integer = false): SchemaNode => ({ type: "number", min, max, integer, description });
 const str = (description: string): SchemaNode => ({ type: "string", description });
@@ -74,7 +75,7 @@ export const PRESETS: Record<string, Preset> = {
 };
 
 /** Where the API key comes from; the key itself is resolved late and never printed. */
-export type KeySource = { kind: "none" } | { kind: "literal"; value: string; from: string } | { kind: "env"; name: string } | { kind: "cmd"; argv: string[] };
+export type KeySource = { kind: "none" } | { kind: "literal"; value: string; from: string } | { kind: "env"; name: string } | { kind: "cmd"; argv: string[] } | VaultKeySource;
 
 export interface ProviderConfig {
   name: string;
@@ -124,7 +125,7 @@ function normalizeBaseUrl(url: string): string {
 
 function keyFrom(entry: Obj, preset: Preset | undefined, label: string): KeySource {
   const literal = s(entry.apiKey);
-  if (literal) return { kind: "literal", value: literal, from: label };
+  if (literal) return vaultKeySource(literal, label) ?? { kind: "literal", value: literal, from: label };
   const envName = s(entry.apiKeyEnv);
   if (envName) return { kind: "env", name: envName };
   const cmd = entry.apiKeyCmd;
@@ -158,7 +159,7 @@ export function configuredProviders(values: Obj): ProviderConfig[] {
       name: "ai",
       baseUrl: normalizeBaseUrl(s(ai.api_url) ?? PRESETS.openai.baseUrl),
       model: s(ai.model) ?? PRESETS.openai.model,
-      key: s(ai.api_key) ? { kind: "literal", value: s(ai.api_key)!, from: "ai.api_key" } : { kind: "env", name: "OPENAI_API_KEY" },
+      key: s(ai.api_key) ? (vaultKeySource(s(ai.api_key)!, "ai.api_key") ?? { kind: "literal", value: s(ai.api_key)!, from: "ai.api_key" }) : { kind: "env", name: "OPENAI_API_KEY" },
       temperature: n(ai.temperature),
       maxTokens: n(ai.max_tokens),
       contextWindow: 8192,

@@ -9,6 +9,7 @@ import { closest } from "../../src/lib/schema.ts";
 import { complete, scrubber } from "./client.ts";
 import { chatSettings, cheapKeys, PRESETS, presetProvider, resolveProvider, type ProviderConfig } from "./config.ts";
 import type { ChatAnswer, ChatAskOptions, ChatService, ResolvedProviderInfo } from "./types.ts";
+import { resolveVaultKey } from "./vault-key.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -30,6 +31,8 @@ function keySourceLabel(p: ProviderConfig): string {
       return `env ${p.key.name}`;
     case "cmd":
       return `command ${p.key.argv[0]}`;
+    case "vault":
+      return `vault ${p.key.name} (${p.key.from})`;
   }
 }
 
@@ -92,6 +95,8 @@ export async function resolveKey(ctx: PluginContext, p: ProviderConfig): Promise
       return undefined;
     case "literal":
       return p.key.value;
+    case "vault":
+      return resolveVaultKey(ctx, p.key);
     case "env": {
       const value = ctx.env[p.key.name];
       if (value) return value;
