@@ -118,14 +118,21 @@ function octalMode(mode: number): string {
 
 const put = defineCommand({
   name: "put",
-  description: "Write stdin to a remote file: atomic replace, verified, snapshotted before and after",
+  description: "Write stdin (or a vault value) to a remote file: atomic replace, verified, snapshotted before and after",
   usage: "<server> <path>",
-  options: [{ flags: "--mode <mode>", description: "File mode in octal, e.g. 0644 (default: keep the replaced file's, 0644 for a new one)" }, VIA, YES, JSON_FLAG],
-  examples: ["echo 'maintenance tonight' | opsterm put web1 /etc/motd --yes", "opsterm put web1 /etc/app/env --mode 0600 < env.prod"],
+  options: [
+    { flags: "--mode <mode>", description: "File mode in octal, e.g. 0644 (default: keep the replaced file's, 0644 for a new one)" },
+    { flags: "--from-vault <name>", description: "Write this vault value instead of stdin (snapshots keep only its size)" },
+    VIA,
+    YES,
+    JSON_FLAG,
+  ],
+  examples: ["echo 'maintenance tonight' | opsterm put web1 /etc/motd --yes", "opsterm put web1 /etc/app/env --mode 0600 < env.prod", "opsterm put web1 /etc/app/db.pass --mode 0600 --from-vault db_password --yes"],
   async action(args, ctx) {
     const path = checkRemotePath(String(args.path));
     const mode = parseMode(args.mode);
-    if (ctx.io.isTTY.stdin) {
+    const secret = args.fromVault === undefined ? undefined : await ctx.use("vault").get(String(args.fromVault));
+    if (secret === undefined && ctx.io.isTTY.stdin) {
       throw new UsageError("put reads the new content from stdin, which is a terminal", { code: "E_PUT_STDIN_TTY", hint: `Pipe or redirect it: opsterm put ${args.server} ${path} < file` });
     }
     const result = await ctx.actions.run(
@@ -134,8 +141,8 @@ const put = defineCommand({
         target: String(args.server),
         path,
         via: parseVia(args.via),
-        summary: "write file (from stdin)",
-        params: { content: ctx.io.stdin, mode, forceMode: mode !== undefined, progress: !ctx.json },
+        summary: secret === undefined ? "write file (from stdin)" : `write file (from vault ${args.fromVault})`,
+        params: { content: secret ?? ctx.io.stdin, secret: secret !== undefined, mode, forceMode: mode !== undefined, progress: !ctx.json },
       },
       { preApproved: Boolean(args.yes) },
     );
@@ -147,7 +154,7 @@ const put = defineCommand({
           server: result.action.server,
           path: w?.path ?? path,
           bytes: w?.bytes,
-          sha256: w?.sha256,
+          sha256: secret === undefined ? w?.sha256 : undefined,
           mode: w ? octalMode(w.mode) : undefined,
           replaced: w?.replaced,
           verifiedBy: w?.verifiedBy,
@@ -162,7 +169,8 @@ const put = defineCommand({
       );
     } else if (w) {
       const s = ctx.io.style;
-      ctx.io.out(`${s.green("wrote")} ${result.action.server}:${w.path} ${s.dim(`(${formatBytes(w.bytes)}, mode ${octalMode(w.mode)}, ${w.replaced ? "replaced" : "new"}, sha256 ${w.sha256.slice(0, 12)}…, verified by ${w.verifiedBy})`)}`);
+      const sum = secret === undefined ? `, sha256 ${w.sha256.slice(0, 12)}…` : "";
+      ctx.io.out(`${s.green("wrote")} ${result.action.server}:${w.path} ${s.dim(`(${formatBytes(w.bytes)}, mode ${octalMode(w.mode)}, ${w.replaced ? "replaced" : "new"}${sum}, verified by ${w.verifiedBy})`)}`);
     }
     if (exitCode !== 0) fail(result);
     return 0;

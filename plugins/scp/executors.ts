@@ -25,6 +25,11 @@ export interface WriteParams {
   progress?: boolean;
   /** Replace only if the file still has this sha256 (null: only if it does not exist). */
   expectSha256?: string | null;
+  /**
+   * The content is a secret (`put --from-vault`): snapshots keep only sizes and no sha256 of it
+   * is recorded (a hash of a short password is as good as the password).
+   */
+  secret?: boolean;
 }
 
 export interface ReadParams {
@@ -89,7 +94,7 @@ export function fileExecutors(plugin: PluginContext): FileExecutor[] {
       const p = run.params as WriteParams;
       const done: WrittenFile[] = [];
       const summary = () => ({
-        details: { files: done.length, bytes: done.reduce((n, f) => n + f.bytes, 0), ...(done.length === 1 ? { sha256: done[0].sha256, mode: octal(done[0].mode) } : {}) },
+        details: { files: done.length, bytes: done.reduce((n, f) => n + f.bytes, 0), ...(done.length === 1 ? { ...(p.secret ? {} : { sha256: done[0].sha256 }), mode: octal(done[0].mode) } : {}) },
         data: { files: done },
       });
       const outcome = await withSession(run, p.progress ?? false, async (session) => {

@@ -52,6 +52,8 @@ interface WriteJob {
   forceMode?: boolean;
   /** The target's sha256 (or null: absent) that must still hold just before the rename. */
   expectSha256?: string | null;
+  /** See WriteParams.secret: snapshots of a secret keep only its size. */
+  secret?: boolean;
 }
 
 /** Writes one file with before/after snapshots. Pushes what it wrote to `done` before the after-snapshot. */
@@ -59,7 +61,8 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
   const { server, sftp, conn, signal } = session;
   const target = await inspectTarget(sftp, job.remote);
   let before: Uint8Array | null = null;
-  if (target.exists) {
+  if (target.exists && job.secret) before = secretStub(target.size ?? 0);
+  else if (target.exists) {
     if ((target.size ?? 0) <= SNAPSHOT_MAX_BYTES) before = (await readRemoteBuffer(sftp, target.path, SNAPSHOT_MAX_BYTES, { signal }))?.content ?? null;
     else before = stub(target.size ?? 0, (await sha256sum(conn, target.path)) ?? (await readRemote(sftp, target.path, () => undefined, { signal })).sha256);
   }
@@ -72,17 +75,21 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
     mode: job.mode,
     forceMode: job.forceMode,
     expectSha256: job.expectSha256,
-    keepBytes: SNAPSHOT_MAX_BYTES,
+    keepBytes: job.secret ? 0 : SNAPSHOT_MAX_BYTES,
     onProgress: (n) => progress.add(n),
     signal,
   });
   const { content, ...rest } = result;
   done.push({ ...rest, local: job.local, remote: job.remote });
   try {
-    await session.snapshot("after", result.path, content ?? stub(result.bytes, result.sha256));
+    await session.snapshot("after", result.path, job.secret ? secretStub(result.bytes) : (content ?? stub(result.bytes, result.sha256)));
   } catch (error) {
     throw new SnapshotFailure("E_SNAPSHOT_AFTER", `${server.id}:${result.path} was written, but its after-snapshot failed: ${(error as Error).message}`, error);
   }
+}
+
+function secretStub(bytes: number): Uint8Array {
+  return Buffer.from(`[opsterm] secret content (put --from-vault) not stored in the snapshot: ${bytes} bytes\n`);
 }
 
 function stub(bytes: number, sha256: string): Uint8Array {
@@ -96,12 +103,12 @@ async function* once(content: Uint8Array | string): AsyncIterable<Uint8Array> {
 export type Content = Uint8Array | string | AsyncIterable<Uint8Array>;
 
 /** One remote file from content in hand or a stream (`put`, a tool's write). */
-export async function writeContent(session: Session, path: string, content: Content, options: { mode?: number; forceMode?: boolean; size?: number; expectSha256?: string | null }, done: WrittenFile[]): Promise<void> {
+export async function writeContent(session: Session, path: string, content: Content, options: { mode?: number; forceMode?: boolean; size?: number; expectSha256?: string | null; secret?: boolean }, done: WrittenFile[]): Promise<void> {
   const size = options.size ?? (typeof content === "string" ? Buffer.byteLength(content) : content instanceof Uint8Array ? content.byteLength : undefined);
   const progress = createProgress(session.ctx.io.stderr, session.progress && session.ctx.io.isTTY.stderr, `${session.server.id}:${posix.basename(path)}`, size);
   const source = typeof content === "string" || content instanceof Uint8Array ? () => once(content) : () => content;
   try {
-    await writeOne(session, { remote: path, source, size, mode: options.mode, forceMode: options.forceMode, expectSha256: options.expectSha256 }, progress, done);
+    await writeOne(session, { remote: path, source, size, mode: options.mode, forceMode: options.forceMode, expectSha256: options.expectSha256, secret: options.secret }, progress, done);
   } finally {
     progress.done();
   }
