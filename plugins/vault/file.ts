@@ -40,12 +40,18 @@ export function readVaultFile(path: string): string | undefined {
 
 /** Runs `fn` holding the vault's lock; `fn` reads the current file and returns the new text (or undefined to leave it). */
 export async function updateVaultFile(path: string, fn: (current: string | undefined) => Promise<string | undefined> | string | undefined): Promise<void> {
-  await withLock(path, async () => {
-    const next = await fn(readVaultFile(path));
-    if (next === undefined) return;
-    removeStaleTemps(path);
-    await atomicWrite(path, next, { mode: 0o600, dirMode: 0o700 });
-  });
+  await withLock(
+    path,
+    async () => {
+      const next = await fn(readVaultFile(path));
+      if (next === undefined) return;
+      removeStaleTemps(path);
+      await atomicWrite(path, next, { mode: 0o600, dirMode: 0o700 });
+    },
+    // Writes are rare and hold the lock for milliseconds: a cron job had better wait out a
+    // crashed holder's lock (taken over after 10 s) than fail.
+    { timeoutMs: 20_000 },
+  );
 }
 
 /**
