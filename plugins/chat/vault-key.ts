@@ -29,10 +29,10 @@ function destinationKeys(from: string): string[] {
 export async function resolveVaultKey(ctx: Pick<PluginContext, "config" | "tryUse">, source: VaultKeySource): Promise<string> {
   const config = await ctx.config();
   const keys = destinationKeys(source.from);
-  const local = config.origins.find((o) => keys.includes(o.key) && o.scope === "workspace");
+  const local = keys.find((key) => config.scopeOf(key) === "workspace");
   if (local) {
-    throw new ConfigError("E_CHAT_VAULT_SCOPE", `${source.from} takes its key from the vault, but ${local.key} is set by the workspace config (${local.at}); a vault value goes only where the global config sends it`, {
-      hint: `Remove ${local.key} from the workspace config, or set the key there another way`,
+    throw new ConfigError("E_CHAT_VAULT_SCOPE", `${source.from} takes its key from the vault, but ${local} is set by the workspace config; a vault value goes only where the global config sends it`, {
+      hint: `Remove ${local} from the workspace config, or set the key there another way`,
     });
   }
   const vault = ctx.tryUse("vault");

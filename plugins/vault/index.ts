@@ -57,7 +57,7 @@ export default definePlugin({
       type: "object",
       description: "Vault settings",
       properties: {
-        passwordCommand: { type: "array", items: { type: "string" }, description: 'Command (argv, no shell) printing the passphrase, e.g. ["pass", "show", "opsterm"]; global config only' },
+        passwordCommand: { type: "array", items: { type: "string" }, globalOnly: true, description: 'Command (argv, no shell) printing the passphrase, e.g. ["pass", "show", "opsterm"]; global config only' },
       },
     },
   },

@@ -88,17 +88,10 @@ function badFile(path: string, why: string, hint?: string): DeniedError {
   return new DeniedError("E_VAULT_PASSWORD_FILE", `The password file ${path} ${why}; the vault stays locked`, hint ? { hint } : {});
 }
 
-/** vault.passwordCommand, only from the global config: a workspace may not name a command. */
+/** vault.passwordCommand (a globalOnly key: the config loader drops a workspace's value). */
 async function passwordCommand(ctx: Ctx): Promise<string[] | undefined> {
-  const config = await ctx.config();
-  const value = config.get("vault.passwordCommand");
+  const value = (await ctx.config()).get("vault.passwordCommand");
   if (value === undefined) return undefined;
-  const origin = config.origins.find((o) => o.key === "vault.passwordCommand");
-  if (origin?.scope === "workspace") {
-    throw new ConfigError("E_VAULT_COMMAND_SCOPE", `vault.passwordCommand is set in the workspace config (${origin.at}); only the global config may name a command to run`, {
-      hint: "Move it to the global config.yaml (opsterm config path shows where)",
-    });
-  }
   const argv = Array.isArray(value) ? value.map(String) : [];
   if (argv.length === 0 || argv[0] === "") throw new ConfigError("E_VAULT_COMMAND", "vault.passwordCommand is empty", { hint: 'Give an argv list, e.g. ["pass", "show", "opsterm"]' });
   return argv;

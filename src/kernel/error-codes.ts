@@ -202,7 +202,6 @@ export const ERROR_CODES = {
   E_VAULT_PASSWORD_COMMAND: { exit: DENIED, summary: "vault.passwordCommand failed or printed nothing" },
   E_VAULT_NONE: { exit: CONFIG, summary: "there is no vault yet", hint: "Create it with: opsterm vault init" },
   E_VAULT_COMMAND: { exit: CONFIG, summary: "an empty vault.passwordCommand" },
-  E_VAULT_COMMAND_SCOPE: { exit: CONFIG, summary: "vault.passwordCommand in a workspace config (global only)" },
   E_VAULT_MISSING: { exit: CONFIG, summary: "a ${vault:NAME} reference with no vault plugin loaded", hint: '"opsterm doctor" shows which plugins failed to load' },
   E_CHAT_VAULT_SCOPE: { exit: CONFIG, summary: "a vault API key whose destination (or the reference itself) a workspace config sets" },
   E_CHAT_VAULT_KEY: { exit: CONFIG, summary: "an API key reference to a name the vault does not hold" },

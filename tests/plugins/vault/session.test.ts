@@ -11,7 +11,7 @@ import { createVaultStore } from "../../../plugins/vault/session.ts";
 import { tempHome } from "./helpers.ts";
 
 function storeIn(dir: string, env: Record<string, string> = { OPSTERM_VAULT_PASSWORD: "pw" }) {
-  const config: LoadedConfig = { values: {}, sources: [], origins: [], get: () => undefined };
+  const config: LoadedConfig = { values: {}, sources: [], origins: [], ignored: [], get: () => undefined, scopeOf: () => undefined };
   const io = { isTTY: { stdin: false, stdout: false, stderr: false } } as never;
   return createVaultStore({ env, io, config: async () => config, paths: { configDir: dir, dataDir: dir, home: dir } });
 }
