@@ -4,7 +4,7 @@ _opsterm() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   local globals='--json --debug --no-color --help -h --version -v'
   if [[ $COMP_CWORD -eq 1 ]]; then
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last get history init last plugin policy provider put scp servers ssh workspace' -- "$cur")); fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last get history init last plugin policy provider put scp servers ssh vault workspace' -- "$cur")); fi
     return 0
   fi
   case "${COMP_WORDS[1]}" in
@@ -125,7 +125,7 @@ _opsterm() {
       esac
       ;;
     put)
-      opts='--mode --via --yes -y'
+      opts='--mode --from-vault --via --yes -y'
       ;;
     scp)
       opts='--recursive -r --via --yes -y'
@@ -155,6 +155,32 @@ _opsterm() {
       ;;
     ssh)
       opts='--via --yes -y'
+      ;;
+    vault)
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'get import init list rekey rm set' -- "$cur")); return 0; fi
+      case "${COMP_WORDS[2]}" in
+          get)
+      opts='--password-file --reveal'
+      ;;
+          import)
+      opts='--env-file --password-file'
+      ;;
+          init)
+      opts='--password-file --log-n'
+      ;;
+          list)
+      opts='--password-file'
+      ;;
+          rekey)
+      opts='--password-file --new-password-file --log-n'
+      ;;
+          rm)
+      opts='--password-file'
+      ;;
+          set)
+      opts='--password-file --note'
+      ;;
+      esac
       ;;
     workspace)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'list status trust untrust' -- "$cur")); return 0; fi
