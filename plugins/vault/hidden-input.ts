@@ -5,9 +5,11 @@
 import { InterruptedError } from "../../src/kernel/index.ts";
 
 export async function readHidden(stdin: NodeJS.ReadStream, stderr: NodeJS.WriteStream, question: string): Promise<string> {
-  stderr.write(question);
+  // Echo goes off before the question shows: an answer typed (or sent) the moment the question
+  // appears must never be echoed.
   const wasRaw = stdin.isRaw;
   stdin.setRawMode?.(true);
+  stderr.write(question);
   stdin.resume();
   const decoder = new TextDecoder();
   try {

@@ -4,7 +4,7 @@
  * codes of DESIGN.md §7 (77 wrong passphrase or no way to unlock, 65 damaged, 2 usage).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { requireBuilt } from "../../helpers/binary.ts";
@@ -47,7 +47,7 @@ describe("vault init|set|get|list|rm", () => {
     expect((await runBinary(["vault", "rm", "tls.key"], env)).code).toBe(0);
     expect(JSON.parse((await runBinary(["vault", "list", "--json"], env)).stdout)).toHaveLength(1);
     const gone = await runBinary(["vault", "get", "tls.key"], env);
-    expect(gone.code).toBe(2);
+    expect(gone.code).toBe(78);
     expect(gone.stderr).toMatch(/"tls.key" is not in the vault/);
   }, 60_000);
 
@@ -143,7 +143,7 @@ describe("unlocking", () => {
     expect(dirAsFile.code).toBe(77);
   });
 
-  it("vault.passwordCommand runs without a shell from the global config, and is refused from a workspace", async () => {
+  it("vault.passwordCommand runs without a shell from the global config; a trusted workspace's is ignored, never run", async () => {
     const { dir, env } = await initialised();
     const { OPSTERM_VAULT_PASSWORD: _, ...locked } = env;
     await runBinary(["vault", "set", "k"], env, { input: "cmd-opened" });
@@ -151,12 +151,15 @@ describe("unlocking", () => {
     writeFileSync(join(dir, "config.yaml"), `vault:\n  passwordCommand: [printf, "%s\\n", "${PASS}"]\n`);
     expect((await runBinary(["vault", "get", "k"], locked)).stdout).toBe("cmd-opened");
     const project = join(dir, "project");
-    mkdirSync(join(project, ".opsterm"), { recursive: true });
+    const marker = join(dir, "workspace-command-ran");
+    mkdirSync(join(project, ".opsterm"), { recursive: true, mode: 0o700 });
     writeFileSync(join(dir, "config.yaml"), "");
-    writeFileSync(join(project, ".opsterm", "config.yaml"), `vault:\n  passwordCommand: [printf, "%s\\n", "${PASS}"]\n`);
+    writeFileSync(join(project, ".opsterm", "config.yaml"), `vault:\n  passwordCommand: [touch, "${marker}"]\n`, { mode: 0o600 });
+    expect((await runBinary(["workspace", "trust"], locked, { cwd: project })).code).toBe(0);
     const ws = await runBinary(["vault", "get", "k"], locked, { cwd: project });
-    expect(ws.code).toBe(78);
-    expect(ws.stderr).toMatch(/only the global config may name a command/);
+    expect(ws.code).toBe(77);
+    expect(ws.stderr).toMatch(/no terminal to ask for its passphrase/);
+    expect(existsSync(marker)).toBe(false);
     writeFileSync(join(dir, "config.yaml"), "vault:\n  passwordCommand: [\"false\"]\n");
     const failing = await runBinary(["vault", "get", "k"], locked);
     expect(failing.code).toBe(77);

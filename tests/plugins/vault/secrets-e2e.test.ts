@@ -73,7 +73,7 @@ describe("exec with ${vault:NAME} on a real sshd", () => {
     const before = existsSync(auditLog) ? readFileSync(auditLog, "utf8") : "";
     const marker = join(remoteDir, "never");
     const r = await runBinary(["exec", "box", "--yes", "--", `touch ${marker}; echo \${vault:db_pasword}`], env);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/"db_pasword" is not in the vault; did you mean "db_password"\?/);
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(auditLog) ? readFileSync(auditLog, "utf8") : "").toBe(before);

@@ -36,12 +36,12 @@ describe("createVaultStore()", () => {
     expect(store.knownValues().sort()).toEqual(["value-a", "value-b", "value-c", "value-d"]);
   }, 60_000);
 
-  it("a reference to an unknown name fails the check (2) with a suggestion", async () => {
+  it("a reference to an unknown name fails the check (78) with a suggestion", async () => {
     const dir = tempHome();
     const store = storeIn(dir);
     await store.init({ logN: 15 });
     await store.set([{ name: "db_password", value: "x-value" }]);
-    await expect(store.checkRefs("psql -p ${vault:db_passwd}")).rejects.toMatchObject({ code: "E_VAULT_UNKNOWN", exitCode: 2, message: expect.stringMatching(/did you mean "db_password"/) });
+    await expect(store.checkRefs("psql -p ${vault:db_passwd}")).rejects.toMatchObject({ code: "E_VAULT_UNKNOWN", exitCode: 78, message: expect.stringMatching(/did you mean "db_password"/) });
     await expect(store.resolveRefs("${vault:nope}", { quote: "none" })).rejects.toMatchObject({ code: "E_VAULT_UNKNOWN" });
   }, 60_000);
 
