@@ -6,14 +6,12 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { definePlugin, type PluginContext } from "../../src/kernel/index.ts";
+import { definePlugin, UsageError, type PluginContext } from "../../src/kernel/index.ts";
 import { vaultCommands } from "./commands.ts";
 import type { VaultStore } from "./session.ts";
 import "./types.ts";
 
 const REF = "${vault:";
-/** Actions whose command is a shell line that runs (a session's is only a description). */
-const COMMAND_KINDS = new Set(["exec", "local"]);
 
 /** The store this plugin provided in the invocation the hook runs in. */
 function storeOf(ctx: PluginContext): VaultStore | undefined {
@@ -63,15 +61,22 @@ export default definePlugin({
   },
   commands: vaultCommands,
   hooks: {
-    // `${vault:NAME}` in a command line: the names are checked before the policy classifies
+    // `${vault:NAME}` in an exec command line: the names are checked before the policy classifies
     // (an unknown one runs nothing); the values go in after approval and the audit intent, for
     // the executor only (the gate masks them in the output).
     async checkAction(action, ctx) {
-      if (COMMAND_KINDS.has(action.kind)) await storeOf(ctx)?.checkRefs(action.command);
+      if (action.kind === "local" && action.command.includes(REF)) {
+        // bash -c would carry the value in its argv, which every user of this machine can read (ps).
+        throw new UsageError("A vault reference cannot go into a local command: the value would stand in bash's argv, readable by every user of this machine", {
+          code: "E_VAULT_LOCAL",
+          hint: "Use it on a server (opsterm exec), or pass it yourself: VAR=$(opsterm vault get NAME) command",
+        });
+      }
+      if (action.kind === "exec") await storeOf(ctx)?.checkRefs(action.command);
     },
     async expandAction(expansion, ctx) {
       const store = storeOf(ctx);
-      if (!store || !COMMAND_KINDS.has(expansion.action.kind)) return undefined;
+      if (!store || expansion.action.kind !== "exec") return undefined;
       const resolved = await store.resolveRefs(expansion.command, { quote: "shell" });
       return resolved.values.length ? { ...expansion, command: resolved.text, secrets: [...expansion.secrets, ...resolved.values] } : undefined;
     },

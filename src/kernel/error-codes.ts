@@ -185,6 +185,7 @@ export const ERROR_CODES = {
   E_VAULT_NAME: { exit: USAGE, summary: "a vault name with characters other than letters, digits, _ . -" },
   E_VAULT_EXISTS: { exit: USAGE, summary: "vault init where a vault exists", hint: '"opsterm vault rekey" changes the passphrase' },
   E_VAULT_VALUE_ARGV: { exit: USAGE, summary: "a vault value on the command line (ps and shell history would keep it)", hint: "Type it at the prompt, or pipe it in" },
+  E_VAULT_LOCAL: { exit: USAGE, summary: "a ${vault:NAME} reference in a local command (its value would be in bash's argv)", hint: "Use it with opsterm exec on a server" },
   E_VAULT_TTY: { exit: USAGE, summary: "vault get onto a terminal without --reveal" },
   E_VAULT_LOG_N: { exit: USAGE, summary: "a --log-n outside 15..20" },
   E_VAULT_DAMAGED: { exit: DATA, summary: "vault.enc is damaged or not a regular file; nothing was decrypted", hint: "Restore vault.enc from a backup" },

@@ -76,3 +76,18 @@ describe("${vault:NAME} through the gate", () => {
     expect(r.stdout).toBe(`password is ${VALUE}\n`);
   }, 60_000);
 });
+
+describe("${vault:NAME} in a local command", () => {
+  it("is refused before anything is classified: the value would stand in bash's argv (2)", async () => {
+    const home = tempHome();
+    const local: Executor = { kind: "local", resolve: async () => ({ id: "local", scope: "local" }), execute: async () => ({ exitCode: 0, completed: true }) };
+    const ran: string[] = [];
+    const transport = definePlugin({ name: "local-test", apiVersion: 1, setup: (ctx) => ctx.registerExecutor({ ...local, execute: async (run) => (ran.push(run.command), { exitCode: 0, completed: true }) }) });
+    const policy = definePlugin({ name: "policy", apiVersion: 1, enforce: "pre", hooks: { beforeAction: () => ({ decision: "auto-allow", rule: "t", reason: "t" }) } });
+    const { ctx } = await createTestKernel([policy, vaultPlugin, transport], { home });
+    const r = await ctx.actions.run({ kind: "local", target: "local", command: "mysql -p${vault:db}" }, { preApproved: true });
+    expect(r.error).toMatchObject({ code: "E_VAULT_LOCAL" });
+    expect(exitCodeFor(r)).toBe(2);
+    expect(ran).toEqual([]);
+  });
+});
