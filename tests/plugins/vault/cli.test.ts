@@ -199,7 +199,7 @@ describe("vault.enc on disk", () => {
     expect((await runBinary(["vault", "get", "k"], env)).stdout).toBe("value-1234");
     renameSync(path, `${path}.real`);
     execFileSync("mkfifo", ["-m", "600", path]);
-    const fifo = await runBinary(["vault", "get", "k"], env, { timeoutMs: 10_000 });
+    const fifo = await runBinary(["vault", "get", "k"], env);
     expect(fifo.code).toBe(65);
     expect(fifo.stderr).toMatch(/is not a regular file/);
   });

@@ -1,37 +1,15 @@
 /**
  * Shared by the vault tests: the built binary run asynchronously (so an in-process HTTP server
- * can answer it) and a vault home made with it.
+ * can answer it), temp homes, and a search of every file a home holds.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireBuilt } from "../../helpers/binary.ts";
+import { opstermAsync, type Run } from "../../helpers/binary.ts";
 
-export interface BinaryRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** dist/opsterm with exactly `env` (plus PATH), `input` on stdin, no terminal. */
-export function runBinary(args: string[], env: Record<string, string>, options: { input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<BinaryRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(requireBuilt(), args, { cwd: options.cwd ?? env.OPSTERM_HOME, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8", NO_COLOR: "1", ...env }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(options.input ?? "");
-  });
+/** dist/opsterm with `env` over the e2e base environment, `input` on stdin, no terminal. */
+export function runBinary(args: string[], env: Record<string, string>, options: { input?: string; cwd?: string } = {}): Promise<Run> {
+  return opstermAsync(args, { home: env.OPSTERM_HOME, env: { NO_COLOR: "1", ...env }, input: options.input, cwd: options.cwd });
 }
 
 export function tempHome(prefix = "opsterm-vault-"): string {
