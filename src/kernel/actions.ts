@@ -526,10 +526,12 @@ function maskSecrets(io: ExecutorIo, secrets: string[]): { io: ExecutorIo; mask:
   if (secrets.length === 0) return { io, mask: (t) => t, flush: () => {} };
   const masker = createMasker(secrets);
   const streams = { stdout: masker.stream(), stderr: masker.stream() };
+  // A character split across two chunks must not be garbled: decode each stream as a stream.
+  const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   const wrap = (which: "stdout" | "stderr", sink?: ExecutorIo["onStdout"]) =>
     sink &&
     ((chunk: Buffer) => {
-      const safe = streams[which].push(chunk.toString("utf8"));
+      const safe = streams[which].push(decoders[which].decode(chunk, { stream: true }));
       return safe ? sink(Buffer.from(safe)) : undefined;
     });
   const onStdout = wrap("stdout", io.onStdout);
@@ -538,9 +540,9 @@ function maskSecrets(io: ExecutorIo, secrets: string[]): { io: ExecutorIo; mask:
     io: { ...io, onStdout, onStderr },
     mask: masker.mask,
     flush() {
-      const out = streams.stdout.end();
+      const out = streams.stdout.push(decoders.stdout.decode()) + streams.stdout.end();
       if (out && io.onStdout) void io.onStdout(Buffer.from(out));
-      const err = streams.stderr.end();
+      const err = streams.stderr.push(decoders.stderr.decode()) + streams.stderr.end();
       if (err && io.onStderr) void io.onStderr(Buffer.from(err));
     },
   };

@@ -203,6 +203,26 @@ describe("a run", () => {
     expect(r.stdout).toBe("got '[REDACTED:vault]'\n");
   });
 
+  it("masking streamed output keeps characters split across chunks and catches a secret split across chunks", async () => {
+    const a = audit();
+    const streamer: Executor = {
+      kind: "exec",
+      resolve: async (request) => ({ id: request.target }),
+      async execute(run) {
+        const bytes = Buffer.from("café s3cr3t-pw done\n");
+        // Split inside "é" (2 bytes) and inside the secret.
+        for (const part of [bytes.subarray(0, 4), bytes.subarray(4, 9), bytes.subarray(9)]) await run.io.onStdout?.(part);
+        return { exitCode: 0, completed: true };
+      },
+    };
+    const plugin = definePlugin({ name: "streamer", apiVersion: 1, setup: (ctx) => ctx.registerExecutor(streamer) });
+    const vault = definePlugin({ name: "vault-test", apiVersion: 1, hooks: { expandAction: (x) => ({ ...x, secrets: ["s3cr3t-pw"] }) } });
+    const { ctx } = await createTestKernel([policy(() => allow), a.plugin, vault, plugin]);
+    const seen: Buffer[] = [];
+    await ctx.actions.run({ kind: "exec", target: "web1", command: "x" }, { io: { onStdout: (c) => void seen.push(c) } });
+    expect(Buffer.concat(seen).toString("utf8")).toBe("café [REDACTED:vault] done\n");
+  });
+
   it("checkAction refuses before classification (an unknown secret name), nothing recorded", async () => {
     const a = audit();
     const t = transport();
