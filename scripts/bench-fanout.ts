@@ -2,7 +2,9 @@
  * Fan-out benchmark: starts N throwaway sshd on loopback and runs `uname -n` on all of them with
  * opsterm (`exec @all`), Debian's parallel-ssh, and plain `ssh` in a loop; prints medians and ratios.
  *
- * Usage: npm run bench:fanout [-- --sizes 10,50 --runs 5 --opsterm "dist/opsterm"]
+ * Usage: npm run bench:fanout [-- --sizes 10,50 --runs 5 --opsterm "dist/opsterm" --baseline "/tmp/old/opsterm"]
+ * --baseline adds another opsterm build to the same interleaved rounds (a before/after comparison
+ * that a load change on the machine cannot skew).
  * opsterm runs from a fresh esbuild bundle of the working tree (like dist/opsterm.cjs) unless
  * --opsterm names a command. Needs sshd (openssh-server) and parallel-ssh (pssh).
  */
@@ -22,6 +24,7 @@ const flag = (name: string, def: string) => {
 };
 const sizes = flag("sizes", "10,50").split(",").map(Number);
 const runs = Number(flag("runs", "5"));
+const baseline = flag("baseline", "");
 
 function which(cmd: string): string | undefined {
   try {
@@ -136,6 +139,9 @@ async function main(): Promise<void> {
       const sshOpts = ["-o", `UserKnownHostsFile=${home.knownHostsPath}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "GlobalKnownHostsFile=/dev/null", "-i", first.userKeyPath];
       const tools: { name: string; cmd: string[]; check: (out: string) => boolean }[] = [
         { name: "opsterm", cmd: [...opsterm, "exec", "@all", "--parallel", String(n), "--json", "--", "uname", "-n"], check: (o) => o.trim().split("\n").filter((l) => l.includes('"status":0')).length === n },
+        ...(baseline
+          ? [{ name: "baseline", cmd: [...baseline.split(" "), "exec", "@all", "--parallel", String(n), "--json", "--", "uname", "-n"], check: (o: string) => o.trim().split("\n").filter((l) => l.includes('"status":0')).length === n }]
+          : []),
         {
           name: "parallel-ssh",
           cmd: [pssh, "-h", hostsFile, "-p", String(n), "-t", "30", "-x", sshOpts.join(" "), "uname", "-n"],
@@ -166,7 +172,8 @@ async function main(): Promise<void> {
       rows.push(
         `N=${String(n).padEnd(3)} opsterm ${o.toFixed(0).padStart(6)} ms${rss("opsterm")} | parallel-ssh ${medians["parallel-ssh"].toFixed(0).padStart(6)} ms (${(medians["parallel-ssh"] / o).toFixed(2)}x opsterm${rss("parallel-ssh")}) | ssh loop ${medians["ssh loop"].toFixed(0).padStart(6)} ms (${(medians["ssh loop"] / o).toFixed(2)}x opsterm)`,
       );
-      console.log(rows[rows.length - 1]);
+      if (baseline) rows.push(`       baseline ${medians.baseline.toFixed(0)} ms: opsterm is ${Math.abs((o / medians.baseline - 1) * 100).toFixed(1)}% ${o >= medians.baseline ? "slower" : "faster"} than the baseline`);
+      console.log(rows.slice(baseline ? -2 : -1).join("\n"));
       console.log(`       runs (ms): ${tools.map((t) => `${t.name} ${times[t.name].map((x) => x.toFixed(0)).join(" ")}`).join(" | ")}`);
       home.cleanup();
     } finally {
