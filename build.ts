@@ -58,7 +58,7 @@ const nativeStub: Plugin = {
  * in any plugin no longer costs startup time. (esbuild calls named imports as
  * `(0, mod.createHash)(…)`, i.e. a property read at call time.)
  */
-const LAZY_BUILTINS = ["crypto", "child_process", "readline", "net", "tls", "http", "https", "http2", "zlib", "worker_threads", "dgram", "dns", "assert", "perf_hooks", "v8", "vm", "inspector"];
+const LAZY_BUILTINS = ["crypto", "tty", "child_process", "readline", "net", "tls", "http", "https", "http2", "zlib", "worker_threads", "dgram", "dns", "assert", "perf_hooks", "v8", "vm", "inspector"];
 const LAZY_REQUIRE = new RegExp(`(?<![\\w$.])require\\("(?:node:)?(${LAZY_BUILTINS.join("|")})"\\)`, "g");
 const LAZY_RUNTIME =
   "var __opstermLazy=(id)=>{let m;const l=()=>m??=require(id);return new Proxy({},{get:(t,k)=>l()[k],has:(t,k)=>k in l()," +

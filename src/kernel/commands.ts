@@ -94,6 +94,8 @@ export function defineCommand<const U extends string = "", const O extends reado
 
 export interface CommandRegistry {
   add(plugin: string, spec: CommandSpec): void;
+  /** Throws what `add` would throw for these commands, and adds nothing. */
+  check(plugin: string, specs: readonly CommandSpec[]): void;
   all(): RegisteredCommand[];
   get(name: string): RegisteredCommand | undefined;
   /** Group names (`plugin`, `config`, …) with their actions. */
@@ -105,35 +107,53 @@ export function createCommandRegistry(): CommandRegistry {
   const byName = new Map<string, RegisteredCommand>();
   let fallback: RegisteredCommand | undefined;
 
-  function add(plugin: string, spec: CommandSpec): void {
-    const names = [spec.name, ...(spec.aliases ?? [])];
-    for (const name of names) {
-      const existing = byName.get(name);
-      if (existing) {
-        throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" defines command "${name}", which "${existing.plugin}" already has`, {
-          plugin,
-          hint: `Rename the command in plugin "${plugin}"`,
-        });
+  const groupDefaults = new Map<string, RegisteredCommand>();
+
+  /**
+   * Validates `specs` against the registry and against each other, and commits them only when
+   * `commit` is set. New names go to an overlay first, so a check costs O(specs), not a copy of
+   * the whole registry (the kernel checks every plugin before its setup runs).
+   */
+  function addAll(plugin: string, specs: readonly CommandSpec[], commit: boolean): void {
+    const overlay = new Map<string, RegisteredCommand>();
+    const overlayDefaults = new Map<string, RegisteredCommand>();
+    let newFallback = fallback;
+    const lookup = (name: string) => overlay.get(name) ?? byName.get(name);
+    for (const spec of specs) {
+      const names = [spec.name, ...(spec.aliases ?? [])];
+      for (const name of names) {
+        const existing = lookup(name);
+        if (existing) {
+          throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" defines command "${name}", which "${existing.plugin}" already has`, {
+            plugin,
+            hint: `Rename the command in plugin "${plugin}"`,
+          });
+        }
+        const [group] = name.split(" ");
+        const single = lookup(group);
+        if (name.includes(" ") && single && !single.name.includes(" ")) {
+          throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" adds "${name}" under "${group}", which "${single.plugin}" defines as a plain command`, { plugin });
+        }
       }
-      const [group] = name.split(" ");
-      const single = byName.get(group);
-      if (name.includes(" ") && single && !single.name.includes(" ")) {
-        throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" adds "${name}" under "${group}", which "${single.plugin}" defines as a plain command`, { plugin });
+      const registered = { ...spec, plugin };
+      if (spec.groupDefault) {
+        const [group] = spec.name.split(" ");
+        const other = overlayDefaults.get(group) ?? groupDefaults.get(group);
+        if (!spec.name.includes(" ") || other) {
+          throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" marks "${spec.name}" as the default of group "${group}", ${other ? `but "${other.name}" already is` : "which is not a group action"}`, { plugin });
+        }
+        overlayDefaults.set(group, registered);
       }
-    }
-    if (spec.groupDefault) {
-      const [group] = spec.name.split(" ");
-      const other = [...byName.values()].find((c) => c.groupDefault && c.name.split(" ")[0] === group);
-      if (!spec.name.includes(" ") || other) {
-        throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" marks "${spec.name}" as the default of group "${group}", ${other ? `but "${other.name}" already is` : "which is not a group action"}`, { plugin });
+      if (spec.isDefault && newFallback) {
+        throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" declares a default command, but "${newFallback.plugin}" already does`, { plugin });
       }
+      for (const name of names) overlay.set(name, registered);
+      if (spec.isDefault) newFallback = registered;
     }
-    if (spec.isDefault && fallback) {
-      throw new OpstermError("E_COMMAND_CONFLICT", `Plugin "${plugin}" declares a default command, but "${fallback.plugin}" already does`, { plugin });
-    }
-    const registered = { ...spec, plugin };
-    for (const name of names) byName.set(name, registered);
-    if (spec.isDefault) fallback = registered;
+    if (!commit) return;
+    for (const [name, registered] of overlay) byName.set(name, registered);
+    for (const [group, registered] of overlayDefaults) groupDefaults.set(group, registered);
+    fallback = newFallback;
     sorted = undefined;
     grouped = undefined;
   }
@@ -165,5 +185,12 @@ export function createCommandRegistry(): CommandRegistry {
     return fallback;
   }
 
-  return { add, all, get: (name) => byName.get(name), groups, defaultCommand };
+  return {
+    add: (plugin, spec) => addAll(plugin, [spec], true),
+    check: (plugin, specs) => addAll(plugin, specs, false),
+    all,
+    get: (name) => byName.get(name),
+    groups,
+    defaultCommand,
+  };
 }

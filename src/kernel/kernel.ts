@@ -118,7 +118,24 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
       },
     };
     const { hooks: h, tryUse, env, config: cfg } = ctx;
-    ctx.actions = actions.bind({ hooks: h, tryUse, io, env, config: cfg, paths, runtime, prompt: quietPrompt, signal: new AbortController().signal, runId: randomUUID(), debug: options.debug });
+    // The run id is made when a plugin first acts, not at start-up: randomUUID() loads node:crypto,
+    // which `opsterm --help` and most commands never need.
+    let runId: string | undefined;
+    ctx.actions = actions.bind({
+      hooks: h,
+      tryUse,
+      io,
+      env,
+      config: cfg,
+      paths,
+      runtime,
+      prompt: quietPrompt,
+      signal: new AbortController().signal,
+      get runId() {
+        return (runId ??= randomUUID());
+      },
+      debug: options.debug,
+    });
     return ctx;
   }
 
@@ -164,9 +181,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
   /** Conflicts are found before setup runs, so a rejected plugin leaves nothing behind. */
   function checkRegistrable(plugin: OpstermPlugin): void {
     checkHookNames(plugin.name, Object.keys(plugin.hooks ?? {}));
-    const scratch = createCommandRegistry();
-    for (const cmd of registry.all()) scratch.add(cmd.plugin, cmd);
-    for (const spec of plugin.commands ?? []) scratch.add(plugin.name, spec);
+    registry.check(plugin.name, plugin.commands ?? []);
     for (const key of Object.keys(plugin.config ?? {})) {
       if (key in schemaProps) throw new OpstermError("E_CONFIG_CONFLICT", `Plugin "${plugin.name}" declares config key "${key}", which is taken`, { plugin: plugin.name });
     }

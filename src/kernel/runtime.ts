@@ -44,8 +44,13 @@ export function hostRuntime(): Runtime {
     get stdin() {
       return process.stdin;
     },
-    stdout: process.stdout,
-    stderr: process.stderr,
+    // Getters for the same reason: a stream is built (and watched for EPIPE) when first used.
+    get stdout() {
+      return watched(process.stdout);
+    },
+    get stderr() {
+      return watched(process.stderr);
+    },
     platform: process.platform,
     arch: process.arch,
     execPath: process.execPath,
@@ -62,7 +67,7 @@ export function hostRuntime(): Runtime {
       closedHandlers.add(handler);
       return () => closedHandlers.delete(handler);
     },
-    drain: () => Promise.all([drained(process.stdout), drained(process.stderr)]).then(() => undefined),
+    drain: () => Promise.all([...watchedStreams].map(drained)).then(() => undefined),
   };
 }
 
@@ -71,12 +76,17 @@ const closedHandlers = new Set<() => void>();
 let outputClosed = false;
 // A reader that closes early (`opsterm audit log | head`: EPIPE) is not an error: stop quietly.
 // Any other failure of stdout/stderr (EBADF after `>&-`) means the same: nobody reads any more.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", () => {
-    if (outputClosed) return;
-    outputClosed = true;
-    for (const handler of closedHandlers) handler();
-  });
+const watchedStreams = new Set<NodeJS.WriteStream>();
+function watched(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (!watchedStreams.has(stream)) {
+    watchedStreams.add(stream);
+    stream.on("error", () => {
+      if (outputClosed) return;
+      outputClosed = true;
+      for (const handler of closedHandlers) handler();
+    });
+  }
+  return stream;
 }
 
 function openControllingTty(): NodeJS.ReadStream | undefined {
