@@ -9,7 +9,7 @@ import type { Stats } from "ssh2";
 import { EXIT, isOpstermError, UsageError, type ActionRequest, type Execution, type ExecuteOutcome, type Executor, type PluginContext } from "../../src/kernel/index.ts";
 import type { ServerTarget } from "../../src/contracts/inventory.ts";
 import { openSftp, permissionBits, SftpError } from "./sftp.ts";
-import { downloadTree, octal, readSlice, streamRemote, uploadTree, writeContent, type Content, type ScpFileResult, type Session, type WrittenFile } from "./transfer.ts";
+import { downloadTree, octal, readSlice, removeFile, streamRemote, uploadTree, writeContent, type Content, type RemovedFile, type ScpFileResult, type Session, type WrittenFile } from "./transfer.ts";
 
 type FileExecutor = Executor<ServerTarget>;
 
@@ -30,6 +30,14 @@ export interface WriteParams {
    * is recorded (a hash of a short password is as good as the password).
    */
   secret?: boolean;
+  /** Owner to give the file (uid, gid): an undo restores the before-state's. Default: a replaced file keeps its own. */
+  owner?: { uid: number; gid: number };
+  /**
+   * Remove `path` instead of writing it (an undo of a write that created the file). Same gate,
+   * policy kind (`write`), audit and before/after snapshots; with `expectSha256`, only if the file
+   * still holds that content.
+   */
+  remove?: boolean;
 }
 
 export interface ReadParams {
@@ -92,6 +100,15 @@ export function fileExecutors(plugin: PluginContext): FileExecutor[] {
     resolve,
     async execute(run) {
       const p = run.params as WriteParams;
+      if (p.remove === true) {
+        if (p.content !== undefined || p.local !== undefined || run.action.recursive) throw new UsageError("A removal takes no content, local file or -r", { code: "E_ACTION_INVALID" });
+        const removed: RemovedFile[] = [];
+        const outcome = await withSession(run, false, async (session) => {
+          await removeFile(session, run.action.path!, p.expectSha256, removed);
+          return { details: { removed: 1, bytes: removed[0].bytes, sha256: removed[0].sha256, mode: octal(removed[0].mode) }, data: { removed } };
+        });
+        return outcome.details ? outcome : { ...outcome, details: { removed: removed.length }, data: { removed } };
+      }
       const done: WrittenFile[] = [];
       const summary = () => ({
         details: { files: done.length, bytes: done.reduce((n, f) => n + f.bytes, 0), ...(done.length === 1 ? { ...(p.secret ? {} : { sha256: done[0].sha256 }), mode: octal(done[0].mode) } : {}) },

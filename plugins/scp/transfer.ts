@@ -6,12 +6,13 @@
 import { createReadStream } from "node:fs";
 import { lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { basename, join, posix, relative } from "node:path";
-import { EXIT, OpstermError, UsageError, type ActionContext, type SnapshotRef } from "../../src/kernel/index.ts";
+import { createHash } from "node:crypto";
+import { EXIT, OpstermError, UsageError, type ActionContext, type FileState, type SnapshotRef } from "../../src/kernel/index.ts";
 import type { Connection, ResolvedServer } from "../../src/contracts/inventory.ts";
 import { downloadToFile, readRemote, readRemoteBuffer } from "./download.ts";
 import { createProgress, type Progress } from "./progress.ts";
-import { isNoSuchFile, type Sftp } from "./sftp.ts";
-import { atomicUpload, inspectTarget, sha256sum, type UploadResult } from "./upload.ts";
+import { isNoSuchFile, permissionBits, type Sftp } from "./sftp.ts";
+import { atomicUpload, checkUnchanged, inspectTarget, sha256sum, UploadError, type TargetInfo, type UploadResult } from "./upload.ts";
 
 /** Files up to this size are stored whole in snapshots; larger ones as a size + sha256 stub. */
 export const SNAPSHOT_MAX_BYTES = 8 * 1024 * 1024;
@@ -25,7 +26,7 @@ export interface Session {
   conn: Connection;
   sftp: Sftp;
   signal: AbortSignal;
-  snapshot(which: "before" | "after", path: string, content: Uint8Array | null): Promise<SnapshotRef>;
+  snapshot(which: "before" | "after", path: string, content: Uint8Array | null, state?: FileState): Promise<SnapshotRef>;
   /** Draw progress bars (a person at a terminal, a large transfer). */
   progress: boolean;
 }
@@ -54,20 +55,32 @@ interface WriteJob {
   expectSha256?: string | null;
   /** See WriteParams.secret: snapshots of a secret keep only its size. */
   secret?: boolean;
+  /** Owner to give the file (an undo restores the before-state's). */
+  owner?: { uid: number; gid: number };
+}
+
+/** The before-state of a target: its content for the snapshot (whole, or a stub when too large or secret) and its state. */
+async function beforeState(session: Session, target: TargetInfo, secret: boolean | undefined): Promise<{ content: Uint8Array | null; state: FileState }> {
+  const { sftp, conn, signal } = session;
+  if (!target.exists) return { content: null, state: { exists: false } };
+  const meta = { exists: true, mode: target.mode, uid: target.uid, gid: target.gid, size: target.size ?? 0 };
+  if (secret) return { content: secretStub(target.size ?? 0), state: { ...meta, stored: false } };
+  if ((target.size ?? 0) <= SNAPSHOT_MAX_BYTES) {
+    const read = await readRemoteBuffer(sftp, target.path, SNAPSHOT_MAX_BYTES, { signal });
+    if (read) return { content: read.content, state: { ...meta, size: read.content.length, sha256: read.result.sha256, stored: true } };
+    return { content: null, state: { exists: false } };
+  }
+  const sha256 = (await sha256sum(conn, target.path)) ?? (await readRemote(sftp, target.path, () => undefined, { signal })).sha256;
+  return { content: stub(target.size ?? 0, sha256), state: { ...meta, sha256, stored: false } };
 }
 
 /** Writes one file with before/after snapshots. Pushes what it wrote to `done` before the after-snapshot. */
 async function writeOne(session: Session, job: WriteJob, progress: Progress, done: WrittenFile[]): Promise<void> {
   const { server, sftp, conn, signal } = session;
   const target = await inspectTarget(sftp, job.remote);
-  let before: Uint8Array | null = null;
-  if (target.exists && job.secret) before = secretStub(target.size ?? 0);
-  else if (target.exists) {
-    if ((target.size ?? 0) <= SNAPSHOT_MAX_BYTES) before = (await readRemoteBuffer(sftp, target.path, SNAPSHOT_MAX_BYTES, { signal }))?.content ?? null;
-    else before = stub(target.size ?? 0, (await sha256sum(conn, target.path)) ?? (await readRemote(sftp, target.path, () => undefined, { signal })).sha256);
-  }
+  const before = await beforeState(session, target, job.secret);
   try {
-    await session.snapshot("before", target.path, before);
+    await session.snapshot("before", target.path, before.content, before.state);
   } catch (error) {
     throw new SnapshotFailure("E_SNAPSHOT_BEFORE", `The snapshot of ${server.id}:${target.path} before the write failed, so nothing was written: ${(error as Error).message}`, error);
   }
@@ -75,14 +88,17 @@ async function writeOne(session: Session, job: WriteJob, progress: Progress, don
     mode: job.mode,
     forceMode: job.forceMode,
     expectSha256: job.expectSha256,
+    owner: job.owner,
     keepBytes: job.secret ? 0 : SNAPSHOT_MAX_BYTES,
     onProgress: (n) => progress.add(n),
     signal,
   });
   const { content, ...rest } = result;
   done.push({ ...rest, local: job.local, remote: job.remote });
+  const stored = !job.secret && content !== undefined;
+  const after: FileState = { exists: true, mode: result.mode, uid: result.uid, gid: result.gid, size: result.bytes, ...(job.secret ? {} : { sha256: result.sha256 }), stored };
   try {
-    await session.snapshot("after", result.path, job.secret ? secretStub(result.bytes) : (content ?? stub(result.bytes, result.sha256)));
+    await session.snapshot("after", result.path, job.secret ? secretStub(result.bytes) : (content ?? stub(result.bytes, result.sha256)), after);
   } catch (error) {
     throw new SnapshotFailure("E_SNAPSHOT_AFTER", `${server.id}:${result.path} was written, but its after-snapshot failed: ${(error as Error).message}`, error);
   }
@@ -103,14 +119,65 @@ async function* once(content: Uint8Array | string): AsyncIterable<Uint8Array> {
 export type Content = Uint8Array | string | AsyncIterable<Uint8Array>;
 
 /** One remote file from content in hand or a stream (`put`, a tool's write). */
-export async function writeContent(session: Session, path: string, content: Content, options: { mode?: number; forceMode?: boolean; size?: number; expectSha256?: string | null; secret?: boolean }, done: WrittenFile[]): Promise<void> {
+export async function writeContent(
+  session: Session,
+  path: string,
+  content: Content,
+  options: { mode?: number; forceMode?: boolean; size?: number; expectSha256?: string | null; secret?: boolean; owner?: { uid: number; gid: number } },
+  done: WrittenFile[],
+): Promise<void> {
   const size = options.size ?? (typeof content === "string" ? Buffer.byteLength(content) : content instanceof Uint8Array ? content.byteLength : undefined);
   const progress = createProgress(session.ctx.io.stderr, session.progress && session.ctx.io.isTTY.stderr, `${session.server.id}:${posix.basename(path)}`, size);
   const source = typeof content === "string" || content instanceof Uint8Array ? () => once(content) : () => content;
   try {
-    await writeOne(session, { remote: path, source, size, mode: options.mode, forceMode: options.forceMode, expectSha256: options.expectSha256, secret: options.secret }, progress, done);
+    await writeOne(session, { remote: path, source, size, mode: options.mode, forceMode: options.forceMode, expectSha256: options.expectSha256, secret: options.secret, owner: options.owner }, progress, done);
   } finally {
     progress.done();
+  }
+}
+
+export interface RemovedFile {
+  /** The path removed. */
+  path: string;
+  remote: string;
+  bytes: number;
+  sha256: string;
+  mode: number;
+}
+
+/**
+ * Removes one regular file (an undo of a write that created it), snapshotted like a write: the
+ * content before, then "absent". With `expectSha256`, only if the file still has that sha256
+ * (checked just before the unlink; E_PRECONDITION otherwise). A symlink is never followed here.
+ */
+export async function removeFile(session: Session, path: string, expectSha256: string | null | undefined, done: RemovedFile[]): Promise<void> {
+  const { sftp, conn, server, signal } = session;
+  const link = await sftp.lstat(path);
+  if (!link) {
+    if (expectSha256 !== undefined && expectSha256 !== null) throw new UploadError("E_PRECONDITION", `${path} changed since it was read: it had sha256 ${expectSha256.slice(0, 16)}… and now is gone; nothing was removed`, "Look at the file again");
+    throw notFound(server.id, path);
+  }
+  if (!link.isFile()) throw new UploadError("E_SCP_NOT_FILE", `${path} is not a regular file (a directory, a symlink or a special file); nothing was removed`, "opsterm only removes regular files");
+  const target: TargetInfo = { path, exists: true, mode: permissionBits(link), uid: link.uid, gid: link.gid, size: link.size };
+  const before = await beforeState(session, target, false);
+  try {
+    await session.snapshot("before", path, before.content, before.state);
+  } catch (error) {
+    throw new SnapshotFailure("E_SNAPSHOT_BEFORE", `The snapshot of ${server.id}:${path} before the removal failed, so nothing was removed: ${(error as Error).message}`, error);
+  }
+  if (signal.aborted) throw signal.reason ?? new Error("aborted");
+  if (expectSha256 !== undefined) await checkUnchanged(conn, sftp, path, expectSha256, signal);
+  try {
+    await sftp.unlink(path);
+  } catch (error) {
+    throw new UploadError("E_SCP_WRITE", `Removing ${path} failed: ${(error as Error).message}`, "Check the directory's permissions on the server", error);
+  }
+  const sha256 = before.state.sha256 ?? createHash("sha256").update(before.content ?? new Uint8Array()).digest("hex");
+  done.push({ path, remote: path, bytes: before.state.size ?? 0, sha256, mode: before.state.mode ?? 0 });
+  try {
+    await session.snapshot("after", path, null, { exists: false });
+  } catch (error) {
+    throw new SnapshotFailure("E_SNAPSHOT_AFTER", `${server.id}:${path} was removed, but its after-snapshot failed: ${(error as Error).message}`, error);
   }
 }
 

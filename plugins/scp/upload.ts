@@ -25,6 +25,8 @@ export interface UploadOptions {
    * its sha256, or null for "must not exist". Otherwise nothing is replaced (E_PRECONDITION, 75).
    */
   expectSha256?: string | null;
+  /** Owner of the new copy (an undo puts the before-state's back). Default: a replaced file keeps its own. */
+  owner?: { uid: number; gid: number };
 }
 
 export interface UploadResult {
@@ -33,6 +35,9 @@ export interface UploadResult {
   bytes: number;
   sha256: string;
   mode: number;
+  /** Owner of the written file. */
+  uid: number;
+  gid: number;
   /** A file was there before and has been replaced. */
   replaced: boolean;
   /** How the remote copy was checked: `sha256sum` over exec, or a re-read through SFTP. */
@@ -118,7 +123,7 @@ export async function atomicUpload(
       options.signal,
     );
     await sftp.fchmod(file, mode);
-    if (target.exists) await keepOwner(sftp, file, target);
+    const owner = await setOwner(sftp, file, target, options.owner ?? (target.exists ? { uid: target.uid!, gid: target.gid! } : undefined));
     const fsynced = sftp.supports("fsync@openssh.com");
     if (fsynced) await sftp.fsync(file);
     await sftp.close(file);
@@ -132,7 +137,7 @@ export async function atomicUpload(
     stage = "rename";
     await sftp.rename(temp, target.path);
     tempExists = false;
-    return { path: target.path, bytes: written, sha256, mode, replaced: target.exists, verifiedBy, fsynced, content: kept ? Buffer.concat(kept) : undefined };
+    return { path: target.path, bytes: written, sha256, mode, uid: owner.uid, gid: owner.gid, replaced: target.exists, verifiedBy, fsynced, content: kept ? Buffer.concat(kept) : undefined };
   } catch (error) {
     if (file) await sftp.close(file).catch(() => undefined);
     if (tempExists) await sftp.unlink(temp).catch(() => undefined);
@@ -147,7 +152,7 @@ export async function atomicUpload(
 }
 
 /** The target still holds what the caller decided on (re-checked as late as possible: just before the rename). */
-async function checkUnchanged(conn: Pick<Connection, "exec">, sftp: Sftp, path: string, expected: string | null, signal?: AbortSignal): Promise<void> {
+export async function checkUnchanged(conn: Pick<Connection, "exec">, sftp: Sftp, path: string, expected: string | null, signal?: AbortSignal): Promise<void> {
   const stats = await sftp.stat(path);
   let actual: string | null = null;
   if (stats) {
@@ -169,19 +174,22 @@ async function checkUnchanged(conn: Pick<Connection, "exec">, sftp: Sftp, path: 
   throw new UploadError("E_PRECONDITION", `${path} changed since it was read: it ${was} and now ${now}; nothing was replaced`, "Read it again and redo the change on the current content");
 }
 
-async function keepOwner(sftp: Sftp, file: SftpFile, target: TargetInfo): Promise<void> {
+/** Gives the temp file `owner` (the replaced file's, or the one an undo restores); returns the owner it has. */
+async function setOwner(sftp: Sftp, file: SftpFile, target: TargetInfo, owner: { uid: number; gid: number } | undefined): Promise<{ uid: number; gid: number }> {
   const now = await sftp.fstat(file);
-  if (now.uid === target.uid && now.gid === target.gid) return;
+  if (!owner || (now.uid === owner.uid && now.gid === owner.gid)) return { uid: now.uid, gid: now.gid };
   try {
-    await sftp.fchown(file, target.uid!, target.gid!);
+    await sftp.fchown(file, owner.uid, owner.gid);
   } catch (error) {
+    const whose = target.exists && target.uid === owner.uid && target.gid === owner.gid ? "belongs to" : "must belong to";
     throw new UploadError(
       "E_SCP_OWNER",
-      `${target.path} belongs to uid ${target.uid} gid ${target.gid}, and the new copy could not be given that owner`,
-      "Connect as the file's owner (or root), so the replaced file keeps its owner",
+      `${target.path} ${whose} uid ${owner.uid} gid ${owner.gid}, and the new copy could not be given that owner`,
+      "Connect as the file's owner (or root), so the file gets its owner",
       error,
     );
   }
+  return owner;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type ActionResult,
   type ActionTarget,
   type FileSnapshots,
+  type FileState,
   type Origin,
   type SnapshotRef,
   type Verdict,
@@ -59,9 +60,10 @@ export interface Execution<T extends ActionTarget = ActionTarget> {
   ctx: ActionContext;
   /**
    * Snapshots a file's state before or after a write, through the snapshot hooks, into the
-   * action's record. Throws when no snapshot could be made: the write must then not happen.
+   * action's record (with `state`: mode, owner, sha256 — what an undo needs besides the content).
+   * Throws when no snapshot could be made: the write must then not happen.
    */
-  snapshot(which: "before" | "after", path: string, content: Uint8Array | null): Promise<SnapshotRef>;
+  snapshot(which: "before" | "after", path: string, content: Uint8Array | null, state?: FileState): Promise<SnapshotRef>;
 }
 
 export interface ExecuteOutcome {
@@ -333,7 +335,7 @@ export function createActionGate(hooks: Pick<HookBus, "call">): ActionGate {
           signal: controller.signal,
           io: io.io,
           ctx,
-          snapshot: (which, path, content) => snapshot(action, snapshots, which, path, content),
+          snapshot: (which, path, content, state) => snapshot(action, snapshots, which, path, content, state),
         });
       } catch (error) {
         outcome = { exitCode: null, completed: false, error: errorOf(error) };
@@ -402,13 +404,14 @@ export function createActionGate(hooks: Pick<HookBus, "call">): ActionGate {
       return result;
     }
 
-    async function snapshot(action: Action, list: FileSnapshots[], which: "before" | "after", path: string, content: Uint8Array | null): Promise<SnapshotRef> {
+    async function snapshot(action: Action, list: FileSnapshots[], which: "before" | "after", path: string, content: Uint8Array | null, state?: FileState): Promise<SnapshotRef> {
       const message = `${which} ${action.kind} by run ${action.runId}`;
       const ref = await hooks.call(which === "before" ? "beforeFileWrite" : "afterFileWrite", { action, path, content, message });
       if (!ref) throw new IoError("E_SNAPSHOT_MISSING", `No plugin takes snapshots of file writes (is the audit plugin loaded?), so ${action.server}:${path} was not written`);
       let entry = list.find((e) => e.remote === path && !e.after);
       if (!entry || which === "before") list.push((entry = { remote: path }));
       entry[which] = ref;
+      if (state) entry[which === "before" ? "beforeState" : "afterState"] = state;
       return ref;
     }
 
@@ -498,7 +501,19 @@ function auditArgs(action: Action): Record<string, unknown> {
 }
 
 function snapshotArgs(s: FileSnapshots): Record<string, unknown> {
-  return { remote: s.remote, path: (s.after ?? s.before)?.path, before: s.before?.commit, after: s.after?.commit };
+  return {
+    remote: s.remote,
+    path: (s.after ?? s.before)?.path,
+    before: s.before?.commit,
+    after: s.after?.commit,
+    ...(s.beforeState ? { beforeState: stateArgs(s.beforeState) } : {}),
+    ...(s.afterState ? { afterState: stateArgs(s.afterState) } : {}),
+  };
+}
+
+/** A file state as the audit record keeps it: the mode in octal, like the write's own details. */
+function stateArgs(s: FileState): Record<string, unknown> {
+  return { ...s, ...(s.mode !== undefined ? { mode: "0" + s.mode.toString(8).padStart(3, "0") } : {}) };
 }
 
 /** A session's intent is its start and its result its end; other kinds keep their name. */

@@ -114,12 +114,31 @@ export interface SnapshotRef {
   path: string;
 }
 
+/**
+ * What a file was like at a snapshot, beside its content: enough to put it back as it was (undo
+ * restores content, mode and owner) and to know it is still the same file (the sha256).
+ */
+export interface FileState {
+  exists: boolean;
+  /** Permission bits (e.g. 0o640). */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  /** Of the content; left out for secret content (a hash of a short password is as good as it). */
+  sha256?: string;
+  /** The snapshot holds the whole content (false: a size/sha256 stub, too large or secret). */
+  stored?: boolean;
+}
+
 /** One file written by an action: its snapshots before and after the write. */
 export interface FileSnapshots {
   /** The remote path. */
   remote: string;
   before?: SnapshotRef;
   after?: SnapshotRef;
+  beforeState?: FileState;
+  afterState?: FileState;
 }
 
 /** The structured result of one action (DESIGN.md §5). */
