@@ -1,7 +1,7 @@
 /**
  * `opsterm audit log|verify|show`. Heavy modules are imported inside the actions.
  */
-import { defineCommand, EXIT, UsageError, type CommandContext, type CommandSpec } from "../../src/kernel/index.ts";
+import { defineCommand, EXIT, UsageError, type CommandContext, type CommandSpec, type ErrorCode } from "../../src/kernel/index.ts";
 import { parseLimit, parseSince as parseSinceOption } from "../../src/lib/args.ts";
 import type { AuditRecord } from "./types.ts";
 
@@ -182,4 +182,65 @@ export function snapshotRefs(records: AuditRecord[]): Ref[] {
   return [...byPath.values()].filter((r) => r.before || r.after);
 }
 
-export const auditCommands: CommandSpec[] = [log, verify, show];
+const undo = defineCommand({
+  name: "undo",
+  description: "Put remote files back as they were before a write made through opsterm (put, scp, tools); never undoes an exec",
+  usage: "[target]",
+  options: [
+    { flags: "--last", description: "Undo the last file write (of the run given as target, if any)" },
+    { flags: "--dry-run", description: "Check and show what would be restored; write nothing" },
+    { flags: "-y, --yes", description: "Approve the undo's writes in advance (rejected actions still never run)" },
+    { flags: "--json", description: "Print the report as JSON" },
+  ],
+  examples: ["opsterm undo --last", "opsterm undo 42 --dry-run", "opsterm undo 3f2a9c1e-… --yes   # every write of a run or conversation, newest first"],
+  async action(args, ctx) {
+    const raw = args.target === undefined || args.target === null ? undefined : String(args.target).trim();
+    const last = Boolean(args.last);
+    if (raw === undefined && !last) throw new UsageError("Say what to undo: an audit record seq, a run id, or --last", { code: "E_USAGE", hint: 'See "opsterm audit log" for seqs and "opsterm undo --help"' });
+    let target: import("../../src/contracts/undo.ts").UndoTarget;
+    if (raw !== undefined && /^\d+$/.test(raw)) {
+      if (last) throw new UsageError("--last takes a run id, not a record seq", { code: "E_USAGE" });
+      const seq = Number(raw);
+      if (!Number.isSafeInteger(seq) || seq < 1) throw new UsageError(`<target> must be a record seq or a run id, got "${raw}"`, { code: "E_AUDIT_SEQ" });
+      target = { seq };
+    } else if (raw !== undefined) {
+      if (raw === "" || /[\0-\x1f\x7f]/.test(raw)) throw new UsageError("The run id is empty or holds control characters", { code: "E_UNSAFE_ARG" });
+      target = last ? { last: true, run: raw } : { run: raw };
+    } else target = { last: true };
+    const { runUndo } = await import("./undo.ts");
+    const report = await runUndo(ctx, target, { actions: ctx.actions, dryRun: Boolean(args.dryRun), preApproved: Boolean(args.yes), signal: ctx.signal });
+    if (ctx.json) {
+      ctx.io.out(JSON.stringify(report));
+      return report.exitCode;
+    }
+    const s = ctx.io.style;
+    for (const note of report.notes) ctx.io.warn(note);
+    for (const f of report.files) {
+      const where = `${f.server}:${f.path}`;
+      const seqs = f.writes.map((n) => `#${n}`).join(", ");
+      const state = [f.mode ? `mode ${f.mode}` : "", f.uid !== undefined ? `owner ${f.uid}:${f.gid}` : ""].filter(Boolean).join(", ");
+      const audit = f.auditSeq !== undefined ? `audit #${f.auditSeq}` : "";
+      const detail = [state, audit].filter(Boolean).join("; ");
+      if (f.status === "undone") {
+        ctx.io.out(`${s.green(f.op === "remove" ? "removed" : "restored")} ${where} ${s.dim(`(${f.op === "remove" ? `it did not exist before ${seqs}` : `as before ${seqs}`}${detail ? `; ${detail}` : ""})`)}`);
+      } else if (f.status === "would-undo") {
+        ctx.io.out(`${s.yellow(f.op === "remove" ? "would remove" : "would restore")} ${where} ${s.dim(`(${f.op === "remove" ? `it did not exist before ${seqs}` : `as before ${seqs}`}${state ? `; ${state}` : ""})`)}`);
+        ctx.io.out(f.diff || "(the content is the same; only mode or owner may change)");
+      } else if (f.status === "conflict" && f.conflict) {
+        ctx.io.out(s.bold(`${where}: three-way diff (before ${seqs} → as written → now)`));
+        ctx.io.out(s.dim(`--- what ${seqs} changed (before → as written)`));
+        ctx.io.out(f.conflict.written || "(no change)");
+        ctx.io.out(s.dim("--- what changed since (as written → now)"));
+        ctx.io.out(f.conflict.since || "(no change)");
+      }
+    }
+    if (report.dryRun && report.ok) ctx.io.err(s.dim("dry run: nothing was written (each undo is a write: it asks for approval, or takes --yes)"));
+    if (report.error) {
+      const { OpstermError } = await import("../../src/kernel/index.ts");
+      throw new OpstermError(report.error.code as ErrorCode, report.error.message, { hint: report.error.hint, exitCode: report.exitCode });
+    }
+    return report.exitCode;
+  },
+});
+
+export const auditCommands: CommandSpec[] = [log, verify, show, undo];

@@ -6,6 +6,7 @@
 import { definePlugin, IoError, type PluginContext } from "../../src/kernel/index.ts";
 import { auditCommands } from "./commands.ts";
 import type { AuditService } from "./types.ts";
+import type {} from "../../src/contracts/undo.ts";
 
 function lazyService(ctx: PluginContext): AuditService {
   let service: Promise<AuditService> | undefined;
@@ -42,6 +43,10 @@ export default definePlugin({
   },
   setup(ctx) {
     ctx.provide("audit", lazyService(ctx));
+    // Undo reads the log and the snapshot store; its writes go through the caller's gate.
+    ctx.provide("audit.undo", {
+      undo: async (target, options) => (await import("./undo.ts")).runUndo(ctx, target, options),
+    });
   },
   commands: auditCommands,
 });

@@ -173,3 +173,20 @@ export async function snapshotAnchors(files: AuditFiles, options: GitOptions = {
   }
   return out;
 }
+
+/**
+ * The content of `path` in one snapshot commit: its bytes, or null when the file was absent in
+ * that state. Throws IoError when the commit is not in the repo (the store lost it).
+ */
+export async function snapshotContent(files: AuditFiles, commit: string, path: string, options: GitOptions = {}): Promise<Buffer | null> {
+  const repo = files.snapshots;
+  if (!existsSync(join(repo, "HEAD"))) throw new IoError("E_SNAPSHOT_REF", `No snapshot repo at ${repo}`, { hint: "Snapshots are made by remote file writes" });
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new IoError("E_SNAPSHOT_REF", "The record names an invalid snapshot commit");
+  const exists = await git(repo, options, ["cat-file", "-e", `${commit}^{commit}`]);
+  if (exists.code !== 0) throw new IoError("E_SNAPSHOT_REF", `Snapshot commit ${commit.slice(0, 12)} is not in ${repo}`, { hint: 'Run "opsterm audit verify"; the snapshot store may have been replaced' });
+  const oid = await git(repo, options, ["rev-parse", "--verify", "--quiet", `${commit}:${path}`]);
+  if (oid.code !== 0) return null;
+  const blob = await git(repo, options, ["cat-file", "blob", oid.stdout.toString("utf8").trim()]);
+  if (blob.code !== 0) throw new IoError("E_SNAPSHOT_REF", `Snapshot ${commit.slice(0, 12)}:${path} could not be read: ${blob.stderr}`);
+  return blob.stdout;
+}

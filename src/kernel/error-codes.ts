@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   E_SCP_IS_DIR: { exit: USAGE, summary: "a directory where a file was expected", hint: "Pass -r to copy a directory" },
   E_PATCH_INVALID: { exit: USAGE, summary: "a unified diff that cannot be parsed, has no hunks or changes several files" },
   E_PATCH_MISMATCH: { exit: FAILURE, summary: "a patch whose context does not match the current file; nothing was written" },
+  E_UNDO_NOT_FOUND: { exit: USAGE, summary: "undo of a run id or conversation that no audit record has", hint: 'Run ids are in "opsterm audit log --json"; a number is a record seq' },
   E_WRITE_NO_CONTENT: { exit: USAGE, summary: "a write action without content or a local file" },
   E_CONFIG_GLOBAL_ONLY: { exit: USAGE, summary: "a setting only the global config may hold (commands, key trust, credentials)", hint: "Set it without --workspace" },
   E_WORKSPACE_NONE: { exit: USAGE, summary: "no .opsterm/ folder here or above" },
@@ -75,6 +76,10 @@ export const ERROR_CODES = {
   E_FILE_TYPE: { exit: [CONFIG, DATA], summary: "a device, FIFO or socket (or a link to one) where a file should be: it is not read" },
   E_YAML_ALIASES: { exit: [CONFIG, DATA], summary: "a YAML file with more aliases than any real file needs (a \"billion laughs\")" },
   E_PLUGIN_SYNTAX: { exit: DATA, summary: "a plugin file that is not a valid ES module" },
+  E_UNDO_EXEC: { exit: DATA, summary: "undo of an exec command (or a session): opsterm cannot undo what a command changed, only file writes it made" },
+  E_UNDO_NOT_WRITE: { exit: DATA, summary: "undo of a record that changed nothing (a read, listing or refused action)" },
+  E_UNDO_NOTHING: { exit: DATA, summary: "undo of a write that changed no file, or a run or log with no file write" },
+  E_UNDO_NO_CONTENT: { exit: DATA, summary: "undo of a write whose before-content was not kept (a secret, or over the 8 MiB snapshot limit)", hint: '"opsterm audit show <seq>" shows what was recorded' },
   E_WORKSPACE_STORE: { exit: DATA, summary: "a damaged workspaces.json", hint: 'Move it away and trust your workspaces again with "opsterm workspace trust <dir>"' },
 
   // Configuration
@@ -129,6 +134,7 @@ export const ERROR_CODES = {
 
   // Temporary
   E_PRECONDITION: { exit: TEMPORARY, summary: "the remote file changed since it was read; nothing was replaced", hint: "Read it again and redo the change" },
+  E_UNDO_CONFLICT: { exit: TEMPORARY, summary: "undo of a file that changed since opsterm wrote it; nothing was written", hint: "The three-way diff shows before, as written and now; merge by hand" },
   E_LOCK_TIMEOUT: { exit: TEMPORARY, summary: "another opsterm process holds the lock", hint: "Wait for it to finish" },
   E_CHAT_RATE_LIMIT: { exit: TEMPORARY, summary: "the provider rate-limited the request (429)", hint: "Try again in a moment" },
   E_CHAT_TIMEOUT: { exit: TEMPORARY, summary: "the provider did not answer in time" },
