@@ -34,7 +34,7 @@ interface StateArgs {
 
 /** One file of one write record. */
 interface WriteEntry {
-  /** The result record. */
+  /** The write's intent record: the seq `put`/`scp` report as auditSeq, and the one people quote. */
   seq: number;
   server: string;
   via?: string[];
@@ -72,8 +72,17 @@ const STUB = /^\[opsterm\] content not stored in the snapshot: (\d+) bytes, sha2
 const SECRET_STUB = /^\[opsterm\] secret content \(put --from-vault\) not stored in the snapshot: \d+ bytes\n$/;
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
+/** The intent record of a write's result (seq = line number: scan back from it). */
+function intentOf(records: AuditRecord[], result: AuditRecord): number {
+  for (let i = Math.min(result.seq, records.length) - 2; i >= 0; i--) {
+    const r = records[i];
+    if (r.action === "write" && r.phase === "intent" && r.runId === result.runId && r.server === result.server) return r.seq;
+  }
+  return result.seq;
+}
+
 /** The files a write result record changed (entries with both snapshots: the write happened). */
-function entriesOf(rec: AuditRecord): WriteEntry[] {
+function entriesOf(rec: AuditRecord, intent = rec.seq): WriteEntry[] {
   const args = rec.args ?? {};
   const via = Array.isArray(args.via) ? (args.via as string[]) : undefined;
   const out: WriteEntry[] = [];
@@ -81,10 +90,10 @@ function entriesOf(rec: AuditRecord): WriteEntry[] {
   for (const s of list) {
     if (!s || typeof s !== "object" || typeof s.path !== "string" || typeof s.before !== "string" || typeof s.after !== "string") continue;
     const remote = typeof s.remote === "string" ? s.remote : String(args.path);
-    out.push({ seq: rec.seq, server: rec.server, via, remote, repoPath: s.path, before: s.before, after: s.after, beforeState: s.beforeState as StateArgs | undefined, afterState: s.afterState as StateArgs | undefined });
+    out.push({ seq: intent, server: rec.server, via, remote, repoPath: s.path, before: s.before, after: s.after, beforeState: s.beforeState as StateArgs | undefined, afterState: s.afterState as StateArgs | undefined });
   }
   if (out.length === 0 && rec.snapshot?.before && rec.snapshot.after && typeof args.path === "string") {
-    out.push({ seq: rec.seq, server: rec.server, via, remote: args.path, repoPath: rec.snapshot.path, before: rec.snapshot.before, after: rec.snapshot.after });
+    out.push({ seq: intent, server: rec.server, via, remote: args.path, repoPath: rec.snapshot.path, before: rec.snapshot.before, after: rec.snapshot.after });
   }
   return out;
 }
@@ -117,9 +126,9 @@ export function selectWrites(records: AuditRecord[], target: UndoTarget): { writ
     let result: AuditRecord | undefined = rec;
     if (rec.phase === "intent") result = records.find((r) => r.seq > rec.seq && isWriteResult(r) && r.runId === rec.runId && r.server === rec.server);
     if (!result || result.phase !== "result") {
-      throw new DataError("E_UNDO_NOTHING", `Write ${rec.seq} has no result record (it was interrupted before it finished, or is still running); there is nothing recorded to undo`);
+      throw new DataError("E_UNDO_NOTHING", `Write #${rec.seq} has no result record (it was interrupted before it finished, or is still running); there is nothing recorded to undo`);
     }
-    if (entriesOf(result).length === 0) throw new DataError("E_UNDO_NOTHING", `Write ${result.seq} changed no file (it failed before writing); there is nothing to undo`);
+    if (entriesOf(result).length === 0) throw new DataError("E_UNDO_NOTHING", `Write #${result.seq} changed no file (it failed before writing); there is nothing to undo`);
     return { writes: [result], notes };
   }
   const runOf = (wanted: string) => {
@@ -147,6 +156,12 @@ export function selectWrites(records: AuditRecord[], target: UndoTarget): { writ
   const scope = target.run === undefined ? records : runOf(target.run).records;
   const last = scope.filter((r) => isWriteResult(r) && entriesOf(r).length > 0).at(-1);
   if (!last) throw new DataError("E_UNDO_NOTHING", target.run === undefined ? "The audit log has no file write to undo" : `Run ${target.run} wrote no file; there is nothing to undo`);
+  // Say so when the last thing done was a command: --last skips it, it cannot be undone.
+  const later = scope.filter((r) => r.seq > last.seq && COMMAND_ACTIONS.has(r.action) && (r.phase === "intent" || r.action === "session-start"));
+  if (later.length) {
+    const list = later.slice(-3).map((r) => `#${r.seq} ${describe(r)}`).join("; ");
+    notes.push(`${later.length} command(s) ran after that write (${later.length > 3 ? "…; " : ""}${list}): opsterm cannot undo what a command changed; --last undoes the last file write`);
+  }
   return { writes: [last], notes };
 }
 
@@ -161,10 +176,10 @@ async function load(files: AuditFiles, ctx: Ctx, commit: string, repoPath: strin
 }
 
 /** Per file: the state before the first write and after the last, checked to form one chain. */
-async function plan(files: AuditFiles, ctx: Ctx, writes: AuditRecord[]): Promise<{ plans: Plan[]; broken: { plan: Plan; message: string }[] }> {
+async function plan(files: AuditFiles, ctx: Ctx, records: AuditRecord[], writes: AuditRecord[]): Promise<{ plans: Plan[]; broken: { plan: Plan; message: string }[] }> {
   const groups = new Map<string, WriteEntry[]>();
   for (const rec of writes) {
-    for (const e of entriesOf(rec)) {
+    for (const e of entriesOf(rec, intentOf(records, rec))) {
       const key = `${e.server}\0${e.remote}`;
       groups.set(key, [...(groups.get(key) ?? []), e]);
     }
@@ -185,19 +200,19 @@ async function plan(files: AuditFiles, ctx: Ctx, writes: AuditRecord[]): Promise
     const where = `${p.server}:${p.path}`;
     if (!p.before.stored) {
       const why = SECRET_STUB.test(p.before.content?.toString("latin1") ?? "") || p.before.sha256 === undefined ? "it was a secret (put --from-vault)" : "it was larger than the 8 MiB snapshot limit";
-      throw new DataError("E_UNDO_NO_CONTENT", `The content of ${where} before write ${first.seq} was not kept in the snapshot (${why}), so it cannot be restored`, {
+      throw new DataError("E_UNDO_NO_CONTENT", `The content of ${where} before write #${first.seq} was not kept in the snapshot (${why}), so it cannot be restored`, {
         hint: `"opsterm audit show ${first.seq}" shows what was recorded`,
       });
     }
     if (p.after.content !== null && p.after.sha256 === undefined) {
-      throw new DataError("E_UNDO_NO_CONTENT", `Write ${last.seq} of ${where} was a secret (put --from-vault): its content was not recorded, so opsterm cannot tell whether the file still holds it`);
+      throw new DataError("E_UNDO_NO_CONTENT", `Write #${last.seq} of ${where} was a secret (put --from-vault): its content was not recorded, so opsterm cannot tell whether the file still holds it`);
     }
     // Several writes of one file: each must start from what the one before left behind.
     for (let i = 1; i < entries.length; i++) {
       const prev = await load(files, ctx, entries[i - 1].after, entries[i - 1].repoPath, entries[i - 1].afterState);
       const next = await load(files, ctx, entries[i].before, entries[i].repoPath, entries[i].beforeState);
       if (prev.sha256 !== next.sha256) {
-        broken.push({ plan: p, message: `${where} changed between write ${entries[i - 1].seq} and write ${entries[i].seq} (by a command, or outside opsterm)` });
+        broken.push({ plan: p, message: `${where} changed between write #${entries[i - 1].seq} and write #${entries[i].seq} (by a command, or outside opsterm)` });
         break;
       }
     }
@@ -225,7 +240,7 @@ export async function runUndo(ctx: Ctx, target: UndoTarget, options: UndoOptions
   const files = auditFiles(ctx.paths.dataDir);
   const records = readRecords(files);
   const { writes, run, notes } = selectWrites(records, target);
-  const { plans, broken } = await plan(files, ctx, writes);
+  const { plans, broken } = await plan(files, ctx, records, writes);
   const { redactor } = await currentRedactor(ctx);
   const redact = (s: string) => redactor.redact(s).text;
   const dryRun = Boolean(options.dryRun);
@@ -289,7 +304,7 @@ export async function runUndo(ctx: Ctx, target: UndoTarget, options: UndoOptions
       const is = nowSha === null ? "it is gone" : `it has sha256 ${nowSha.slice(0, 12)}…`;
       file.error = {
         code: "E_UNDO_CONFLICT",
-        message: chainBroken ? chainBroken.message : `${label} changed since write ${p.writes.at(-1)} (the write ${was}, now ${is})`,
+        message: chainBroken ? chainBroken.message : `${label} changed since write #${p.writes.at(-1)} (the write ${was}, now ${is})`,
         hint: "Undo restores only files that still hold what opsterm wrote; merge by hand (the diffs show the three states)",
       };
       continue;

@@ -164,7 +164,7 @@ describe("opsterm undo SEQ", () => {
     const before = records().length;
     const undo = await cli(["undo", String(JSON.parse(put.stdout).auditSeq), "--yes"]);
     expect(undo.code).toBe(75);
-    expect(undo.stderr).toMatch(/changed since write \d+.*nothing was written/);
+    expect(undo.stderr).toMatch(/changed since write #\d+.*nothing was written/);
     expect(undo.stderr.trim().split("\n").filter((l) => l.startsWith("error")).length).toBe(1);
     // before → as written, then as written → now.
     expect(undo.stdout).toContain("three-way diff");
