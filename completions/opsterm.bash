@@ -4,7 +4,7 @@ _opsterm() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   local globals='--json --debug --no-color --help -h --version -v'
   if [[ $COMP_CWORD -eq 1 ]]; then
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last get history init last plugin policy provider put scp servers ssh vault workspace' -- "$cur")); fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last get history init last plugin policy provider put scp servers ssh undo vault workspace' -- "$cur")); fi
     return 0
   fi
   case "${COMP_WORDS[1]}" in
@@ -155,6 +155,9 @@ _opsterm() {
       ;;
     ssh)
       opts='--via --yes -y'
+      ;;
+    undo)
+      opts='--last --dry-run --yes -y'
       ;;
     vault)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'get import init list rekey rm set' -- "$cur")); return 0; fi
