@@ -141,7 +141,7 @@ export function selectWrites(records: AuditRecord[], target: UndoTarget): { writ
   if ("run" in target && !("last" in target)) {
     const { run, records: inRun } = runOf(target.run);
     if (inRun.length === 0) throw new UsageError(`No audit record has run id or conversation "${target.run}"`, { code: "E_UNDO_NOT_FOUND", hint: 'Run ids are in "opsterm audit log --json" (runId); a number is read as a record seq' });
-    const commands = inRun.filter((r) => COMMAND_ACTIONS.has(r.action) && r.phase !== "event" && r.action !== "session-end" && (r.phase === "intent" || r.action === "session-start"));
+    const commands = inRun.filter((r) => COMMAND_ACTIONS.has(r.action) && r.phase === "intent");
     const writes = inRun.filter((r) => isWriteResult(r) && entriesOf(r).length > 0);
     if (commands.length) {
       const list = commands.slice(0, 5).map((r) => `#${r.seq} ${describe(r)}`).join("; ");
@@ -157,7 +157,7 @@ export function selectWrites(records: AuditRecord[], target: UndoTarget): { writ
   const last = scope.filter((r) => isWriteResult(r) && entriesOf(r).length > 0).at(-1);
   if (!last) throw new DataError("E_UNDO_NOTHING", target.run === undefined ? "The audit log has no file write to undo" : `Run ${target.run} wrote no file; there is nothing to undo`);
   // Say so when the last thing done was a command: --last skips it, it cannot be undone.
-  const later = scope.filter((r) => r.seq > last.seq && COMMAND_ACTIONS.has(r.action) && (r.phase === "intent" || r.action === "session-start"));
+  const later = scope.filter((r) => r.seq > last.seq && COMMAND_ACTIONS.has(r.action) && r.phase === "intent");
   if (later.length) {
     const list = later.slice(-3).map((r) => `#${r.seq} ${describe(r)}`).join("; ");
     notes.push(`${later.length} command(s) ran after that write (${later.length > 3 ? "…; " : ""}${list}): opsterm cannot undo what a command changed; --last undoes the last file write`);

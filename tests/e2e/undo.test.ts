@@ -80,6 +80,7 @@ afterAll(async () => {
 });
 
 describe("opsterm undo SEQ", () => {
+  // chown to other users needs root: CI runs as root (.ci/run), as does the sshd it starts.
   it("restores the bytes, mode and owner of the file as it was before a put; the undo is an audited, snapshotted write", async () => {
     const path = join(remote, "app.conf");
     writeFileSync(path, "port = 80\n");
