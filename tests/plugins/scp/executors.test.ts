@@ -3,7 +3,7 @@
  * ctx.actions.run() on a real kernel with the built-in plugins, against a real sshd.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,6 +90,33 @@ describe("a write that depends on what it read (patches, undo)", () => {
     const mustBeNew = await t.ctx.actions.run({ kind: "write", target: "web1", path, params: { content: "v4\n", expectSha256: null } }, { preApproved: true });
     expect(mustBeNew.error?.code).toBe("E_PRECONDITION");
     expect(readFileSync(path, "utf8")).toBe("v2\n");
+  });
+
+  it("remove: only a regular file that still has the expected sha256, snapshotted before (content, mode) and after (absent)", async () => {
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+    const path = join(remote, "to-remove.txt");
+    writeFileSync(path, "bye\n", { mode: 0o640 });
+    const stale = await t.ctx.actions.run({ kind: "write", target: "web1", path, params: { remove: true, expectSha256: sha("other\n") } }, { preApproved: true });
+    expect(stale.error?.code).toBe("E_PRECONDITION");
+    expect(exitCodeFor(stale)).toBe(75);
+    expect(readFileSync(path, "utf8")).toBe("bye\n");
+    // Not approved in advance, no terminal: refused like any write, nothing removed.
+    const denied = await t.ctx.actions.run({ kind: "write", target: "web1", path, params: { remove: true } });
+    expect(denied.error?.code).toBe("E_APPROVAL_DENIED");
+    expect(existsSync(path)).toBe(true);
+    const link = join(remote, "link-to-remove");
+    symlinkSync(path, link);
+    const viaLink = await t.ctx.actions.run({ kind: "write", target: "web1", path: link, params: { remove: true } }, { preApproved: true });
+    expect(viaLink.error?.code).toBe("E_SCP_NOT_FILE");
+    expect(existsSync(path) && existsSync(link)).toBe(true);
+
+    const gone = await t.ctx.actions.run({ kind: "write", target: "web1", path, params: { remove: true, expectSha256: sha("bye\n") } }, { preApproved: true });
+    expect(gone).toMatchObject({ exitCode: 0, completed: true, details: { removed: 1, bytes: 4, sha256: sha("bye\n"), mode: "0640" } });
+    expect(existsSync(path)).toBe(false);
+    expect(gone.snapshots).toHaveLength(1);
+    expect(gone.snapshots[0]).toMatchObject({ remote: path, beforeState: { exists: true, mode: 0o640, size: 4, sha256: sha("bye\n"), stored: true }, afterState: { exists: false } });
+    const again = await t.ctx.actions.run({ kind: "write", target: "web1", path, params: { remove: true, expectSha256: sha("bye\n") } }, { preApproved: true });
+    expect(again.error?.code).toBe("E_PRECONDITION");
   });
 });
 
