@@ -218,8 +218,8 @@ async function plan(files: AuditFiles, ctx: Ctx, records: AuditRecord[], writes:
     }
     plans.push(p);
   }
-  // Newest write first.
-  plans.sort((a, b) => b.writes.at(-1)! - a.writes.at(-1)!);
+  // Newest write first; the files of one write (scp -r) in reverse order too (the sort is stable).
+  plans.reverse().sort((a, b) => b.writes.at(-1)! - a.writes.at(-1)!);
   return { plans, broken };
 }
 
