@@ -79,7 +79,8 @@ afterAll(async () => {
   rmSync(remote, { recursive: true, force: true });
 });
 
-describe("opsterm undo SEQ", () => {
+// Several runs of the binary per test: generous limits for a loaded machine (load 10+).
+describe("opsterm undo SEQ", { timeout: 150_000 }, () => {
   // chown to other users needs root: CI runs as root (.ci/run), as does the sshd it starts.
   it("restores the bytes, mode and owner of the file as it was before a put; the undo is an audited, snapshotted write", async () => {
     const path = join(remote, "app.conf");
@@ -241,7 +242,7 @@ describe("opsterm undo SEQ", () => {
   });
 });
 
-describe("opsterm undo RUN", () => {
+describe("opsterm undo RUN", { timeout: 150_000 }, () => {
   it("undoes every write of a run, newest first; the undo's own run (several writes) can be undone in turn", async () => {
     const parent = mkdtempSync(join(tmpdir(), "opsterm-undo-tree-"));
     const local = join(parent, "site");

@@ -36,7 +36,7 @@ afterAll(async () => {
   rmSync(remote, { recursive: true, force: true });
 });
 
-describe("audit.undo", () => {
+describe("audit.undo", { timeout: 150_000 }, () => {
   it("undoes a conversation's tool writes (two writes of one file collapse to its first before-state), and notes its commands", async () => {
     const conf = join(remote, "app.conf");
     const added = join(remote, "added.txt");
