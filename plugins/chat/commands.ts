@@ -4,6 +4,7 @@
 import type { ChatMessage, CommandContext, CommandSpec } from "../../src/kernel/index.ts";
 import { defineCommand, EXIT, UsageError, UnavailableError } from "../../src/kernel/index.ts";
 import type { ChatAnswer, ChatService } from "./types.ts";
+import { providerEditCommands } from "./provider-edit.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -50,7 +51,8 @@ async function runAsk(args: Obj, ctx: CommandContext): Promise<number> {
   // Resolve the provider first: a configuration problem is reported before stdin is read.
   const provider = await chat.provider({ provider: args.provider as string | undefined, model: args.model as string | undefined });
   const target = server ? await targetFacts(ctx, server) : undefined;
-  const system = systemPrompt(ctx.env, target);
+  const { userSystemPrompt } = await import("./config.ts");
+  const system = systemPrompt(ctx.env, target, userSystemPrompt((await ctx.config()).values));
   const reserve = provider.maxTokens ?? Math.min(4096, Math.floor(provider.contextWindow / 4));
   let budget = provider.contextWindow - reserve - estimateTokens(system) - estimateTokens(question) - 64;
 
@@ -224,7 +226,7 @@ async function targetFacts(ctx: CommandContext, server: string): Promise<{ id: s
 
 const providerList = defineCommand({
   name: "provider list",
-  groupDescription: "List, test and query AI providers",
+  groupDescription: "List, add, remove, test and query AI providers",
   description: "Show the configured providers, presets, and which one is the default",
   async action(_args, ctx) {
     const { configuredProviders, PRESETS, presetProvider, resolveProvider } = await import("./config.ts");
@@ -293,4 +295,4 @@ const providerModels = defineCommand({
   },
 });
 
-export const chatCommands: CommandSpec[] = [askCommand, providerList, providerTest, providerModels];
+export const chatCommands: CommandSpec[] = [askCommand, providerList, providerTest, providerModels, ...providerEditCommands];

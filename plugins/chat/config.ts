@@ -20,6 +20,9 @@ const PROVIDER_SCHEMA: SchemaNode = {
     baseUrl: str("API base URL, e.g. https://api.openai.com/v1"),
     model: str("Model name"),
     apiKey: str("API key (prefer apiKeyEnv or apiKeyCmd)"),
+    // The original OpsTerm's spelling (what its `provider add` writes), read as baseUrl / apiKey.
+    api_url: str("API URL, the original OpsTerm's spelling of baseUrl (a pasted /chat/completions is stripped)"),
+    api_key: str("API key, the original OpsTerm's spelling of apiKey"),
     // Global-only: a workspace must not run a command, nor pick which of your variables is sent.
     apiKeyEnv: { type: "string", globalOnly: true, description: "Name of the environment variable holding the API key (global config only)" },
     apiKeyCmd: { type: "oneOf", of: [{ type: "string" }, { type: "array", items: { type: "string" } }], globalOnly: true, description: "Command (argv, no shell) whose stdout is the API key (global config only)" },
@@ -41,8 +44,12 @@ export const CHAT_CONFIG: Record<string, SchemaNode> = {
       model: str("Model name"),
       temperature: num("Sampling temperature", 0, 2),
       max_tokens: num("Answer length limit in tokens", 1, undefined, true),
+      provider: str("Name of the default provider when default_provider is not set (the original OpsTerm's label)"),
+      system_prompt: str("Your own instructions, added to opsterm's system prompt"),
+      response_style: { type: "string", description: "The original OpsTerm's answer style (concise|detailed); not used by opsterm" },
     },
   },
+  default_provider: str("Name of the default provider (the original OpsTerm's key; chat.provider wins)"),
   providers: { type: "object", additional: PROVIDER_SCHEMA, description: "Named providers" },
   chat: {
     type: "object",
@@ -135,25 +142,46 @@ function keyFrom(entry: Obj, preset: Preset | undefined, label: string): KeySour
   return { kind: "none" };
 }
 
+/** A provider entry as the original OpsTerm wrote it (`api_url`, `api_key`), read as opsterm's own keys (which win). */
+function originalSpelling(entry: Obj): Obj {
+  if (entry.api_url === undefined && entry.api_key === undefined) return entry;
+  return { ...entry, baseUrl: s(entry.baseUrl) ?? s(entry.api_url), apiKey: s(entry.apiKey) ?? s(entry.api_key) };
+}
+
+/**
+ * The default provider's name: chat.provider, else the original OpsTerm's `default_provider`, else
+ * its `ai.provider` when that names a configured provider (elsewhere it was only a label).
+ */
+export function defaultProviderName(values: Obj): string | undefined {
+  const label = s(obj(values.ai).provider);
+  return s(obj(values.chat).provider) ?? s(values.default_provider) ?? (label && label in obj(values.providers) ? label : undefined);
+}
+
+/** The user's own instructions for the model (`ai.system_prompt`), if any. */
+export function userSystemPrompt(values: Obj): string | undefined {
+  return s(obj(values.ai).system_prompt)?.trim() || undefined;
+}
+
 /** Every provider config.yaml names, plus the `ai:` block as "ai". */
 export function configuredProviders(values: Obj): ProviderConfig[] {
   const list: ProviderConfig[] = [];
+  const ai = obj(values.ai);
   for (const [name, raw] of Object.entries(obj(values.providers))) {
-    const entry = obj(raw);
+    const entry = originalSpelling(obj(raw));
     const preset = PRESETS[s(entry.preset) ?? name];
     list.push({
       name,
       baseUrl: normalizeBaseUrl(s(entry.baseUrl) ?? preset?.baseUrl ?? ""),
       model: s(entry.model) ?? preset?.model ?? "",
-      key: keyFrom(entry, preset, `providers.${name}.apiKey`),
-      temperature: n(entry.temperature),
-      maxTokens: n(entry.maxTokens),
+      key: keyFrom(entry, preset, `providers.${name}.${s(obj(raw).apiKey) ? "apiKey" : s(obj(raw).api_key) ? "api_key" : "apiKey"}`),
+      // The original OpsTerm applied ai.temperature / ai.max_tokens to whichever provider was active.
+      temperature: n(entry.temperature) ?? n(ai.temperature),
+      maxTokens: n(entry.maxTokens) ?? n(ai.max_tokens),
       contextWindow: n(entry.contextWindow) ?? preset?.contextWindow ?? 8192,
       supportsTools: entry.supportsTools === true,
       origin: "config",
     });
   }
-  const ai = obj(values.ai);
   if (s(ai.api_url) || s(ai.api_key) || s(ai.model)) {
     list.push({
       name: "ai",
@@ -196,7 +224,7 @@ export interface ResolveRequest {
  */
 export function resolveProvider(values: Obj, env: Record<string, string | undefined>, request: ResolveRequest = {}, scopeOf: ScopeOf = () => "global"): ProviderConfig | undefined | { unknown: string; known: string[] } {
   const configured = configuredProviders(values);
-  const wanted = request.provider ?? s(env.OPSTERM_PROVIDER) ?? s(obj(values.chat).provider);
+  const wanted = request.provider ?? s(env.OPSTERM_PROVIDER) ?? defaultProviderName(values);
   let chosen: ProviderConfig | undefined;
   if (wanted) {
     chosen = configured.find((p) => p.name === wanted) ?? presetProvider(wanted);
@@ -228,12 +256,15 @@ export function resolveProvider(values: Obj, env: Record<string, string | undefi
  */
 function bindKey(p: ProviderConfig, values: Obj, scopeOf: ScopeOf): void {
   if (p.key.kind === "none" || (p.origin !== "config" && p.origin !== "ai-block")) return;
-  const field = p.origin === "ai-block" ? { url: "ai.api_url", preset: undefined, key: "ai.api_key" } : { url: `providers.${p.name}.baseUrl`, preset: `providers.${p.name}.preset`, key: `providers.${p.name}.apiKey` };
-  const urlSetByWorkspace = scopeOf(field.url) === "workspace";
+  const raw = obj(obj(values.providers)[p.name]);
+  const spelled = (own: string, original: string) => (s(raw[own]) === undefined && s(raw[original]) !== undefined ? original : own);
+  const field = p.origin === "ai-block" ? { url: "ai.api_url", preset: undefined, key: "ai.api_key" } : { url: `providers.${p.name}.${spelled("baseUrl", "api_url")}`, preset: `providers.${p.name}.preset`, key: `providers.${p.name}.${spelled("apiKey", "api_key")}` };
+  // Either spelling of the URL, set by the workspace, decides where the request goes.
+  const urlSetByWorkspace = scopeOf(field.url) === "workspace" || (p.origin === "config" && [`providers.${p.name}.baseUrl`, `providers.${p.name}.api_url`].some((k) => scopeOf(k) === "workspace"));
   const presetSetByWorkspace = field.preset !== undefined && scopeOf(field.preset) === "workspace";
   if (!urlSetByWorkspace && !presetSetByWorkspace) return;
   if (p.key.kind === "literal" && scopeOf(field.key) === "workspace") return;
-  const entry = obj(obj(values.providers)[p.name]);
+  const entry = raw;
   const preset = PRESETS[s(entry.preset) ?? p.name];
   const presetOwnKey = !urlSetByWorkspace && p.key.kind === "env" && p.key.name === preset?.apiKeyEnv && !s(entry.apiKeyEnv);
   if (presetOwnKey) return;

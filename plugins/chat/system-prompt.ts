@@ -12,7 +12,8 @@ export interface TargetFacts {
 
 const SECRET_FACT = /(key|token|secret|password|passphrase)/i;
 
-export function systemPrompt(env: Record<string, string | undefined>, target?: TargetFacts): string {
+/** `userPrompt`: the user's own instructions (`ai.system_prompt`), added after opsterm's rules. */
+export function systemPrompt(env: Record<string, string | undefined>, target?: TargetFacts, userPrompt?: string): string {
   const shell = env.SHELL ? basename(env.SHELL) : "sh";
   const lines = [
     "You are opsterm, an assistant in the terminal of a person who runs servers.",
@@ -29,5 +30,6 @@ export function systemPrompt(env: Record<string, string | undefined>, target?: T
     "Put every command the user might run in its own fenced code block tagged bash (```bash ... ```), one command per block, without a leading $ prompt.",
     "Prefer read-only diagnostic commands first; say clearly when a command changes the system or deletes data.",
   );
+  if (userPrompt) lines.push("", "The user's own instructions:", userPrompt);
   return lines.join("\n");
 }

@@ -23,7 +23,7 @@ export function vaultKeySource(value: string, from: string): VaultKeySource | un
 function destinationKeys(from: string): string[] {
   if (from.startsWith("ai.")) return ["ai.api_key", "ai.api_url"];
   const entry = from.slice(0, from.lastIndexOf("."));
-  return [from, `${entry}.baseUrl`, `${entry}.preset`];
+  return [from, `${entry}.baseUrl`, `${entry}.api_url`, `${entry}.preset`];
 }
 
 export async function resolveVaultKey(ctx: Pick<PluginContext, "config" | "tryUse">, source: VaultKeySource): Promise<string> {

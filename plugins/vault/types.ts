@@ -57,6 +57,11 @@ export interface VaultService {
   resolveRefs(text: string, options: { quote: "shell" | "none" }): Promise<ResolvedRefs>;
   /** Every value this process has decrypted: the redactor masks them all. */
   knownValues(): string[];
+  /**
+   * Adds or replaces values in one write (unlocks; a terminal is asked for the passphrase when no
+   * other source gives it). For other built-ins that move a secret into the vault (migrate, provider add).
+   */
+  set(entries: { name: string; value: string; note?: string }[], options?: UnlockOptions): Promise<{ added: string[]; updated: string[] }>;
 }
 
 declare module "../../src/kernel/context.ts" {

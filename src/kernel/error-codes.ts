@@ -213,6 +213,18 @@ export const ERROR_CODES = {
   E_CHAT_VAULT_SCOPE: { exit: CONFIG, summary: "a vault API key whose destination (or the reference itself) a workspace config sets" },
   E_CHAT_VAULT_KEY: { exit: CONFIG, summary: "an API key reference to a name the vault does not hold" },
 
+  // Moving from the original OpsTerm, and the commands its users type
+  E_PROVIDER_NAME: { exit: USAGE, summary: "an invalid provider name or preset" },
+  E_PROVIDER_URL: { exit: USAGE, summary: "a provider URL that is missing or not an http(s) URL", hint: "e.g. --api-url https://api.openai.com/v1" },
+  E_PROVIDER_UNKNOWN: { exit: USAGE, summary: "a provider that is not in the global config.yaml", hint: '"opsterm provider list" shows the providers' },
+  E_RETIRED_COMMAND: { exit: USAGE, summary: "a command of the original OpsTerm that opsterm does not have" },
+  E_MIGRATE_SOURCE: { exit: USAGE, summary: "no original OpsTerm folder at the place given", hint: "Point --from at the folder holding config.yaml, servers.yaml, workflows.yaml or history.db" },
+  E_MIGRATE_READ: { exit: DATA, summary: "a file of the original OpsTerm that cannot be read", hint: "Fix or move the file, then run opsterm migrate again; nothing was changed" },
+  E_BUNDLE_FORMAT: { exit: DATA, summary: "a file that is not an opsterm export bundle", hint: 'Make one with "opsterm export FILE"' },
+  E_BUNDLE_EXISTS: { exit: USAGE, summary: "the export file already exists", hint: "Pass --force to replace it, or pick another name" },
+  E_BUNDLE_SECRETS: { exit: CONFIG, summary: "--include-secrets without a vault: secrets travel only encrypted", hint: '"opsterm vault init", then move the keys into it ("opsterm migrate" and "opsterm provider add" do that)' },
+  E_BUNDLE_CONFLICT: { exit: USAGE, summary: "an imported file differs from the one here", hint: "Pass --force to replace it (the old file is kept as .bak)" },
+
   // Plugins and the kernel
   E_PLUGIN: { exit: FAILURE, summary: "a plugin threw unexpectedly", hint: "Run with --debug for the stack" },
   E_PLUGIN_INVALID: { exit: FAILURE, summary: "a file that is not a valid opsterm plugin" },
