@@ -58,6 +58,16 @@ const search = defineCommand({
   },
 });
 
+/** `opsterm search QUERY`: the original OpsTerm's word for it. */
+const searchTop: CommandSpec = {
+  ...search,
+  name: "search",
+  groupDescription: undefined,
+  groupDefault: undefined,
+  description: "Search history (the same as opsterm history search)",
+  examples: ["opsterm search nginx", "opsterm search 'restart*' --mode exec"],
+};
+
 const show = defineCommand({
   name: "history show",
   description: "Show one history entry in full",
@@ -119,4 +129,4 @@ const compact = defineCommand({
   },
 });
 
-export const historyCommands: CommandSpec[] = [search, show, rm, prune, compact];
+export const historyCommands: CommandSpec[] = [search, searchTop, show, rm, prune, compact];

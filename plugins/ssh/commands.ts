@@ -81,7 +81,7 @@ const show = defineCommand({
 });
 
 /** Edits one servers.yaml under its lock and validates the result before replacing it. */
-async function editServers(ctx: CommandContext, workspace: boolean, edit: (doc: import("yaml").Document, servers: Record<string, unknown>) => void): Promise<string> {
+export async function editServers(ctx: Pick<CommandContext, "paths" | "runtime" | "io">, workspace: boolean, edit: (doc: import("yaml").Document, servers: Record<string, unknown>) => void): Promise<string> {
   const [{ join }, { withLock }, { atomicWrite }, yamlFile, inv] = await Promise.all([import("node:path"), import("../../src/lib/lock.ts"), import("../../src/lib/atomic-write.ts"), import("../../src/lib/yaml-file.ts"), lazy.inventory()]);
   const target = workspace ? workspaceWrite(ctx.paths, ctx.runtime.cwd()) : undefined;
   const path = join(target?.dir ?? ctx.paths.configDir, "servers.yaml");
@@ -168,6 +168,8 @@ const test = defineCommand({
   name: "servers test",
   description: "Connect and log in to servers (host key and credentials), without running anything",
   usage: "<target>",
+  // The original OpsTerm's name for it.
+  aliases: ["servers ping"],
   options: [{ flags: "--parallel <n>", description: "Servers at once" }],
   examples: ["opsterm servers test @prod"],
   async action(args, ctx) {
@@ -196,6 +198,94 @@ const test = defineCommand({
       else ctx.io.out(r.ok ? `${s.green("ok")}    ${r.server}  ${s.dim(`${r.ms} ms`)}` : `${s.red("fail")}  ${r.server}  ${r.error!.message}${r.hint ? s.dim(`\n      ${r.hint}`) : ""}`);
     }
     return results.every((r) => r.ok) ? 0 : results.some((r) => r.error?.code.startsWith("E_HOSTKEY")) ? EXIT.DENIED : EXIT.UNAVAILABLE;
+  },
+});
+
+const SERVER_FIELDS = ["host", "user", "port", "key", "proxy", "tags", "tier", "desc"] as const;
+
+const edit = defineCommand({
+  name: "servers edit",
+  description: "Change fields of a server in servers.yaml (the others stay as they are)",
+  usage: "<id>",
+  options: [
+    { flags: "--host <host>", description: "Host name or address" },
+    { flags: "--user <user>", description: "Login user" },
+    { flags: "--port <port>", description: "SSH port" },
+    { flags: "--key <path>", description: "Private key file" },
+    { flags: "--proxy <ids>", description: "Jump host id(s), comma-separated for a chain" },
+    { flags: "--tags <tags>", description: "Comma-separated tags" },
+    { flags: "--tier <tier>", description: "Policy tier, e.g. prod" },
+    { flags: "--desc <text>", description: "Description" },
+    { flags: "--unset <fields>", description: `Remove fields, comma-separated (${SERVER_FIELDS.filter((f) => f !== "host").join(", ")})` },
+    { flags: "--workspace", description: "Edit .opsterm/servers.yaml of this project" },
+  ],
+  examples: ["opsterm servers edit web1 --host 10.0.0.7 --port 2222", "opsterm servers edit db1 --unset proxy,key"],
+  async action(args, ctx) {
+    const id = String(args.id);
+    const changes: Record<string, unknown> = {};
+    if (args.host !== undefined) changes.host = String(args.host);
+    if (args.user !== undefined) changes.user = String(args.user);
+    if (args.port !== undefined) {
+      const port = Number(args.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be 1-65535, got "${args.port}"`);
+      changes.port = port;
+    }
+    if (args.key !== undefined) changes.key = String(args.key);
+    if (args.proxy !== undefined) {
+      const p = splitList(args.proxy);
+      changes.proxy = p.length === 1 ? p[0] : p;
+    }
+    if (args.tags !== undefined) changes.tags = splitList(args.tags);
+    if (args.tier !== undefined) changes.tier = String(args.tier);
+    if (args.desc !== undefined) changes.desc = String(args.desc);
+    const unset = args.unset === undefined ? [] : splitList(args.unset);
+    for (const f of unset) {
+      if (f === "host" || !(SERVER_FIELDS as readonly string[]).includes(f)) throw new UsageError(`--unset: "${f}" is not a field that can be removed`, { hint: `Fields: ${SERVER_FIELDS.filter((x) => x !== "host").join(", ")}` });
+      if (f in changes) throw new UsageError(`--unset ${f} and --${f} contradict each other`);
+    }
+    if (Object.keys(changes).length === 0 && unset.length === 0) throw new UsageError("servers edit: nothing to change", { hint: `Give a field, e.g. opsterm servers edit ${id} --host 10.0.0.7` });
+    const path = await editServers(ctx, Boolean(args.workspace), (doc, servers) => {
+      if (!(id in servers)) throw new UsageError(`Server "${id}" is not in ${args.workspace ? "the workspace" : "the global"} servers.yaml`, { code: "E_SERVER_UNKNOWN", hint: '"opsterm servers list" shows each entry\'s scope' });
+      for (const [field, value] of Object.entries(changes)) doc.setIn(["servers", id, field], Array.isArray(value) ? doc.createNode(value, { flow: true }) : value);
+      for (const field of unset) doc.deleteIn(["servers", id, field]);
+    });
+    if (ctx.json) ctx.io.out(JSON.stringify({ id, changed: Object.keys(changes), unset, file: path }));
+    else ctx.io.out(`Updated ${id} in ${path}`);
+  },
+});
+
+const rename = defineCommand({
+  name: "servers rename",
+  description: "Give a server a new id (proxy: entries naming it follow)",
+  usage: "<old> <new>",
+  options: [{ flags: "--workspace", description: "Rename in .opsterm/servers.yaml of this project" }],
+  examples: ["opsterm servers rename vps-utama vps-prod"],
+  async action(args, ctx) {
+    const from = String(args.old);
+    const to = String(args.new);
+    const followed: string[] = [];
+    const path = await editServers(ctx, Boolean(args.workspace), (doc, servers) => {
+      if (!(from in servers)) throw new UsageError(`Server "${from}" is not in ${args.workspace ? "the workspace" : "the global"} servers.yaml`, { code: "E_SERVER_UNKNOWN", hint: '"opsterm servers list" shows each entry\'s scope' });
+      if (to in servers) throw new UsageError(`Server "${to}" already exists`, { code: "E_SERVER_EXISTS", hint: "Pick another id, or remove that one first" });
+      const map = doc.get("servers") as import("yaml").YAMLMap;
+      const pair = map.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === from)!;
+      pair.key = doc.createNode(to);
+      for (const [id, raw] of Object.entries(servers)) {
+        const proxy = (raw as { proxy?: unknown }).proxy;
+        if (proxy === from) {
+          doc.setIn(["servers", id === from ? to : id, "proxy"], to);
+          followed.push(id);
+        } else if (Array.isArray(proxy) && proxy.includes(from)) {
+          doc.setIn(["servers", id === from ? to : id, "proxy"], doc.createNode(proxy.map((p) => (p === from ? to : p)), { flow: true }));
+          followed.push(id);
+        } else if (typeof proxy === "string" && proxy.split(",").map((p) => p.trim()).includes(from)) {
+          doc.setIn(["servers", id === from ? to : id, "proxy"], proxy.split(",").map((p) => (p.trim() === from ? to : p.trim())).join(","));
+          followed.push(id);
+        }
+      }
+    });
+    if (ctx.json) ctx.io.out(JSON.stringify({ from, to, proxiesUpdated: followed, file: path }));
+    else ctx.io.out(`Renamed ${from} to ${to} in ${path}${followed.length ? ` (proxy of ${followed.join(", ")} updated)` : ""}`);
   },
 });
 
@@ -526,4 +616,4 @@ function groupBy(items: { server: string; exitCode: number | null; output: strin
   return [...groups.values()];
 }
 
-export const sshCommands: CommandSpec[] = [list, show, add, rm, test, importSshConfig, ssh, exec];
+export const sshCommands: CommandSpec[] = [list, show, add, edit, rename, rm, test, importSshConfig, ssh, exec];

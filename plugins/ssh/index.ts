@@ -38,6 +38,23 @@ export default definePlugin({
       resolveTargets: async (spec) => (await import("./inventory.ts")).resolveTargets(await load(), spec),
       resolveOne: async (spec, options) => (await import("./target.ts")).resolveOne(await load(), spec, options),
       target: async (spec, options) => (await import("./executors.ts")).resolveServerTarget(deps, { kind: "read", target: spec, via: options?.via }, ctx, options?.what),
+      async addServers(entries, options = {}) {
+        const added: string[] = [];
+        const replaced: string[] = [];
+        const kept: string[] = [];
+        const path = await (await import("./commands.ts")).editServers(ctx, false, (doc, servers) => {
+          for (const { id, entry } of entries) {
+            if (id in servers && !options.replace) {
+              kept.push(id);
+              continue;
+            }
+            (id in servers ? replaced : added).push(id);
+            doc.setIn(["servers", id], doc.createNode(entry, { flow: true }));
+          }
+        });
+        cache = undefined;
+        return { path, added, replaced, kept };
+      },
     };
     ctx.provide("inventory", inventory);
     const lender: ConnectionLender = {

@@ -45,6 +45,12 @@ export interface InventoryService {
   resolveTargets(spec: string): Promise<ResolvedServer[]>;
   /** Exactly one server (an id, or a glob/tag naming one); `via` ids replace its jump chain. Throws UsageError otherwise. */
   resolveOne(spec: string, options?: { via?: string[]; what?: string }): Promise<ResolvedServer>;
+  /**
+   * Adds entries to the global servers.yaml in one locked, validated write (the whole inventory
+   * must still load: proxies known, no cycles). An id already there is left alone and reported in
+   * `kept`, unless `replace`. For built-ins that bring servers from elsewhere (migrate, import).
+   */
+  addServers(entries: { id: string; entry: Record<string, unknown> }[], options?: { replace?: boolean }): Promise<{ path: string; added: string[]; replaced: string[]; kept: string[] }>;
   /** resolveOne() as the gate's target of an action on that server (what executors' resolve() return). */
   target(spec: string, options?: { via?: string[]; what?: string }): Promise<ServerTarget>;
 }
