@@ -12,5 +12,6 @@ import policyPlugin from "./policy/index.ts";
 import shellPlugin from "./shell/index.ts";
 import localPlugin from "./local/index.ts";
 import vaultPlugin from "./vault/index.ts";
+import migratePlugin from "./migrate/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin, vaultPlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin, vaultPlugin, migratePlugin];

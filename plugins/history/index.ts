@@ -49,6 +49,7 @@ export default definePlugin({
       search: async (o) => (await lazy()).search(o),
       get: async (id) => (await lazy()).get(id),
       lastConversation: async () => (await lazy()).lastConversation(),
+      importEvents: async (records) => (await lazy()).importEvents(records),
     };
     ctx.provide("history", service);
     return async () => {

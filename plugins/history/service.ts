@@ -185,6 +185,12 @@ export function createHistoryStore(deps: HistoryDeps): HistoryStore {
       }
       return { conversation: last.uid, messages };
     },
+    async importEvents(records) {
+      const [{ createRedactor }, { ingest }] = await Promise.all([import("../../src/lib/redact.ts"), import("./store.ts")]);
+      const redactor = createRedactor({ knownSecrets: await deps.secretValues() });
+      const clean = records.map((r) => ({ v: 1 as const, id: r.id, ts: r.ts, event: redactor.redactDeep(JSON.parse(JSON.stringify(r.event)) as HistoryEvent) }));
+      return write((db) => ({ added: ingest(db, clean) }));
+    },
     async compact() {
       const { count } = await import("./store.ts");
       return write((db, added) => ({ added, total: count(db) }));

@@ -65,6 +65,12 @@ export interface HistoryService {
   get(id: number | string): Promise<HistoryEntry | undefined>;
   /** The most recent conversation, for `ask --continue`. */
   lastConversation(): Promise<ConversationMessages | undefined>;
+  /**
+   * Adds events recorded elsewhere (migrate: the original OpsTerm's history.db) with their own
+   * ids and times, redacted, straight into history.db. An id already stored (or deleted with
+   * `history rm`) is skipped, so importing twice adds nothing. Returns how many were added.
+   */
+  importEvents(records: { id: string; ts: number; event: HistoryEvent }[]): Promise<{ added: number }>;
 }
 
 declare module "../../src/kernel/context.ts" {

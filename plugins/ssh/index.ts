@@ -49,7 +49,8 @@ export default definePlugin({
               continue;
             }
             (id in servers ? replaced : added).push(id);
-            doc.setIn(["servers", id], doc.createNode(entry, { flow: true }));
+            // One line per server when it fits, as servers add writes them.
+            doc.setIn(["servers", id], doc.createNode(entry, { flow: JSON.stringify(entry).length <= 72 }));
           }
         });
         cache = undefined;
