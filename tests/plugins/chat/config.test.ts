@@ -33,3 +33,44 @@ describe("resolveProvider()", () => {
     expect(validate({ providers: { x: { apiKeyCmd: ["pass", "show", "x"] } }, chat: { provider: "x" } }, { type: "object", properties: CHAT_CONFIG })).toEqual([]);
   });
 });
+
+describe("the original OpsTerm's config.yaml, read directly", () => {
+  // What the original's `init` and `provider add deepseek …` + `provider default deepseek` write.
+  const original = {
+    default_provider: "deepseek",
+    providers: {
+      default: { api_key: "", api_url: "https://api.deepseek.com/v1/chat/completions", model: "deepseek-chat" },
+      deepseek: { api_key: "sk-orig-123456", api_url: "https://api.deepseek.com/v1/chat/completions", model: "deepseek-chat" },
+    },
+    ai: { temperature: 0.3, max_tokens: 1024, response_style: "concise", system_prompt: "" },
+  };
+
+  it("validates against the schema and picks default_provider with api_url / api_key", () => {
+    expect(validate(original, { type: "object", properties: CHAT_CONFIG })).toEqual([]);
+    expect(resolve(original)).toMatchObject({ name: "deepseek", baseUrl: "https://api.deepseek.com/v1", model: "deepseek-chat", temperature: 0.3, maxTokens: 1024, key: { kind: "literal", value: "sk-orig-123456", from: "providers.deepseek.api_key" } });
+  });
+
+  it("lets chat.provider win over default_provider, and ai.provider name a provider when nothing else does", () => {
+    expect(resolve({ ...original, chat: { provider: "default" } }).name).toBe("default");
+    const { default_provider: _, ...noDefault } = original;
+    expect(resolve({ ...noDefault, ai: { ...original.ai, provider: "deepseek" } }).name).toBe("deepseek");
+    // A label that names no provider is only a label.
+    expect(resolve({ ...noDefault, ai: { ...original.ai, provider: "opencode-zen" } }).name).toBe("default");
+  });
+
+  it("adds ai.system_prompt to the system prompt, after opsterm's own rules", async () => {
+    const { systemPrompt } = await import("../../../plugins/chat/system-prompt.ts");
+    const { userSystemPrompt } = await import("../../../plugins/chat/config.ts");
+    expect(userSystemPrompt(original)).toBeUndefined();
+    const text = systemPrompt({}, undefined, userSystemPrompt({ ai: { system_prompt: "Answer in Indonesian." } }));
+    expect(text).toContain("fenced code block");
+    expect(text.endsWith("The user's own instructions:\nAnswer in Indonesian.")).toBe(true);
+  });
+
+  it("withholds a global key when a workspace sets the provider's api_url", () => {
+    const scopeOf = (key: string) => (key === "providers.deepseek.api_url" ? "workspace" : "global") as "global" | "workspace";
+    const p = resolveProvider(original, {}, {}, scopeOf) as ProviderConfig;
+    expect(p.key).toEqual({ kind: "none" });
+    expect(p.keyWithheld).toContain("providers.deepseek.api_url");
+  });
+});
