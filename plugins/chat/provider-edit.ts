@@ -77,7 +77,9 @@ const add = defineCommand({
     if (args.apiKey !== undefined && args.apiKeyEnv !== undefined) throw new UsageError("Give --api-key or --api-key-env, not both");
     let key: string | undefined;
     if (args.apiKey !== undefined) {
-      key = String(args.apiKey);
+      // The argument parser reads a lone "-" (or no value) as true, which reaches here as "true":
+      // no provider's key is that word, so it means "from stdin" too.
+      key = String(args.apiKey) === "true" ? "-" : String(args.apiKey);
       if (key === "-") {
         if (ctx.io.isTTY.stdin) throw new UsageError("--api-key - reads the key from stdin, which is a terminal", { hint: "Pipe it: pass show openai | opsterm provider add openai --api-key -" });
         const chunks: Buffer[] = [];
