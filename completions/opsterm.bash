@@ -4,7 +4,7 @@ _opsterm() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   local globals='--json --debug --no-color --help -h --version -v'
   if [[ $COMP_CWORD -eq 1 ]]; then
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last get history init last plugin policy provider put scp servers ssh undo vault workspace' -- "$cur")); fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last export get history import init last migrate plugin policy provider put scp search servers ssh undo vault workspace' -- "$cur")); fi
     return 0
   fi
   case "${COMP_WORDS[1]}" in
@@ -55,6 +55,9 @@ _opsterm() {
     explain-last)
       opts='--model --provider --lines -n --allow-secrets'
       ;;
+    export)
+      opts='--include-secrets --force'
+      ;;
     get)
       opts='--via --yes -y'
       ;;
@@ -78,12 +81,18 @@ _opsterm() {
       ;;
       esac
       ;;
+    import)
+      opts='--dry-run --force'
+      ;;
     init)
       opts='--key --capture-fn'
       values='bash zsh fish'
       ;;
     last)
       opts='--lines -n'
+      ;;
+    migrate)
+      opts='--dry-run --from'
       ;;
     plugin)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'add list remove rm' -- "$cur")); return 0; fi
@@ -111,12 +120,24 @@ _opsterm() {
       esac
       ;;
     provider)
-      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'list models test' -- "$cur")); return 0; fi
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'add default set-default list models rm test' -- "$cur")); return 0; fi
       case "${COMP_WORDS[2]}" in
+          add)
+      opts='--api-url --base-url --model --preset --api-key --api-key-env --default'
+      ;;
+          default)
+      opts=''
+      ;;
+          set-default)
+      opts=''
+      ;;
           list)
       opts=''
       ;;
           models)
+      opts=''
+      ;;
+          rm)
       opts=''
       ;;
           test)
@@ -130,17 +151,26 @@ _opsterm() {
     scp)
       opts='--recursive -r --via --yes -y'
       ;;
+    search)
+      opts='--limit -n --mode --server'
+      ;;
     servers)
-      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'add import-ssh-config list rm show test' -- "$cur")); return 0; fi
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'add edit import-ssh-config list rename rm show test ping' -- "$cur")); return 0; fi
       case "${COMP_WORDS[2]}" in
           add)
       opts='--user --port --key --proxy --tags --tier --desc --workspace --force'
+      ;;
+          edit)
+      opts='--host --user --port --key --proxy --tags --tier --desc --unset --workspace'
       ;;
           import-ssh-config)
       opts='--file --workspace --force --dry-run'
       ;;
           list)
       opts=''
+      ;;
+          rename)
+      opts='--workspace'
       ;;
           rm)
       opts='--workspace'
@@ -149,6 +179,9 @@ _opsterm() {
       opts=''
       ;;
           test)
+      opts='--parallel'
+      ;;
+          ping)
       opts='--parallel'
       ;;
       esac
