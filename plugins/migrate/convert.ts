@@ -151,7 +151,12 @@ export function planConfig(old: Obj, current: Obj): ConfigPlan {
     for (const k of ["api_url", "api_key", "model"]) if (ai[k] !== undefined && str(ai[k])) plan.unused.push({ key: `ai.${k}`, text: `the original used provider "${defaultName}" instead (its values win over ai.*)` });
   }
   const chosen = activeName ?? aiProvider;
-  if (chosen) {
+  // Without an explicit default, opsterm uses the first provider it has: a migration must not switch it.
+  const currentAi = obj(current.ai);
+  const currentImplicit = !currentDefault && (Object.keys(currentProviders)[0] ?? (str(currentAi.api_url) || str(currentAi.api_key) || str(currentAi.model) ? "ai" : undefined));
+  if (chosen && currentImplicit && currentImplicit !== chosen) {
+    plan.conflicts.push({ key: "chat.provider", text: `opsterm already uses provider "${currentImplicit}": kept it as the default (opsterm provider default ${chosen} switches)` });
+  } else if (chosen) {
     if (!currentDefault) plan.values.push({ key: "chat.provider", value: chosen, from: activeName ? (str(old.default_provider) ? "default_provider" : "ai.provider") : "ai" });
     else if (currentDefault !== chosen) plan.conflicts.push({ key: "chat.provider", text: `opsterm's default provider is "${currentDefault}": kept it (the original's was "${chosen}")` });
   }

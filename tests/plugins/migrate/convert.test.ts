@@ -136,3 +136,12 @@ describe("reading the original's files", () => {
     expect(new Date(parseTimestamp("2026-01-02 03:04:05")).getHours()).toBe(3);
   });
 });
+
+describe("planConfig against an opsterm that already has a provider", () => {
+  it("does not switch opsterm's implicit default (its first provider) to the migrated one", () => {
+    const plan = planConfig(load("init-provider-add", "config.yaml"), { providers: { openai: { apiKeyEnv: "OPENAI_API_KEY" } } });
+    expect(plan.providers.map((p) => p.name)).toEqual(["deepseek"]);
+    expect(plan.values).toEqual([]);
+    expect(plan.conflicts).toEqual([{ key: "chat.provider", text: expect.stringContaining('opsterm already uses provider "openai"') }]);
+  });
+});
