@@ -169,7 +169,13 @@ export async function runMigrate(ctx: CommandContext, options: MigrateOptions): 
     for (const n of config.notes) out(`  ${s.dim("·")} ${n.key}: ${n.text}`);
     for (const u of config.unused) out(`  ${skip} not used: ${u.key}: ${u.text}`);
     if (!vaultExists && config.providers.some((p) => p.apiKey)) {
-      out(s.dim(`  API keys are in config.yaml (mode 0600). To keep them encrypted: opsterm vault init, then opsterm provider add NAME --api-key - (key on stdin)`));
+      out(
+        s.dim(
+          options.dryRun
+            ? "  there is no vault, so API keys would go into config.yaml (mode 0600); to keep them encrypted, run opsterm vault init first"
+            : "  there is no vault, so API keys are in config.yaml (mode 0600); to encrypt one: opsterm vault init, then opsterm provider add NAME --api-key - (key on stdin)",
+        ),
+      );
     }
   }
   if (servers) {
