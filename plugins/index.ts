@@ -13,5 +13,6 @@ import shellPlugin from "./shell/index.ts";
 import localPlugin from "./local/index.ts";
 import vaultPlugin from "./vault/index.ts";
 import migratePlugin from "./migrate/index.ts";
+import agentPlugin from "./agent/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin, vaultPlugin, migratePlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin, vaultPlugin, migratePlugin, agentPlugin];

@@ -3,9 +3,10 @@
  * bounded retries for transient failures, connect and idle timeouts, and errors that never carry
  * the API key.
  */
-import type { ChatMessage } from "../../src/kernel/index.ts";
+import type { ChatMessage, ChatToolCall } from "../../src/kernel/index.ts";
 import { ConfigError, InterruptedError, OpstermError, TemporaryError, UnavailableError, type ErrorCode } from "../../src/kernel/index.ts";
 import { createSseParser } from "./sse.ts";
+import { createToolCallAccumulator } from "./tool-calls.ts";
 
 export interface CompletionRequest {
   baseUrl: string;
@@ -14,6 +15,8 @@ export interface CompletionRequest {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
+  /** Tool definitions (`{type: "function", function: {name, description, parameters}}`); the model may call them. */
+  tools?: unknown[];
   stream: boolean;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
@@ -34,6 +37,8 @@ export interface CompletionResult {
   /** finish_reason "length": the answer was cut off by maxTokens. */
   truncated: boolean;
   usage?: { promptTokens?: number; completionTokens?: number };
+  /** The tools the model called, whole (streamed fragments put together), in call order. */
+  toolCalls: ChatToolCall[];
   attempts: number;
 }
 
@@ -86,6 +91,7 @@ async function attemptOnce(req: CompletionRequest, state: AttemptState, scrub: (
   const body: Record<string, unknown> = { model: req.model, messages: req.messages, stream: req.stream };
   if (req.temperature !== undefined) body.temperature = req.temperature;
   if (req.maxTokens !== undefined) body.max_tokens = req.maxTokens;
+  if (req.tools?.length) body.tools = req.tools;
   const headers: Record<string, string> = { "content-type": "application/json", accept: req.stream ? "text/event-stream" : "application/json" };
   if (req.apiKey) headers.authorization = `Bearer ${req.apiKey}`;
   try {
@@ -136,6 +142,7 @@ async function readStream(
   let finishReason: string | null = null;
   let usage: CompletionResult["usage"];
   let done = false;
+  const calls = createToolCallAccumulator();
   const handle = (data: string) => {
     if (data.trim() === "[DONE]") {
       done = true;
@@ -156,6 +163,7 @@ async function readStream(
       content += text;
       req.onToken?.(text);
     }
+    calls.push(delta?.tool_calls ?? (choice?.message as Record<string, unknown> | undefined)?.tool_calls);
     if (typeof choice?.finish_reason === "string") finishReason = choice.finish_reason;
     if (chunk.usage) usage = usageOf(chunk.usage);
   };
@@ -183,7 +191,7 @@ async function readStream(
       hint: "Nothing from it was run. Ask again; if it keeps happening, check the provider or a proxy in between",
     });
   }
-  return { content, finishReason, truncated: finishReason === "length", usage };
+  return { content, finishReason, truncated: finishReason === "length", usage, toolCalls: calls.calls() };
 }
 
 function parseJsonAnswer(text: string, req: CompletionRequest, scrub: (s: string) => string, state: AttemptState): Omit<CompletionResult, "attempts"> {
@@ -198,6 +206,11 @@ function parseJsonAnswer(text: string, req: CompletionRequest, scrub: (s: string
   if (data.error) throw streamError(data.error, scrub, req);
   const choice = (data.choices as Record<string, unknown>[] | undefined)?.[0];
   const message = choice?.message as Record<string, unknown> | undefined;
+  const calls = createToolCallAccumulator();
+  calls.push(message?.tool_calls);
+  const toolCalls = calls.calls();
+  // A message that only calls tools may have null content.
+  if (message && message.content == null && toolCalls.length) message.content = "";
   if (!choice || typeof message?.content !== "string") {
     throw new UnavailableError("E_CHAT_BAD_RESPONSE", `The provider at ${req.baseUrl} answered without a message`, { hint: "Check that it speaks the chat-completions protocol" });
   }
@@ -206,8 +219,8 @@ function parseJsonAnswer(text: string, req: CompletionRequest, scrub: (s: string
     throw new UnavailableError("E_CHAT_INCOMPLETE", `Incomplete answer from "${req.model}": no finish reason`, { hint: "Nothing from it was run. Ask again" });
   }
   state.started = true;
-  req.onToken?.(message.content);
-  return { content: message.content, finishReason, truncated: finishReason === "length", usage: data.usage ? usageOf(data.usage) : undefined };
+  if (message.content) req.onToken?.(message.content);
+  return { content: message.content, finishReason, truncated: finishReason === "length", usage: data.usage ? usageOf(data.usage) : undefined, toolCalls };
 }
 
 function usageOf(u: unknown): CompletionResult["usage"] {
@@ -246,6 +259,12 @@ function httpError(res: Response, text: string, req: CompletionRequest): Opsterm
   if (api.code === "insufficient_quota" || api.type === "insufficient_quota") {
     return new UnavailableError("E_CHAT_QUOTA", `The provider at ${where} says the account is out of quota${detail}`, {
       hint: "Add credit or raise the limit with the provider, or use another provider with --provider",
+    });
+  }
+  // Ollama: "… does not support tools"; llama.cpp without --jinja: "tools param requires --jinja flag".
+  if (req.tools?.length && status >= 400 && /\btools?\b/i.test(api.message ?? text)) {
+    return new UnavailableError("E_CHAT_NO_TOOLS", `The model "${req.model}" at ${where} cannot call tools${detail}`, {
+      hint: "The agent needs a model with tool calling (e.g. llama3.1, qwen2.5 on ollama; llama-server --jinja; any current OpenAI model); nothing was run",
     });
   }
   if (status === 401 || status === 403) {

@@ -160,6 +160,7 @@ async function ask(ctx: PluginContext, input: ChatMessage[], options: ChatAskOpt
     messages,
     temperature: provider.temperature,
     maxTokens: provider.maxTokens,
+    tools: options.tools,
     stream: options.stream !== false,
     connectTimeoutMs: settings.connectTimeoutMs,
     idleTimeoutMs: settings.idleTimeoutMs,
@@ -179,6 +180,7 @@ async function ask(ctx: PluginContext, input: ChatMessage[], options: ChatAskOpt
     usage: result.usage,
     redactions,
     sent: messages,
+    toolCalls: result.toolCalls,
   };
   await ctx.hooks.call("chatResponse", {
     provider: answer.provider,

@@ -2,7 +2,7 @@
  * The service the chat plugin provides as "chat": one call that sends messages to the configured
  * provider (redacted, through the chatRequest/chatResponse hooks) and streams the answer.
  */
-import type { ChatMessage } from "../kernel/index.ts";
+import type { ChatMessage, ChatToolCall } from "../kernel/index.ts";
 
 export interface ChatAskOptions {
   /** Provider name (config `providers.<name>`, `ai`, or a preset); default per config/env. */
@@ -17,6 +17,14 @@ export interface ChatAskOptions {
   /** Don't print the "N values redacted" / retry notes on stderr. */
   quiet?: boolean;
   signal?: AbortSignal;
+  /** Tools the model may call (chat-completions `tools`); a model that cannot gets E_CHAT_NO_TOOLS. */
+  tools?: ChatToolSpec[];
+}
+
+/** One tool offered to the model. */
+export interface ChatToolSpec {
+  type: "function";
+  function: { name: string; description: string; parameters: unknown };
 }
 
 export interface ChatAnswer {
@@ -32,6 +40,8 @@ export interface ChatAnswer {
   redactions: number;
   /** The messages exactly as they were sent (redacted, after chatRequest hooks). */
   sent: ChatMessage[];
+  /** Tools the model called in this answer (empty when it only answered in text). */
+  toolCalls: ChatToolCall[];
 }
 
 export interface ResolvedProviderInfo {

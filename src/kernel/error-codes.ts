@@ -41,6 +41,10 @@ export const ERROR_CODES = {
   E_AUDIT_SINCE: { exit: USAGE, summary: "a --since that is neither a duration nor a date", hint: "Use e.g. --since 2h or --since 2025-01-31T12:00:00Z" },
   E_HISTORY_AGE: { exit: USAGE, summary: "an age that is not a duration", hint: "Use e.g. 90d, 12h, 2w" },
   E_HISTORY_ID: { exit: USAGE, summary: "a history entry id that is not a number or event id" },
+  E_AGENT_NO_TASK: { exit: USAGE, summary: "opsterm agent without a task" },
+  E_AGENT_NO_CONVERSATION: { exit: USAGE, summary: "chat --continue with no earlier agent conversation" },
+  E_TOOL_ARGUMENTS: { exit: USAGE, summary: "a tool call whose arguments do not fit the tool's schema (the model is told; nothing ran)" },
+  E_AGENT_SERVER: { exit: USAGE, summary: "a tool call naming a server outside the task's --on servers (the model is told; nothing ran)" },
   E_CHAT_NO_QUESTION: { exit: USAGE, summary: "nothing to ask" },
   E_CHAT_NO_CONVERSATION: { exit: USAGE, summary: "--continue with no earlier conversation" },
   E_CHAT_UNKNOWN_SERVER: { exit: USAGE, summary: "--on names no server", hint: SERVERS },
@@ -114,6 +118,7 @@ export const ERROR_CODES = {
   E_CHAT_STREAM_ERROR: { exit: UNAVAILABLE, summary: "the AI provider reported an error mid-stream" },
   E_CHAT_INCOMPLETE: { exit: UNAVAILABLE, summary: "the answer stream ended before it was complete" },
   E_CHAT_QUOTA: { exit: UNAVAILABLE, summary: "the provider account is out of quota" },
+  E_CHAT_NO_TOOLS: { exit: UNAVAILABLE, summary: "the model cannot call tools (the agent needs tool calling)", hint: "Use a model with tool support; nothing was run" },
   E_CHAT_MODELS: { exit: UNAVAILABLE, summary: "the provider's model list cannot be read" },
   E_CHAT_NO_INVENTORY: { exit: UNAVAILABLE, summary: "--on without the ssh plugin" },
 
@@ -136,6 +141,11 @@ export const ERROR_CODES = {
   E_PRECONDITION: { exit: TEMPORARY, summary: "the remote file changed since it was read; nothing was replaced", hint: "Read it again and redo the change" },
   E_UNDO_CONFLICT: { exit: TEMPORARY, summary: "undo of a file that changed since opsterm wrote it; nothing was written", hint: "The three-way diff shows before, as written and now; merge by hand" },
   E_LOCK_TIMEOUT: { exit: TEMPORARY, summary: "another opsterm process holds the lock", hint: "Wait for it to finish" },
+  E_AGENT_MAX_STEPS: { exit: TEMPORARY, summary: "the agent used its --max-steps model turns before the task was done", hint: "Raise --max-steps, or split the task" },
+  E_AGENT_TIME_BUDGET: { exit: TEMPORARY, summary: "the agent's time budget ran out", hint: "Raise --time-budget (agent.timeBudget)" },
+  E_AGENT_TOKEN_BUDGET: { exit: TEMPORARY, summary: "the agent's token budget ran out", hint: "Raise --token-budget (agent.tokenBudget)" },
+  E_AGENT_DOOM_LOOP: { exit: TEMPORARY, summary: "the model made the same tool call three times in a row; the agent stopped", hint: "Rephrase the task, or try another model" },
+  E_AGENT_TRUNCATED: { exit: TEMPORARY, summary: "the model's answer was cut off at its length limit; nothing from it ran", hint: "Raise the provider's maxTokens" },
   E_CHAT_RATE_LIMIT: { exit: TEMPORARY, summary: "the provider rate-limited the request (429)", hint: "Try again in a moment" },
   E_CHAT_TIMEOUT: { exit: TEMPORARY, summary: "the provider did not answer in time" },
   E_CHAT_IDLE: { exit: TEMPORARY, summary: "the answer stream stalled" },
@@ -184,6 +194,7 @@ export const ERROR_CODES = {
   E_REMOTE_SIGNAL: { exit: 255, summary: "the remote command was killed by a signal" },
   E_LOCAL_SIGNAL: { exit: 255, summary: "the local command was killed by a signal" },
   E_LOCAL_SPAWN: { exit: UNAVAILABLE, summary: "bash could not be started" },
+  E_AGENT_ABORTED: { exit: DENIED, summary: "the agent was aborted at an approval prompt" },
   E_INTERRUPTED: { exit: INTERRUPTED, summary: "interrupted (Ctrl-C or SIGTERM)" },
 
   // The vault (docs/vault.md); E_VAULT_UNKNOWN and E_VAULT_LOCKED are above

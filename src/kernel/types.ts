@@ -193,6 +193,19 @@ export interface CommandOutcome extends CommandEvent {
 export interface ChatMessage {
   role: "system" | "user" | "assistant" | "tool";
   content: string;
+  /** An assistant turn that calls tools (OpenAI's shape: arguments are a JSON string). */
+  tool_calls?: ChatToolCall[];
+  /** A tool turn: the call it answers. */
+  tool_call_id?: string;
+  /** A tool turn: the tool's name (some servers want it). */
+  name?: string;
+}
+
+/** One tool call as the chat-completions protocol carries it. */
+export interface ChatToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
 }
 
 export interface ChatRequestEvent {

@@ -49,6 +49,8 @@ export interface ToolEnvelope {
   error?: { code: string; message: string; rule?: string };
   /** How long the call took, in ms. */
   durationMs?: number;
+  /** The agent adds the host's facts (OS, package manager, init …) to the first call on a host. */
+  hostFacts?: string;
 }
 
 export interface CappedText {
@@ -74,6 +76,8 @@ export interface ToolContext {
   signal?: AbortSignal;
   /** Masks secrets in what goes back to the model. */
   redact?: (text: string) => string;
+  /** remote_exec's deadline when the call gives no `timeout` (default 60 s). */
+  defaultTimeoutMs?: number;
 }
 
 const SERVER = { type: "string", minLength: 1, maxLength: 200, description: "Inventory id of the server (list_servers shows them)" } as const;
@@ -228,7 +232,7 @@ async function run(tool: ToolName, args: Record<string, unknown>, server: string
       const err = headTail();
       const result = await ctx.actions.run(
         { ...base, kind: "exec", command: String(args.command), cwd: args.cwd as string | undefined },
-        { ...options, io: { timeoutMs: ((args.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS / 1000) * 1000, maxCapture: 0, onStdout: out.add, onStderr: err.add } },
+        { ...options, io: { timeoutMs: args.timeout !== undefined ? (args.timeout as number) * 1000 : (ctx.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS), maxCapture: 0, onStdout: out.add, onStderr: err.add } },
       );
       return result.attempted ? { ...outcome(tool, result), stdout: out.result(), stderr: err.result() } : outcome(tool, result);
     }

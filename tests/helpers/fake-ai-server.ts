@@ -51,7 +51,53 @@ export interface FakeAi {
   stream(pieces: string[], options?: { finish?: string | null; done?: boolean }): Reply;
   /** Non-streaming JSON answer. */
   answer(content: string, finish?: string): Reply;
+  /** A streamed turn that calls tools, as one of three servers sends it (see toolCallChunks). */
+  toolCalls(calls: ScriptedCall[], options?: { dialect?: Dialect; content?: string }): Reply;
   close(): Promise<void>;
+}
+
+export type Dialect = "openai" | "ollama" | "llamacpp";
+
+export interface ScriptedCall {
+  name: string;
+  args: Record<string, unknown>;
+  id?: string;
+}
+
+let callSerial = 0;
+
+/**
+ * The SSE chunks of a tool-calling turn in a server's dialect:
+ * - openai: `index`, `id` and the name in the first fragment of each call, the arguments in
+ *   pieces carrying only `index`; finish_reason "tool_calls"; then a usage chunk with no choices.
+ * - ollama: each call whole in one fragment, `index` 0 for every call; finish_reason
+ *   "tool_calls" with no usage chunk.
+ * - llamacpp: like openai but the arguments come a few characters at a time and the usage rides
+ *   on the finish chunk.
+ */
+export function toolCallChunks(calls: ScriptedCall[], dialect: Dialect = "openai", content = ""): string[] {
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}) => sseData({ id: "c1", object: "chat.completion.chunk", model: "fake", choices: [{ index: 0, delta, finish_reason: finish }], ...extra });
+  const ids = calls.map((c) => c.id ?? `call_${++callSerial}`);
+  const out: string[] = [chunk({ role: "assistant", content: content || null })];
+  const usage = { prompt_tokens: 100, completion_tokens: 10 * calls.length, total_tokens: 100 + 10 * calls.length };
+  if (dialect === "ollama") {
+    out.push(chunk({ role: "assistant", content: "", tool_calls: calls.map((c, i) => ({ id: ids[i], index: 0, type: "function", function: { name: c.name, arguments: JSON.stringify(c.args) } })) }));
+    out.push(chunk({}, "tool_calls"));
+  } else {
+    const step = dialect === "llamacpp" ? 3 : 12;
+    calls.forEach((c, i) => {
+      out.push(chunk({ tool_calls: [{ index: i, id: ids[i], type: "function", function: { name: c.name, arguments: "" } }] }));
+      const text = JSON.stringify(c.args);
+      for (let k = 0; k < text.length; k += step) out.push(chunk({ tool_calls: [{ index: i, function: { arguments: text.slice(k, k + step) } }] }));
+    });
+    if (dialect === "llamacpp") out.push(chunk({}, "tool_calls", { usage }));
+    else {
+      out.push(chunk({}, "tool_calls"));
+      out.push(sseData({ id: "c1", object: "chat.completion.chunk", model: "fake", choices: [], usage }));
+    }
+  }
+  out.push(sseData("[DONE]"));
+  return out;
 }
 
 export function sseData(value: unknown): string {
@@ -91,6 +137,9 @@ export async function startFakeAi(): Promise<FakeAi> {
       if (finish !== null) chunks.push(sseData({ id: "c1", choices: [{ index: 0, delta: {}, finish_reason: finish }], usage: { prompt_tokens: 12, completion_tokens: pieces.length } }));
       if (options.done !== false) chunks.push(sseData("[DONE]"));
       return { kind: "sse", chunks };
+    },
+    toolCalls(calls, options = {}) {
+      return { kind: "sse", chunks: toolCallChunks(calls, options.dialect, options.content), delayMs: 0 };
     },
     answer(content, finish = "stop") {
       return { kind: "json", body: { id: "c1", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: 3 } } };
