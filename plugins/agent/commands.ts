@@ -47,8 +47,9 @@ interface Setup {
   mode: "agent" | "chat" | "connect";
   bound?: string;
   createdAt: string;
-  /** Time of the last save. */
   save(): Promise<string | undefined>;
+  /** Ends a streamed answer's last line (once). */
+  endLine(): void;
 }
 
 async function setup(args: Obj, ctx: CommandContext, mode: Setup["mode"], scope: { bound?: string; allowed?: ResolvedServer[] }, resume?: boolean): Promise<Setup> {
@@ -109,6 +110,10 @@ async function setup(args: Obj, ctx: CommandContext, mode: Setup["mode"], scope:
     mode,
     bound: scope.bound,
     createdAt,
+    endLine() {
+      if (midLine) ctx.io.stdout.write("\n");
+      midLine = false;
+    },
     async save() {
       try {
         return await store.saveConversation(
@@ -217,7 +222,7 @@ const agentCommand = defineCommand({
         }),
       );
     } else {
-      if (turn.answer && !turn.answer.endsWith("\n")) ctx.io.stdout.write("\n");
+      st.endLine();
       if (turn.calls.length === 0 && /```/.test(turn.answer)) ctx.io.err(ctx.io.errStyle.dim("opsterm: the model answered in text and called no tool; nothing was run"));
       ctx.io.err(ctx.io.errStyle.dim(usageLine(st, turn, ms)));
     }
@@ -306,7 +311,7 @@ async function repl(args: Obj, ctx: CommandContext, mode: "chat" | "connect"): P
         }
         throw error;
       }
-      if (turn.answer && !turn.answer.endsWith("\n")) ctx.io.stdout.write("\n");
+      st.endLine();
       if (turn.stop) ctx.io.err(`${s.yellow("stopped")} ${turn.stop.message} ${s.dim(`(${turn.stop.code})`)}`);
       await st.save();
       await recordHistory(ctx, st, text, turn, Date.now() - t0);

@@ -31,7 +31,7 @@ const search = defineCommand({
   groupDefault: true,
   options: [
     { flags: "-n, --limit <n>", description: "Show at most n entries", default: 20 },
-    { flags: "--mode <mode>", description: "Only this kind of entry", choices: ["ask", "pipe", "explain", "exec", "write", "read", "transfer", "session", "workflow"] },
+    { flags: "--mode <mode>", description: "Only this kind of entry", choices: ["ask", "pipe", "explain", "agent", "chat", "connect", "exec", "write", "read", "transfer", "session", "workflow"] },
     { flags: "--server <server>", description: "Only entries for this server" },
   ],
   examples: ["opsterm history", "opsterm history nginx reload", "opsterm history --mode exec --server web-1 --limit 50", "opsterm history 'restart*' --json"],

@@ -367,6 +367,27 @@ function isEncrypted(key: Buffer): boolean {
   return raw.toString("latin1", off + 4, off + 4 + len) !== "none";
 }
 
+/** Kills a remote process group over a new channel (best effort: the connection may be going). */
+function killGroup(client: Client, pid: number, done: () => void): void {
+  // Settles within 3 s whatever happens: a cancel must not hang on a dying connection.
+  const timer = setTimeout(done, 3000);
+  const end = () => {
+    clearTimeout(timer);
+    done();
+  };
+  try {
+    client.exec(`kill -KILL -- -${pid} 2>/dev/null || kill -KILL ${pid}`, (error, stream) => {
+      if (error) return end();
+      stream.on("data", () => undefined);
+      stream.stderr.on("data", () => undefined);
+      stream.on("close", end);
+    });
+  } catch {
+    // The connection is gone; so is the command's session.
+    end();
+  }
+}
+
 /** Runs one command on an open client. */
 export function execOn(client: Client, command: string, options: ExecOptions = {}): Promise<ExecResult> {
   const max = options.maxCapture ?? DEFAULT_CAPTURE;
@@ -381,6 +402,10 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
     let done = false;
     let channel: ClientChannel | undefined;
     let execTimer: NodeJS.Timeout | undefined;
+    let remotePid: number | undefined;
+    let stopping: { code: ErrorCode; message: string } | undefined;
+    // With killOnAbort the first stderr line is "\x1eopsterm-pid:<pid>": read it, never pass it on.
+    let pidLine: Buffer | undefined = options.killOnAbort ? Buffer.alloc(0) : undefined;
 
     const finish = (error?: { code: ErrorCode; message: string }) => {
       if (done) return;
@@ -403,6 +428,11 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
       });
     };
     const stop = (error: { code: ErrorCode; message: string }) => {
+      // The server may ignore the signal request: kill the command's process group (sshd made the
+      // shell a session leader, so its pid is the group) over a second channel.
+      const pid = remotePid;
+      remotePid = undefined;
+      stopping = error;
       if (channel) {
         try {
           // Channel.signal() is a no-op once stdin is at EOF (not writable); the request itself is still valid.
@@ -411,9 +441,14 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
         } catch {
           // Not every server honours signals; closing the channel is what counts.
         }
-        channel.close();
+        // The kill goes first: the channel closes when the command is gone, or after it.
+        if (pid === undefined || done) channel.close();
       }
-      finish(error);
+      if (pid === undefined || done) return finish(error);
+      killGroup(client, pid, () => {
+        channel?.close();
+        finish(error);
+      });
     };
     const onAbort = () => stop({ code: "E_INTERRUPTED", message: "interrupted: exit status unknown" });
     const onLost = () => finish(gotExit ? undefined : { code: "E_SSH_LOST", message: "the connection was lost before the command finished: exit status unknown" });
@@ -436,7 +471,8 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
     };
 
     try {
-      client.exec(command, (error, stream) => {
+      const line = options.killOnAbort ? `printf '\\036opsterm-pid:%s\\n' "$$" >&2; ${command}` : command;
+      client.exec(line, (error, stream) => {
         clearTimeout(channelTimer);
         if (done) {
           stream?.close();
@@ -466,6 +502,16 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
           hold(options.onStdout?.(chunk));
         });
         stream.stderr.on("data", (chunk: Buffer) => {
+          if (pidLine !== undefined) {
+            pidLine = Buffer.concat([pidLine, chunk]);
+            const nl = pidLine.indexOf(10);
+            if (nl === -1 && pidLine.length < 64) return;
+            const m = nl === -1 ? null : /^\x1eopsterm-pid:(\d+)$/.exec(pidLine.subarray(0, nl).toString("latin1"));
+            if (m) remotePid = Number(m[1]);
+            chunk = m ? pidLine.subarray(nl + 1) : pidLine;
+            pidLine = undefined;
+            if (chunk.length === 0) return;
+          }
           take(err, "err", chunk);
           hold(options.onStderr?.(chunk));
         });
@@ -474,7 +520,7 @@ export function execOn(client: Client, command: string, options: ExecOptions = {
           if (typeof code === "number") exitCode = code;
           else if (sig) signal = sig;
         });
-        stream.on("close", () => finish());
+        stream.on("close", () => finish(stopping));
         if (options.timeoutMs && options.timeoutMs > 0) {
           execTimer = setTimeout(() => stop({ code: "E_EXEC_TIMEOUT", message: `the command did not finish within ${options.timeoutMs! / 1000} s: exit status unknown` }), options.timeoutMs);
         }

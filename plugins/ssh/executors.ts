@@ -80,6 +80,7 @@ export function execExecutor(deps: SshDeps): ServerExecutor {
         const line = run.action.cwd === undefined ? run.command : `cd -- ${shellQuote(run.action.cwd)} && ${run.command}`;
         const r = await held.conn.exec(line, {
           signal: run.signal,
+          killOnAbort: run.params.killOnAbort === true,
           timeoutMs: run.io.timeoutMs,
           maxCapture: run.io.maxCapture,
           onStdout: run.io.onStdout,

@@ -74,6 +74,13 @@ export interface ConnectionLender {
 /** Running one command on an open connection. */
 export interface ExecOptions {
   signal?: AbortSignal;
+  /**
+   * Make sure a cancelled or timed-out command ends on the server: the line first reports the
+   * shell's pid (on stderr, removed before anyone sees it), and on abort the command's process
+   * group is killed over a second channel when the server ignores the `signal` request (OpenSSH
+   * refuses signals to root logins and outside privilege separation). Assumes a POSIX login shell.
+   */
+  killOnAbort?: boolean;
   /** Called with each chunk; a returned promise pauses the channel until it settles (backpressure to the server). */
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   onStderr?: (chunk: Buffer) => void | Promise<void>;

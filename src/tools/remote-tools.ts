@@ -231,7 +231,8 @@ async function run(tool: ToolName, args: Record<string, unknown>, server: string
       const out = headTail();
       const err = headTail();
       const result = await ctx.actions.run(
-        { ...base, kind: "exec", command: String(args.command), cwd: args.cwd as string | undefined },
+        // A cancelled or timed-out call must not leave the command running on the server.
+        { ...base, kind: "exec", command: String(args.command), cwd: args.cwd as string | undefined, params: { killOnAbort: true } },
         { ...options, io: { timeoutMs: args.timeout !== undefined ? (args.timeout as number) * 1000 : (ctx.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS), maxCapture: 0, onStdout: out.add, onStderr: err.add } },
       );
       return result.attempted ? { ...outcome(tool, result), stdout: out.result(), stderr: err.result() } : outcome(tool, result);
