@@ -49,7 +49,7 @@ export interface TurnResult {
   steps: number;
   calls: CallRecord[];
   stop?: Stop;
-  /** Per model round: ms in the model request, ms in tool calls (wall), ms of the whole round. */
+  /** Per model round: ms in the provider's HTTP request, ms in tool calls (wall), ms of the whole round. */
   rounds: { modelMs: number; toolsMs: number; roundMs: number }[];
 }
 
@@ -318,7 +318,8 @@ export function createAgentSession(o: AgentSessionOptions): AgentSession {
         quiet: true,
         onToken: o.onText,
       });
-      const modelMs = Date.now() - roundStart;
+      // The provider's time (the HTTP request and the streamed answer); redaction and hooks count as ours.
+      const modelMs = answer.durationMs;
       usage.promptTokens += answer.usage?.promptTokens ?? 0;
       usage.completionTokens += answer.usage?.completionTokens ?? 0;
       const toolCalls = answer.toolCalls;
