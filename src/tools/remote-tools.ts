@@ -393,7 +393,17 @@ function redactEnvelope(envelope: ToolEnvelope, redact?: (text: string) => strin
     stderr: r(envelope.stderr),
     content: envelope.content && (envelope.content.encoding === "utf8" ? { ...envelope.content, text: redact(envelope.content.text) } : envelope.content),
     error: envelope.error && { ...envelope.error, message: redact(envelope.error.message) },
+    // File names and link targets can hold secrets too (a token in a path).
+    entries: envelope.entries && deepRedact(envelope.entries, redact),
+    stat: envelope.stat && deepRedact(envelope.stat, redact),
   };
+}
+
+function deepRedact<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === "string") return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => deepRedact(v, redact)) as T;
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepRedact(v, redact)])) as T;
+  return value;
 }
 
 function isUtf8(buf: Buffer): boolean {

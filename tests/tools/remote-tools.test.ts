@@ -145,4 +145,26 @@ describe("calls through the gate", () => {
     expect(big.stdout?.text.trimEnd().endsWith("[REDACTED]\n20000")).toBe(true);
     expect(cap("x".repeat(100), false, 40)).toMatchObject({ truncated: true, omittedBytes: 60 });
   });
+
+  it("file names in listings and stat results are redacted too", async () => {
+    const secretDir = join(dir, "tok-SECRET123");
+    mkdirSync(secretDir, { recursive: true });
+    writeFileSync(join(secretDir, "a.conf"), "x");
+    const redact = (s: string) => s.replaceAll("SECRET123", "[REDACTED]");
+    const list = await callTool("remote_list_dir", { server: "web1", path: dir, recursive: true }, ctx({ redact }));
+    expect(JSON.stringify(list.entries)).toContain("tok-[REDACTED]");
+    expect(JSON.stringify(list)).not.toContain("SECRET123");
+    const found = await callTool("remote_find", { server: "web1", path: dir, pattern: "a.conf" }, ctx({ redact }));
+    expect(JSON.stringify(found)).not.toContain("SECRET123");
+  });
+
+  it("a remote_exec that times out is killed on the server, not only abandoned", async () => {
+    const marker = `${30 + Math.floor(Math.random() * 1000) / 1000}`;
+    const r = await callTool("remote_exec", { server: "web1", command: `sleep ${marker}`, timeout: 1 }, ctx({ preApproved: "test:yes" }));
+    expect(r).toMatchObject({ status: "failed", exitCode: null, error: { code: "E_EXEC_TIMEOUT" } });
+    // The pid line the wrapper prints never reaches the caller.
+    expect(r.stderr?.text).toBe("");
+    const { spawnSync } = await import("node:child_process");
+    expect(spawnSync("pgrep", ["-f", `^sleep ${marker}$`], { encoding: "utf8" }).stdout.trim()).toBe("");
+  });
 });
