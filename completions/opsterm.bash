@@ -4,10 +4,13 @@ _opsterm() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   local globals='--json --debug --no-color --help -h --version -v'
   if [[ $COMP_CWORD -eq 1 ]]; then
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'ask audit completion config doctor exec explain-last export get history import init last migrate plugin policy provider put scp search servers ssh undo vault workspace' -- "$cur")); fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'agent ask audit chat completion config connect doctor exec explain-last export get history import init last migrate plugin policy provider put scp search servers ssh undo vault workspace' -- "$cur")); fi
     return 0
   fi
   case "${COMP_WORDS[1]}" in
+    agent)
+      opts='--on --yes --max-steps --timeout --time-budget --token-budget --model --provider --allow-secrets'
+      ;;
     ask)
       opts='--continue -c --model --provider --no-stream --on --exec --allow-secrets --no-stdin'
       ;;
@@ -24,6 +27,9 @@ _opsterm() {
       opts=''
       ;;
       esac
+      ;;
+    chat)
+      opts='--continue -c --yes --max-steps --timeout --time-budget --token-budget --model --provider --allow-secrets'
       ;;
     completion)
       opts=''
@@ -45,6 +51,9 @@ _opsterm() {
       opts='--workspace --unset'
       ;;
       esac
+      ;;
+    connect)
+      opts='--continue -c --yes --max-steps --timeout --time-budget --token-budget --model --provider --allow-secrets'
       ;;
     doctor)
       opts=''
