@@ -111,8 +111,12 @@ describe.each(["openai", "ollama", "llamacpp"] as Dialect[])("read → patch →
       ai.toolCalls([{ name: "remote_exec", args: { server: "web1", command: `cat ${file}` } }, { name: "remote_stat", args: { server: "web1", path: file } }], { dialect }),
       ai.stream(["Raised ", "workers to 8."]),
     );
+    const handshakes = () => (sshd.logs().match(/Accepted publickey/g) ?? []).length;
+    const before = handshakes();
     const r = await run(["agent", "--yes", "--json", "raise the workers to 8"], h);
     expect(r.stderr).toBe("");
+    // Host facts and six actions: one SSH handshake for the whole session.
+    expect(handshakes() - before).toBe(1);
     expect(r.code).toBe(0);
     expect(readFileSync(file, "utf8")).toBe("workers = 8\nlisten = 80\nlog = info\n");
     const out = JSON.parse(r.stdout);
@@ -215,6 +219,47 @@ describe("limits", () => {
     expect(r.code).toBe(75);
     expect(JSON.parse(r.stdout)).toMatchObject({ steps: 2, stop: { code: "E_AGENT_MAX_STEPS" } });
     expect(ai.chats()).toHaveLength(2);
+  });
+
+  it("the token budget and the time budget stop the agent between turns (75)", async () => {
+    const h = home();
+    ai.enqueue(ai.toolCalls([{ name: "remote_stat", args: { server: "web1", path: "/etc" } }]), ai.stream(["unreached"]));
+    const tokens = await run(["agent", "--token-budget", "50", "--json", "x"], h);
+    expect(tokens.code).toBe(75);
+    expect(JSON.parse(tokens.stdout)).toMatchObject({ steps: 1, stop: { code: "E_AGENT_TOKEN_BUDGET" }, usage: { promptTokens: 100, completionTokens: 10 } });
+    ai.reset();
+    ai.enqueue({ ...ai.toolCalls([{ name: "remote_stat", args: { server: "web1", path: "/etc" } }]), delayMs: 300 } as never, ai.stream(["unreached"]));
+    const time = await run(["agent", "--time-budget", "1s", "--json", "x"], h);
+    expect(time.code).toBe(75);
+    expect(JSON.parse(time.stdout)).toMatchObject({ steps: 1, stop: { code: "E_AGENT_TIME_BUDGET" } });
+    expect(ai.chats()).toHaveLength(1);
+  });
+
+  it("calls that need no approval run in parallel (at most 4 at once); one that needs it runs alone, in its place", async () => {
+    const h = home();
+    const reads = (n: number) => Array.from({ length: n }, (_, i) => ({ name: "remote_exec", args: { server: "web1", command: `cat /etc/hostname /etc/os-release${" /etc/hostname".repeat(i)}` } }));
+    const mark = join(scratch, "barrier");
+    ai.enqueue(ai.toolCalls([...reads(6), { name: "remote_exec", args: { server: "web1", command: `touch ${mark}` } }, ...reads(9).slice(6)]), ai.stream(["done"]));
+    const r = await run(["agent", "--yes", "--json", "x"], h);
+    expect(r.code).toBe(0);
+    const mine = audit(h).filter((x) => x.actor === ACTOR);
+    let open = 0;
+    let most = 0;
+    for (const x of mine) {
+      open += x.phase === "intent" ? 1 : x.phase === "result" ? -1 : 0;
+      most = Math.max(most, open);
+    }
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    // The approval-required call starts after the six before it ended, and ends before the three after it start.
+    const at = (cmd: string, phase: string) => mine.findIndex((x) => x.args.command === cmd && x.phase === phase);
+    const touchIntent = at(`touch ${mark}`, "intent");
+    const touchResult = at(`touch ${mark}`, "result");
+    for (const c of reads(6)) expect(at(String(c.args.command), "result")).toBeLessThan(touchIntent);
+    for (const c of reads(9).slice(6)) expect(at(String(c.args.command), "intent")).toBeGreaterThan(touchResult);
+    // Results went back in call order.
+    expect(toolResults().map((t) => t.status)).toEqual(Array(10).fill("ok"));
+    expect(toolResults()[6].stdout.text).toBe("");
   });
 
   it("a model without tool support: one clear line, exit 69, nothing ran", async () => {
