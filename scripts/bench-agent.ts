@@ -99,6 +99,8 @@ try {
   const base = await baseline();
   console.log(`baseline (plain ssh2, warm): exec cat ${base.execMs.toFixed(1)} ms, sftp stat ${base.statMs.toFixed(1)} ms`);
   const overheads: number[] = [];
+  const glue: number[] = [];
+  const gate: number[] = [];
   const firstRounds: number[] = [];
   const wall: number[] = [];
   const hs: number[] = [];
@@ -116,12 +118,15 @@ try {
     tools.slice(1).forEach((round, k) => {
       const op = out.toolCalls[k + 1].name === "remote_exec" ? base.execMs : base.statMs;
       overheads.push(round.roundMs - round.modelMs - op);
+      glue.push(round.roundMs - round.modelMs - round.toolsMs);
+      gate.push(round.toolsMs - op);
     });
     wall.push(res.wallMs);
     h.cleanup();
   }
   console.log(`${runs} sessions × ${steps} tool rounds (load average ${loadavg()[0].toFixed(1)}):`);
   console.log(`  opsterm overhead per tool round: median ${median(overheads).toFixed(1)} ms, p90 ${p90(overheads).toFixed(1)} ms (target ≤ 10 ms)`);
+  console.log(`    of which the loop (request building, redaction, hooks, planning): median ${median(glue).toFixed(1)} ms; the tool call beyond plain SSH (gate, audit, history, envelope): median ${median(gate).toFixed(1)} ms`);
   console.log(`  first round (connect + host facts): median ${median(firstRounds).toFixed(0)} ms`);
   console.log(`  whole session (process start to exit): median ${median(wall).toFixed(0)} ms`);
   console.log(`  SSH handshakes per session: ${hs.join(", ")} (target 1)`);
