@@ -322,7 +322,7 @@ export function createAgentSession(o: AgentSessionOptions): AgentSession {
       const modelMs = answer.durationMs;
       usage.promptTokens += answer.usage?.promptTokens ?? 0;
       usage.completionTokens += answer.usage?.completionTokens ?? 0;
-      const toolCalls = answer.toolCalls;
+      const toolCalls = answer.toolCalls ?? [];
       messages.push({ role: "assistant", content: answer.content, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) });
       if (answer.truncated) {
         result.answer = answer.content;

@@ -40,8 +40,8 @@ export interface ChatAnswer {
   redactions: number;
   /** The messages exactly as they were sent (redacted, after chatRequest hooks). */
   sent: ChatMessage[];
-  /** Tools the model called in this answer (empty when it only answered in text). */
-  toolCalls: ChatToolCall[];
+  /** Tools the model called in this answer (empty or absent when it only answered in text). */
+  toolCalls?: ChatToolCall[];
 }
 
 export interface ResolvedProviderInfo {

@@ -322,6 +322,27 @@ describe("a session bound to one server", () => {
     expect(system).toMatch(/Host facts[\s\S]*web1: /);
   });
 
+  it("host facts: gathered read-only through the gate once, then cached (a second session asks nothing)", async () => {
+    const h = home();
+    const factsRecords = () => audit(h).filter((x) => x.actor === "opsterm:host-facts");
+    ai.enqueue(ai.stream(["first"]));
+    expect((await run(["agent", "--on", "web1", "x"], h)).code).toBe(0);
+    const first = factsRecords();
+    const commands = first.filter((x) => x.phase === "intent").map((x) => x.args.command);
+    expect(commands).toHaveLength(4);
+    expect(commands).toEqual(expect.arrayContaining(["cat /etc/os-release", "cat /proc/1/comm", "uname -srm", expect.stringMatching(/^which apt-get dnf/)]));
+    expect(first.every((x) => x.action === "exec" && (x as unknown as { decision: string }).decision === "auto-allow")).toBe(true);
+    const system = (ai.chats()[0].body!.messages as { content: string }[])[0].content;
+    expect(system).toMatch(new RegExp(`web1: .*kernel ${spawnSync("uname", ["-r"], { encoding: "utf8" }).stdout.trim().replace(/[.+]/g, "\\$&")}`));
+    ai.reset();
+    ai.enqueue(ai.stream(["second"]));
+    expect((await run(["agent", "--on", "web1", "x"], h)).code).toBe(0);
+    expect(factsRecords()).toHaveLength(first.length);
+    expect((ai.chats()[0].body!.messages as { content: string }[])[0].content).toMatch(/Host facts[\s\S]*web1: /);
+    const cache = JSON.parse(readFileSync(join(h.home, "agent", "host-facts.json"), "utf8"));
+    expect(Object.keys(cache)).toEqual([expect.stringMatching(/^web1@\S+@127\.0\.0\.1:\d+$/)]);
+  });
+
   it("agent --on with several servers refuses a call to any other", async () => {
     const h = writeOpstermHome({ servers: { web1: sshd.server(), web2: sshd.server(), db1: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
     homes.push(h);
