@@ -68,4 +68,26 @@ describe("approval prompt", () => {
       h.cleanup();
     }
   });
+
+  it("chat on a terminal: typed turns, a streamed answer, an approval in between, /exit", async () => {
+    const h = writeOpstermHome({ servers: { web1: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
+    const target = join(dir, "chat-made");
+    ai.reset();
+    ai.enqueue(ai.stream(["Hi ", "there."]), ai.toolCalls([{ name: "remote_exec", args: { server: "web1", command: `touch ${target}` } }]), ai.stream(["Made it."]));
+    const r = await runOnTty(["chat"], { ...h.env, OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "fake-model" }, [
+      { when: /you> /, send: "hello" },
+      { when: /there\.[\s\S]*you> /, send: "make the file" },
+      { when: /Allow it\?[\s\S]*?> /, send: "1" },
+      { when: /Made it\.[\s\S]*you> /, send: "/exit" },
+    ]);
+    try {
+      expect(r.code).toBe(0);
+      expect(existsSync(target)).toBe(true);
+      expect(r.output).toContain("Hi there.");
+      expect(r.output).toMatch(/tokens \(\d+ in, \d+ out\)/);
+      expect(ai.chats()).toHaveLength(3);
+    } finally {
+      h.cleanup();
+    }
+  });
 });
