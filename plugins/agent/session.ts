@@ -309,7 +309,8 @@ export function createAgentSession(o: AgentSessionOptions): AgentSession {
       if (usage.promptTokens + usage.completionTokens > o.limits.tokenBudget) return stop("E_AGENT_TOKEN_BUDGET", `stopped: ${usage.promptTokens + usage.completionTokens} tokens used, over the budget of ${o.limits.tokenBudget}`);
       result.steps++;
       const roundStart = Date.now();
-      const answer = await o.chat.ask([{ role: "system", content: system() }, ...messages], {
+      const sys = system();
+      const answer = await o.chat.ask([{ role: "system", content: sys }, ...fitContext(messages, o.provider.contextWindow - (o.provider.maxTokens ?? Math.min(4096, Math.floor(o.provider.contextWindow / 4))) - estimate(sys))], {
         provider: o.providerRequest?.provider,
         model: o.providerRequest?.model,
         tools,
@@ -360,6 +361,27 @@ export function createAgentSession(o: AgentSessionOptions): AgentSession {
     system,
     learn,
   };
+}
+
+const estimate = (text: string): number => Math.ceil(text.length / 4);
+const cost = (m: ChatMessage): number => estimate(m.content) + (m.tool_calls ? estimate(JSON.stringify(m.tool_calls)) : 0) + 4;
+
+/**
+ * The transcript that fits the model's context: the oldest whole exchanges (a user message and
+ * everything after it up to the next one) are left out first, so a tool call is never sent
+ * without its result; the current exchange is always sent.
+ */
+export function fitContext(messages: ChatMessage[], budget: number): ChatMessage[] {
+  let total = messages.reduce((n, m) => n + cost(m), 0);
+  let start = 0;
+  const lastUser = messages.map((m) => m.role).lastIndexOf("user");
+  while (total > budget && start < lastUser) {
+    let next = start + 1;
+    while (next < lastUser && messages[next].role !== "user") next++;
+    for (let k = start; k < next; k++) total -= cost(messages[k]);
+    start = next;
+  }
+  return start === 0 ? messages : messages.slice(start);
 }
 
 /** One line about a call, for the person watching. */
