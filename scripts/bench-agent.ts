@@ -12,7 +12,7 @@
  * Usage: npm run build && npm run bench:agent [-- --runs 3 --steps 20]
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,10 @@ const flag = (name: string, def: string) => {
   return i >= 0 ? argv[i + 1] : def;
 };
 const runs = Number(flag("runs", "3"));
+if (!existsSync(BIN)) {
+  process.stderr.write(`bench:agent runs the built binary: ${BIN} is missing; run "npm run build" first\n`);
+  process.exit(2);
+}
 const steps = Number(flag("steps", "20"));
 
 const median = (xs: number[]) => {
