@@ -16,6 +16,8 @@ export interface SessionApprovals {
   forCall(tool: string, server: string | undefined, args: Record<string, unknown>): Approver;
   /** The person chose "abort": the agent stops after this call. */
   readonly aborted: boolean;
+  /** Ctrl-C at the prompt (the terminal is in raw mode there, so no SIGINT reaches the process). */
+  readonly interrupted: boolean;
   /** Calls approved for the session (hashes). */
   readonly sessionKeys: ReadonlySet<string>;
 }
@@ -41,10 +43,14 @@ export function callKey(tool: string, server: string | undefined, args: Record<s
 export function createSessionApprovals(ctx: Pick<CommandContext, "prompt" | "io" | "env">): SessionApprovals {
   const keys = new Set<string>();
   let aborted = false;
+  let interrupted = false;
   const who = () => `tty:${currentUser(ctx.env)}`;
   return {
     get aborted() {
       return aborted;
+    },
+    get interrupted() {
+      return interrupted;
     },
     sessionKeys: keys,
     forCall(tool, server, args) {
@@ -64,7 +70,9 @@ export function createSessionApprovals(ctx: Pick<CommandContext, "prompt" | "io"
           ctx.io.err(`${s.bold(action.server)} ${s.dim(`(${where}${action.tier ? `, ${action.tier}` : ""})`)} ${s.dim(`${tool} → ${action.kind}`)}`);
           for (const line of request.display.split("\n")) ctx.io.err(`  ${colourDiff(line, s)}`);
           ctx.io.err(`${s.yellow("approval required")} ${s.dim(`${verdict.rule}:`)} ${verdict.reason}`);
-          const choice = await ctx.prompt.select<Choice>(
+          let choice: Choice;
+          try {
+            choice = await ctx.prompt.select<Choice>(
             "Allow it?",
             [
               { value: "once", label: "yes, once" },
@@ -73,7 +81,12 @@ export function createSessionApprovals(ctx: Pick<CommandContext, "prompt" | "io"
               { value: "abort", label: "abort the agent" },
             ],
             "deny",
-          );
+            );
+          } catch (error) {
+            interrupted = true;
+            aborted = true;
+            return { approved: false, by: "user", message: `Interrupted at the prompt (${(error as Error).message})` };
+          }
           if (choice === "once") return { approved: true, approver: who() };
           if (choice === "session") {
             keys.add(key);

@@ -344,6 +344,7 @@ export function createAgentSession(o: AgentSessionOptions): AgentSession {
       result.calls.push(...records);
       allCalls.push(...records);
       result.rounds.push({ modelMs, toolsMs, roundMs: Date.now() - roundStart });
+      if (approvals.interrupted) throw new InterruptedError();
       if (approvals.aborted) return stop("E_AGENT_ABORTED", "aborted at the approval prompt");
       const doom = records.find((r) => r.error?.code === "E_AGENT_DOOM_LOOP");
       if (doom) return stop("E_AGENT_DOOM_LOOP", `stopped: the model made the same ${doom.name} call ${DOOM_REPEATS} times in a row`);

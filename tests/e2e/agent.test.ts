@@ -262,6 +262,16 @@ describe("limits", () => {
     expect(toolResults()[6].stdout.text).toBe("");
   });
 
+  it("--timeout ends a remote command at its deadline, on the server too; the model reads why", async () => {
+    const h = home();
+    const marker = `${30 + Math.floor(Math.random() * 1000) / 1000}`;
+    ai.enqueue(ai.toolCalls([{ name: "remote_exec", args: { server: "web1", command: `sleep ${marker}` } }]), ai.stream(["too slow"]));
+    const r = await run(["agent", "--yes", "--timeout", "1", "--json", "wait"], h);
+    expect(r.code).toBe(0);
+    expect(toolResults()[0]).toMatchObject({ status: "failed", exitCode: null, error: { code: "E_EXEC_TIMEOUT" } });
+    expect(spawnSync("pgrep", ["-f", `^sleep ${marker}$`], { encoding: "utf8" }).stdout.trim()).toBe("");
+  });
+
   it("a model without tool support: one clear line, exit 69, nothing ran", async () => {
     const h = home();
     ai.enqueue({ kind: "json", status: 400, body: { error: { message: "registry.ollama.ai/library/gemma:2b does not support tools" } } });

@@ -90,4 +90,19 @@ describe("approval prompt", () => {
       h.cleanup();
     }
   });
+
+  it("Ctrl-C at the approval prompt stops the agent with 130 and runs nothing", async () => {
+    const h = writeOpstermHome({ servers: { web1: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
+    const target = join(dir, "never-made");
+    ai.reset();
+    ai.enqueue(ai.toolCalls([{ name: "remote_exec", args: { server: "web1", command: `touch ${target}` } }]), ai.stream(["never"]));
+    const r = await runOnTty(["agent", "make it"], { ...h.env, OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "fake-model" }, [{ when: /Allow it\?[\s\S]*?> /, send: "\x03" }]);
+    try {
+      expect(r.code).toBe(130);
+      expect(existsSync(target)).toBe(false);
+      expect(ai.chats()).toHaveLength(1);
+    } finally {
+      h.cleanup();
+    }
+  });
 });
