@@ -50,6 +50,8 @@ interface Setup {
   save(): Promise<string | undefined>;
   /** Ends a streamed answer's last line (once). */
   endLine(): void;
+  /** Write seqs undone with /undo in this session. */
+  undone: Set<number>;
 }
 
 async function setup(args: Obj, ctx: CommandContext, mode: Setup["mode"], scope: { bound?: string; allowed?: ResolvedServer[] }, resume?: boolean): Promise<Setup> {
@@ -110,6 +112,7 @@ async function setup(args: Obj, ctx: CommandContext, mode: Setup["mode"], scope:
     mode,
     bound: scope.bound,
     createdAt,
+    undone: new Set<number>(),
     endLine() {
       if (midLine) ctx.io.stdout.write("\n");
       midLine = false;
@@ -281,12 +284,7 @@ async function repl(args: Obj, ctx: CommandContext, mode: "chat" | "connect"): P
           continue;
         }
         if (cmd === "/undo") {
-          const writes = st.session.calls.filter((c) => c.written && c.auditSeq !== undefined);
-          const last = writes.at(-1);
-          const has = Boolean(ctx.registry.get("undo"));
-          if (!last) ctx.io.err("Nothing to undo: no file was written in this session (what an exec command changed cannot be undone)");
-          else if (has) ctx.io.err(`To restore ${last.written!.path} on ${last.server ?? st.bound}: opsterm undo ${last.auditSeq}   (it asks before it writes; --dry-run shows the diff)`);
-          else ctx.io.err(`The last write was ${last.written!.path} on ${last.server ?? st.bound} (audit #${last.auditSeq}, snapshot ${last.written!.snapshot?.before ?? "none"}); this build has no "opsterm undo"`);
+          await undoLast(ctx, st, Boolean(args.yes));
           continue;
         }
         if (cmd === "/help") {
@@ -323,6 +321,37 @@ async function repl(args: Obj, ctx: CommandContext, mode: "chat" | "connect"): P
   await st.save();
   ctx.io.err(s.dim(usageLine(st, undefined, Date.now() - started)));
   return EXIT.OK;
+}
+
+/**
+ * `/undo`: the last file write of this session not yet undone, through `opsterm undo`'s service
+ * (the audit plugin's "audit.undo") when it is there — itself a write through the gate, asked like
+ * any other. What an exec command changed cannot be undone.
+ */
+async function undoLast(ctx: CommandContext, st: Setup, yes: boolean): Promise<void> {
+  const s = ctx.io.errStyle;
+  const last = [...st.session.calls].reverse().find((c) => c.written && c.auditSeq !== undefined && !st.undone.has(c.auditSeq));
+  if (!last) {
+    ctx.io.err("Nothing to undo: no file was written in this session (what an exec command changed cannot be undone)");
+    return;
+  }
+  const service = ctx.tryUse("audit.undo");
+  const where = `${last.written!.path} on ${last.server ?? st.bound}`;
+  if (!service) {
+    ctx.io.err(`The last write was ${where} (audit #${last.auditSeq}); this build has no undo ("opsterm undo" is missing)`);
+    return;
+  }
+  const report = await service.undo({ seq: last.auditSeq! }, { actions: ctx.actions, preApproved: yes ? "flag:--yes" : undefined, conversation: st.session.conversation, signal: ctx.signal });
+  for (const f of report.files) {
+    ctx.io.err(`${f.status === "undone" ? s.green("undone") : s.yellow(f.status)} ${f.server}:${f.path}${f.auditSeq !== undefined ? s.dim(` · audit #${f.auditSeq}`) : ""}${f.error ? `: ${f.error.message}` : ""}`);
+  }
+  for (const note of report.notes) ctx.io.err(s.dim(note));
+  if (report.error) ctx.io.err(`${s.red("error")} ${report.error.message} ${s.dim(`(${report.error.code})`)}`);
+  if (report.ok) {
+    st.undone.add(last.auditSeq!);
+    // The model must know the file is back as it was.
+    st.session.messages.push({ role: "user", content: `(opsterm: the person undid your write of ${where}; it holds its earlier content again.)` });
+  } else ctx.io.err(s.dim(`opsterm undo ${last.auditSeq} retries it (--dry-run shows the diff)`));
 }
 
 /** Lines typed at the terminal (a fresh readline per question, so approval prompts can use it in between), or read from piped stdin. */

@@ -390,4 +390,18 @@ describe("chat", () => {
     expect(sent.some((m) => m.role === "assistant" && m.tool_calls?.length)).toBe(true);
     expect(sent.filter((m) => m.role === "tool")).toHaveLength(1);
   });
+
+  it("/undo puts the session's last file write back through opsterm undo's service (itself audited)", async () => {
+    const h = home();
+    const file = join(scratch, "undo-me.conf");
+    writeFileSync(file, "port = 80\n");
+    ai.enqueue(ai.toolCalls([{ name: "remote_write_file", args: { server: "web1", path: file, content: "port = 8080\n" } }]), ai.stream(["Changed."]));
+    const r = await run(["chat", "--yes"], h, "change the port\n/undo\n/undo\n/exit\n");
+    expect(r.code).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe("port = 80\n");
+    expect(r.stderr).toMatch(/undone web1:\S*undo-me\.conf/);
+    expect(r.stderr).toMatch(/Nothing to undo/);
+    const writes = audit(h).filter((x) => x.action === "write" && x.phase === "intent" && x.args.path === file);
+    expect(writes).toHaveLength(2);
+  });
 });
