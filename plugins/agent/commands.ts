@@ -97,7 +97,7 @@ async function setup(args: Obj, ctx: CommandContext, mode: Setup["mode"], scope:
             midLine = false;
           }
           if (phase === "start") ctx.io.err(s.dim(`→ ${summary}`));
-          else ctx.io.err(`  ${callOutcome(call, s)}`);
+          else ctx.io.err(`  ${callOutcome(call, s)} ${s.dim(`← ${summary.length > 60 ? `${summary.slice(0, 59)}…` : summary}`)}`);
         },
   });
   if (history) {
@@ -154,8 +154,9 @@ async function recordHistory(ctx: CommandContext, setup: Setup, question: string
       answer: turn?.answer ?? "",
       provider: setup.provider.name,
       model: setup.provider.model,
-      promptTokens: setup.session.usage.promptTokens,
-      completionTokens: setup.session.usage.completionTokens,
+      // This task's or turn's tokens (a chat's turns add up in history).
+      promptTokens: turn?.usage.promptTokens,
+      completionTokens: turn?.usage.completionTokens,
       durationMs,
       server: setup.bound,
       runId: ctx.runId,
@@ -201,7 +202,7 @@ const agentCommand = defineCommand({
       turn = await st.session.turn(task);
     } catch (error) {
       await st.save();
-      await recordHistory(ctx, st, task, undefined, Date.now() - started, { stop: ctx.signal.aborted ? "E_INTERRUPTED" : (error as OpstermError).code });
+      await recordHistory(ctx, st, task, undefined, Date.now() - started, { stop: ctx.signal.aborted ? "E_INTERRUPTED" : (error as OpstermError).code, ...st.session.usage });
       if (ctx.signal.aborted) throw new InterruptedError();
       throw error;
     }

@@ -46,6 +46,8 @@ export interface Stop {
 
 export interface TurnResult {
   answer: string;
+  /** Tokens this turn used (every model request in it). */
+  usage: { promptTokens: number; completionTokens: number };
   steps: number;
   calls: CallRecord[];
   stop?: Stop;
@@ -298,9 +300,16 @@ export function createAgentSession(o: AgentSessionOptions): AgentSession {
   }
 
   async function turn(userText: string): Promise<TurnResult> {
+    const before = { ...usage };
+    const result = await step(userText);
+    result.usage = { promptTokens: usage.promptTokens - before.promptTokens, completionTokens: usage.completionTokens - before.completionTokens };
+    return result;
+  }
+
+  async function step(userText: string): Promise<TurnResult> {
     if (!inventory) await servers();
     messages.push({ role: "user", content: userText });
-    const result: TurnResult = { answer: "", steps: 0, calls: [], rounds: [] };
+    const result: TurnResult = { answer: "", usage: { promptTokens: 0, completionTokens: 0 }, steps: 0, calls: [], rounds: [] };
     const stop = (code: Stop["code"], message: string) => ((result.stop = { code, message }), result);
     for (;;) {
       if (ctx.signal.aborted) throw new InterruptedError();
