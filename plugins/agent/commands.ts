@@ -80,6 +80,7 @@ async function setup(args: Obj, ctx: CommandContext, mode: Setup["mode"], scope:
     history: history?.messages,
     boundServer: scope.bound,
     allowed: scope.allowed,
+    instructions: userInstructions((await ctx.config()).values),
     yes: Boolean(args.yes),
     limits,
     allowSecrets: Boolean(args.allowSecrets),
@@ -408,3 +409,10 @@ function lineReader(ctx: CommandContext): { next(prompt: string): Promise<string
 }
 
 export const agentCommands: CommandSpec[] = [agentCommand, chatCommand, connectCommand];
+
+/** `ai.system_prompt`, the original OpsTerm's key for the user's own instructions to the model. */
+function userInstructions(values: Obj): string | undefined {
+  const ai = values.ai;
+  const text = ai && typeof ai === "object" ? (ai as Obj).system_prompt : undefined;
+  return typeof text === "string" && text.trim() ? text.trim() : undefined;
+}

@@ -56,6 +56,8 @@ export interface TurnResult {
 }
 
 export interface AgentSessionOptions {
+  /** The user's own instructions (`ai.system_prompt` in config.yaml), after opsterm's. */
+  instructions?: string;
   ctx: CommandContext;
   chat: ChatService;
   provider: ResolvedProviderInfo;
@@ -163,6 +165,7 @@ export function createAgentSession(o: AgentSessionOptions): AgentSession {
       const list = inventory.filter((s) => !allowedIds || allowedIds.has(s.id));
       lines.push(`Servers you may use (the server argument): ${list.map((s) => `${s.id}${s.tags.length ? ` [${s.tags.join(",")}]` : ""}${s.tier ? ` (${s.tier})` : ""}`).join(", ") || "none"}.`);
     }
+    if (o.instructions) lines.push("The person's own instructions (from their config):", o.instructions);
     if (facts.size) lines.push("Host facts (gathered read-only; fit your commands to them):", ...[...facts].map(([id, f]) => `- ${describeFacts(id, f)}`));
     return lines.join("\n");
   }

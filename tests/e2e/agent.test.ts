@@ -353,6 +353,19 @@ describe("a session bound to one server", () => {
     expect(Object.keys(cache)).toEqual([expect.stringMatching(/^web1@\S+@127\.0\.0\.1:\d+$/)]);
   });
 
+  it("the user's ai.system_prompt (the original OpsTerm's key) follows opsterm's own instructions", async () => {
+    const h = home();
+    const configPath = join(h.home, "config.yaml");
+    const existing = existsSync(configPath) ? readFileSync(configPath, "utf8") : "";
+    writeFileSync(configPath, `${existing}\nai:\n  system_prompt: "Answer in French, please."\n`, { mode: 0o600 });
+    ai.enqueue(ai.stream(["fait"]));
+    const r = await run(["agent", "--on", "web1", "x"], h);
+    expect(r.code, r.stderr).toBe(0);
+    const system = (ai.chats()[0].body!.messages as { content: string }[])[0].content;
+    expect(system).toMatch(/^You are opsterm's operations agent/);
+    expect(system).toContain("The person's own instructions (from their config):\nAnswer in French, please.");
+  });
+
   it("agent --on with several servers refuses a call to any other", async () => {
     const h = writeOpstermHome({ servers: { web1: sshd.server(), web2: sshd.server(), db1: sshd.server() }, knownHosts: [sshd.knownHostsLine()] });
     homes.push(h);
