@@ -52,6 +52,22 @@ const nativeStub: Plugin = {
 };
 
 /**
+ * The MCP SDK's Server imports its ajv-based JSON Schema validator (ajv, ajv-formats, fast-uri:
+ * ~135 KB of the bundle) for elicitation answers. `opsterm mcp` sends no elicitation and passes
+ * its own `jsonSchemaValidator`, so the default is replaced by a class that refuses to be built.
+ */
+const mcpNoAjv: Plugin = {
+  name: "opsterm-mcp-no-ajv",
+  setup(b) {
+    b.onResolve({ filter: /\/validation\/ajv-provider\.js$/ }, (args) => (args.importer.includes("@modelcontextprotocol/sdk") ? { path: args.path, namespace: "mcp-no-ajv" } : undefined));
+    b.onLoad({ filter: /.*/, namespace: "mcp-no-ajv" }, () => ({
+      contents: `export class AjvJsonSchemaValidator { constructor() { throw new Error("ajv is not part of the opsterm build: pass a jsonSchemaValidator"); } }`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
  * Node built-ins that cost milliseconds to initialise (node:crypto alone is ~5-10 ms) and that
  * most commands never touch. In the bundle, `require("node:crypto")` becomes a proxy that loads
  * the module on first property access, so a top-level `import { createHash } from "node:crypto"`
@@ -89,7 +105,7 @@ async function bundle(): Promise<void> {
       // executable itself inside the SEA), so fallbacks such as createRequire(import.meta.url) stay valid.
       "import.meta.url": "__opstermImportMetaUrl",
     },
-    plugins: [nativeStub],
+    plugins: [nativeStub, mcpNoAjv],
     logLevel: "warning",
     // A bare `opsterm.cjs` must also run under Deno and as the SEA main script.
     banner: { js: `#!/usr/bin/env node\n"use strict";var __opstermImportMetaUrl=require("node:url").pathToFileURL(__filename).href;${LAZY_RUNTIME}` },

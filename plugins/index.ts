@@ -14,5 +14,6 @@ import localPlugin from "./local/index.ts";
 import vaultPlugin from "./vault/index.ts";
 import migratePlugin from "./migrate/index.ts";
 import agentPlugin from "./agent/index.ts";
+import mcpPlugin from "./mcp/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin, vaultPlugin, migratePlugin, agentPlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin, vaultPlugin, migratePlugin, agentPlugin, mcpPlugin];
