@@ -23,8 +23,8 @@ const serve = defineCommand({
     if (ctx.io.isTTY.stdin && ctx.io.isTTY.stdout) {
       ctx.io.err("opsterm mcp speaks MCP on stdin/stdout: an MCP client starts it. Set it up with: opsterm mcp install claude|codex|opencode (Ctrl-C to stop)");
     }
-    const timeout = await approvalTimeoutSec(ctx);
-    const { serve: run } = await import("./server.ts");
+    // The SDK loads while the config is read.
+    const [timeout, { serve: run }] = await Promise.all([approvalTimeoutSec(ctx), import("./server.ts")]);
     return run(ctx, { approvalTimeoutMs: timeout * 1000 });
   },
 });
