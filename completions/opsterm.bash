@@ -4,12 +4,26 @@ _opsterm() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   local globals='--json --debug --no-color --help -h --version -v'
   if [[ $COMP_CWORD -eq 1 ]]; then
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'agent ask audit chat completion config connect doctor exec explain-last export get history import init last migrate plugin policy provider put scp search servers ssh undo vault workspace' -- "$cur")); fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -- "$cur")); fi
     return 0
   fi
   case "${COMP_WORDS[1]}" in
     agent)
       opts='--on --yes --max-steps --timeout --time-budget --token-budget --model --provider --allow-secrets'
+      ;;
+    approvals)
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'approve deny list' -- "$cur")); return 0; fi
+      case "${COMP_WORDS[2]}" in
+          approve)
+      opts=''
+      ;;
+          deny)
+      opts='--reason'
+      ;;
+          list)
+      opts='--all'
+      ;;
+      esac
       ;;
     ask)
       opts='--continue -c --model --provider --no-stream --on --exec --allow-secrets --no-stdin'
@@ -99,6 +113,18 @@ _opsterm() {
       ;;
     last)
       opts='--lines -n'
+      ;;
+    mcp)
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'install serve' -- "$cur")); return 0; fi
+      case "${COMP_WORDS[2]}" in
+          install)
+      opts='--print --scope --bin'
+      values='claude codex opencode'
+      ;;
+          serve)
+      opts=''
+      ;;
+      esac
       ;;
     migrate)
       opts='--dry-run --from'
