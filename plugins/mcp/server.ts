@@ -95,6 +95,7 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
     const secrets = (await ctx.hooks.call("secretValues")) ?? [];
     const redact = await redactorFor(secrets);
     const who = actor();
+    let announced = false;
     const approver = queueApprover({
       queue,
       tool: name,
@@ -105,7 +106,8 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
       signal,
       redact,
       onWait(entry, waitedMs) {
-        if (waitedMs === 0) log(`${who} asks to run on ${entry.server}: ${entry.display.split("\n")[0]} (${entry.rule}); approve: ${approveCommand(entry.id)}`);
+        if (!announced) log(`${who} asks to run on ${entry.server}: ${entry.display.split("\n")[0]} (${entry.rule}); approve: ${approveCommand(entry.id)}`);
+        announced = true;
         if (progressToken === undefined) return;
         const total = Math.round(options.approvalTimeoutMs / 1000);
         extra
