@@ -65,7 +65,8 @@ async function audit(home: OpstermHome): Promise<Record<string, any>[]> {
 
 const accepted = () => (sshd.logs().match(/Accepted publickey/g) ?? []).length;
 
-describe("opsterm mcp (SDK client, real sshd)", () => {
+// Each test spawns the binary and runs remote calls with fsynced audit records: slow at load 15+.
+describe("opsterm mcp (SDK client, real sshd)", { timeout: 120_000 }, () => {
   it("tools/list matches the checked-in snapshot; the server names itself", async () => {
     const s = await connect(slow);
     try {
@@ -265,7 +266,8 @@ describe("opsterm mcp (SDK client, real sshd)", () => {
     } finally {
       await s.close();
     }
-  });
+    // 100 round trips with two fsynced audit records each: minutes on a machine at load 15+.
+  }, 300_000);
 
   it("stdout carries only JSON-RPC messages, and a closed stdin ends the server with 0", () => {
     const input = [
@@ -283,7 +285,7 @@ describe("opsterm mcp (SDK client, real sshd)", () => {
   });
 });
 
-describe("opsterm mcp install", () => {
+describe("opsterm mcp install", { timeout: 60_000 }, () => {
   const run = (home: string, ...args: string[]) => opstermAsync(["mcp", "install", ...args], { home, env: { HOME: home, OPSTERM_HOME: join(home, ".opsterm-home"), NO_COLOR: "1" } });
 
   it("claude: ~/.claude.json and .mcp.json keep their other keys and parse as JSON", async () => {
