@@ -7,12 +7,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseEnv, binaryPath, opstermAsync, requireBuilt } from "../helpers/binary.ts";
+import { baseEnv, binaryPath, bundlePath, opstermAsync, requireBuilt } from "../helpers/binary.ts";
 import { startSshd, writeOpstermHome, type OpstermHome, type SshdHandle } from "../helpers/sshd.ts";
 
 let sshd: SshdHandle;
@@ -268,6 +268,17 @@ describe("opsterm mcp (SDK client, real sshd)", { timeout: 120_000 }, () => {
     }
     // 100 round trips with two fsynced audit records each: minutes on a machine at load 15+.
   }, 300_000);
+
+  it("the SDK lives in its own bundle (an SEA asset), not in the main script every command parses", () => {
+    const main = readFileSync(bundlePath, "utf8");
+    const sdk = readFileSync(join(dirname(bundlePath), "mcp-sdk.cjs"), "utf8");
+    for (const marker of ["notifications/cancelled", "_zod"]) {
+      expect(sdk).toContain(marker);
+      expect(main).not.toContain(marker);
+    }
+    // ajv is stubbed out: opsterm passes its own jsonSchemaValidator and sends no elicitation.
+    expect(sdk).not.toMatch(/ajv\.js\.org|strictSchema/);
+  });
 
   it("stdout carries only JSON-RPC messages, and a closed stdin ends the server with 0", () => {
     const input = [
