@@ -117,16 +117,23 @@ export async function serve(ctx: CommandContext, options: ServeOptions): Promise
           .catch(() => {});
       },
     });
-    const envelope = await callTool(name, args, {
-      actions: ctx.actions,
-      listServers: () => inventory.list(),
-      origin: "mcp",
-      actor: who,
-      conversation,
-      approver,
-      signal,
-      redact,
-    });
+    let envelope: ToolEnvelope;
+    try {
+      envelope = await callTool(name, args, {
+        actions: ctx.actions,
+        listServers: () => inventory.list(),
+        origin: "mcp",
+        actor: who,
+        conversation,
+        approver,
+        signal,
+        redact,
+      });
+    } catch (error) {
+      // An expected failure is an envelope already; this is e.g. a servers.yaml that cannot be read.
+      const e = error as { code?: string; message?: string };
+      envelope = { status: "error", tool: name as ToolEnvelope["tool"], error: { code: typeof e.code === "string" && e.code.startsWith("E_") ? e.code : "E_INTERNAL", message: redact(e.message ?? String(error)) } };
+    }
     if (extra.signal.aborted) log(`${name} cancelled by the client`);
     return toResult(envelope, approver.outcome);
   }

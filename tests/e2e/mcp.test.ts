@@ -269,6 +269,21 @@ describe("opsterm mcp (SDK client, real sshd)", { timeout: 120_000 }, () => {
     // 100 round trips with two fsynced audit records each: minutes on a machine at load 15+.
   }, 300_000);
 
+  it("a damaged servers.yaml is an isError result with its code, and the server keeps serving", async () => {
+    const broken = writeOpstermHome({ serversYaml: "servers:\n  web1: [unclosed\n" });
+    const s = await connect(broken);
+    try {
+      const r = (await s.client.callTool({ name: "list_servers", arguments: {} })) as ToolResult;
+      expect(r.isError).toBe(true);
+      expect(envelopeOf(r).error.code).toMatch(/^E_/);
+      expect(envelopeOf(r).error.code).not.toBe("E_INTERNAL");
+      expect((await s.client.listTools()).tools.length).toBeGreaterThanOrEqual(8);
+    } finally {
+      await s.close();
+      broken.cleanup();
+    }
+  });
+
   it("the SDK lives in its own bundle (an SEA asset), not in the main script every command parses", () => {
     const main = readFileSync(bundlePath, "utf8");
     const sdk = readFileSync(join(dirname(bundlePath), "mcp-sdk.cjs"), "utf8");
