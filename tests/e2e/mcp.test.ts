@@ -149,6 +149,31 @@ describe("opsterm mcp (SDK client, real sshd)", { timeout: 120_000 }, () => {
     }
   });
 
+  it("remote_write_file waits for approval showing its diff, then writes and snapshots", async () => {
+    const path = join(slow.home, "app.conf");
+    writeFileSync(path, "port=80\n");
+    const s = await connect(slow);
+    try {
+      const call = s.client.callTool({ name: "remote_write_file", arguments: { server: "web1", path, content: "port=8080\n" } }) as Promise<ToolResult>;
+      let entry: { id: string; display: string; tool: string } | undefined;
+      for (let i = 0; i < 100 && !entry; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const list = await opstermAsync(["approvals", "list", "--json"], { home: slow.home, env: slow.env });
+        entry = (JSON.parse(list.stdout || "[]") as { id: string; display: string; tool: string }[]).find((e) => e.tool === "remote_write_file");
+      }
+      expect(entry!.display).toContain("-port=80");
+      expect(entry!.display).toContain("+port=8080");
+      expect(readFileSync(path, "utf8")).toBe("port=80\n");
+      expect((await opstermAsync(["approvals", "approve", entry!.id], { home: slow.home, env: slow.env })).code).toBe(0);
+      const r = await call;
+      expect(r.isError, JSON.stringify(r)).toBeFalsy();
+      expect(envelopeOf(r).written).toMatchObject({ path, bytes: 10, snapshot: { before: expect.any(String), after: expect.any(String) } });
+      expect(readFileSync(path, "utf8")).toBe("port=8080\n");
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a denied call is isError and nothing ran", async () => {
     const marker = join(slow.home, "denied-marker");
     const s = await connect(slow);
