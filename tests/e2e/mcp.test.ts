@@ -21,7 +21,7 @@ let slow: OpstermHome;
 /** approvalTimeout 1 s: a call gives up and returns the approval id. */
 let quick: OpstermHome;
 
-const POLICY = ["deny:", "  - touch"].join("\n") + "\n";
+const POLICY = ["allow:", "  - sleep", "deny:", "  - touch"].join("\n") + "\n";
 
 beforeAll(async () => {
   requireBuilt();
@@ -225,13 +225,11 @@ describe("opsterm mcp (SDK client, real sshd)", { timeout: 120_000 }, () => {
     }
   });
 
-  it("cancellation from the client stops the remote command; its audit result says it did not finish", async () => {
-    // The remote command is killed two ways: a KILL signal request on its channel, and the
-    // channel's close (its next write fails). This sshd runs as root, where OpenSSH refuses
-    // signal requests ("session signalling requires privilege separation"), so the command
-    // here is one that writes every second: it stops at its next write.
+  it("cancellation from the client stops a remote sleep; its audit result says it did not finish", async () => {
+    // policy.yaml here allows `sleep`; remote_exec runs with killOnAbort: the cancel kills the
+    // remote process group (a second exec on the pooled connection), not only the channel.
     const s = await connect(slow);
-    const command = "vmstat 1 37";
+    const command = "sleep 31.25";
     const running = () => {
       try {
         return execFileSync("pgrep", ["-f", `^${command}$`], { encoding: "utf8" }).trim() !== "";
