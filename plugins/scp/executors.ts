@@ -5,10 +5,10 @@
  * SFTP: no shell command is ever built from its arguments.
  */
 import { posix } from "node:path";
-import type { Stats } from "ssh2";
+import type { Client, Stats } from "ssh2";
 import { EXIT, isOpstermError, UsageError, type ActionRequest, type Execution, type ExecuteOutcome, type Executor, type PluginContext } from "../../src/kernel/index.ts";
 import type { ServerTarget } from "../../src/contracts/inventory.ts";
-import { openSftp, permissionBits, SftpError } from "./sftp.ts";
+import { openSftp, permissionBits, SftpError, type Sftp } from "./sftp.ts";
 import { downloadTree, octal, readSlice, removeFile, streamRemote, uploadTree, writeContent, type Content, type RemovedFile, type ScpFileResult, type Session, type WrittenFile } from "./transfer.ts";
 
 type FileExecutor = Executor<ServerTarget>;
@@ -72,6 +72,26 @@ export interface DirEntry {
 export function fileExecutors(plugin: PluginContext): FileExecutor[] {
   const resolve = (request: ActionRequest) => plugin.use("inventory").target(request.target, { via: request.via, what: `a ${request.kind} action` });
 
+  // One SFTP channel per pooled connection, reused by the file actions that follow (an agent or an
+  // MCP client makes dozens on one host; opening a channel is a round trip and a subsystem start).
+  // A failed or cancelled action closes its channel, so no half-done handle outlives it.
+  const channels = new WeakMap<Client, Promise<Sftp>>();
+  function sftpOf(client: Client): Promise<Sftp> {
+    const cached = channels.get(client);
+    if (cached) return cached.then((s) => (s.alive() ? s : fresh(client)), () => fresh(client));
+    return fresh(client);
+  }
+  function fresh(client: Client): Promise<Sftp> {
+    const opening = openSftp(client);
+    channels.set(client, opening);
+    opening.catch(() => channels.get(client) === opening && channels.delete(client));
+    return opening;
+  }
+  function discard(client: Client, sftp: Sftp): void {
+    void channels.get(client)?.then((s) => s === sftp && channels.delete(client), () => undefined);
+    sftp.end();
+  }
+
   /** Runs `body` on an SFTP session of a pooled connection, turning failures into an outcome. */
   async function withSession(run: Execution<ServerTarget>, progress: boolean, body: (session: Session) => Promise<Omit<ExecuteOutcome, "exitCode" | "completed">>): Promise<ExecuteOutcome> {
     let held;
@@ -80,17 +100,20 @@ export function fileExecutors(plugin: PluginContext): FileExecutor[] {
     } catch (error) {
       return failed(error, run.signal);
     }
-    let sftp;
+    let sftp: Sftp | undefined;
+    let clean = false;
     try {
-      sftp = await openSftp(held.conn.client);
+      sftp = await sftpOf(held.conn.client);
       const session: Session = { ctx: run.ctx, server: run.target.server, conn: held.conn, sftp, signal: run.signal, snapshot: run.snapshot, progress };
-      return { exitCode: 0, completed: true, ...(await body(session)) };
+      const outcome: ExecuteOutcome = { exitCode: 0, completed: true, ...(await body(session)) };
+      clean = !run.signal.aborted;
+      return outcome;
     } catch (error) {
       const outcome = failed(error, run.signal);
       // A snapshot that failed after the write: the transfer itself completed.
       return isOpstermError(error) && error.code === "E_SNAPSHOT_AFTER" ? { ...outcome, exitCode: 1, completed: true } : outcome;
     } finally {
-      sftp?.end();
+      if (sftp && !clean) discard(held.conn.client, sftp);
       held.release();
     }
   }

@@ -37,6 +37,8 @@ export interface Sftp {
   writeAll(file: SftpFile, source: AsyncIterable<Uint8Array>, onChunk?: (chunk: Buffer) => void, signal?: AbortSignal): Promise<number>;
   /** Reads the file from offset 0 to EOF with pipelined requests, calling `onChunk` in order. */
   readAll(file: SftpFile, onChunk: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal, sizeHint?: number): Promise<number>;
+  /** False once the channel or its connection has closed. */
+  alive(): boolean;
   /** Closes the SFTP channel; the (pooled) connection stays open for the next action. */
   end(): void;
 }
@@ -106,8 +108,11 @@ function wrap(raw: SFTPWrapper, client: Client): Sftp {
     }
   };
 
+  let closed = false;
+  raw.once("close", () => (closed = true));
   const sftp: Sftp = {
     supports: (name) => extensions[name] !== undefined,
+    alive: () => !closed && lostError === undefined,
     end() {
       detach();
       raw.end();
