@@ -124,10 +124,12 @@ function printPreview(ctx: CommandContext, wf: WorkflowDef, rows: PreviewRow[], 
   }
   const s = ctx.io.style;
   const hostWidth = Math.min(24, Math.max(4, ...rows.map((r) => r.host.length)));
-  for (const r of rows) {
+  // One write: 500 rows (10 steps on 50 hosts) written line by line cost more than computing them.
+  const lines = rows.map((r) => {
     const decision = r.decision === "auto-allow" ? s.green(r.decision) : r.decision === "reject" ? s.red(r.decision) : r.decision === "skip" ? s.dim(r.decision) : s.yellow(r.decision);
-    ctx.io.out(`${String(r.step + 1).padStart(3)}  ${r.host.padEnd(hostWidth)}  ${decision.padEnd(17 + (decision.length - r.decision.length))}  ${s.dim(r.rule)}  ${safe(r.what)}`);
-  }
+    return `${String(r.step + 1).padStart(3)}  ${r.host.padEnd(hostWidth)}  ${decision.padEnd(17 + (decision.length - r.decision.length))}  ${s.dim(r.rule)}  ${safe(r.what)}`;
+  });
+  ctx.io.out(lines.join("\n"));
   const rejected = rows.filter((r) => r.decision === "reject");
   const asks = rows.filter((r) => r.decision === "approval-required" || r.decision === "confirm");
   if (rejected.length) ctx.io.err(`refused: ${rejected.length} step action(s) are rejected by the policy, so the workflow would not start`);
