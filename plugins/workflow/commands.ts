@@ -102,13 +102,18 @@ const run = defineCommand({
       release?.();
     }
     if (cron && !dryRun) {
+      // The report goes to cron's mail and to the monitor: known secrets and token formats are
+      // masked first, as in history and the audit log.
+      const { createRedactor } = await import("../../src/lib/redact.ts");
+      const redactor = createRedactor({ knownSecrets: (await ctx.hooks.call("secretValues").catch(() => undefined)) ?? [] });
+      const clean = report.map((line) => redactor.redact(line).text);
       // cronic: nothing on success; on failure the whole report on stderr.
       if (exitCode !== EXIT.OK) {
-        for (const line of report) ctx.io.err(line);
+        for (const line of clean) ctx.io.err(line);
       }
       notifyUrl ??= await configNotify().catch(() => undefined);
       if (notifyUrl && !(isOpstermError(failure) && failure.code === "E_WORKFLOW_LOCKED")) {
-        const body = [...report, failure ? `error: ${(failure as Error).message}` : ""].filter(Boolean).join("\n");
+        const body = [...clean, failure ? `error: ${redactor.redact((failure as Error).message).text}` : ""].filter(Boolean).join("\n");
         await (await import("./notify.ts")).ping(notifyUrl, exitCode, body, (t) => ctx.io.warn(t));
       }
     }

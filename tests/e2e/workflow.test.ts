@@ -285,7 +285,8 @@ steps:
 
 describe("--cron", () => {
   it("is silent on success and pings start and exit code", async () => {
-    writeWorkflow("nightly", `notify: "${pingUrl}"\nvars: {code: "0"}\nsteps:\n  - name: work\n    local: "echo working; exit {{code}}"\n`);
+    const token = "ghp_" + "x7Kq2mZ9pL4vR8sT1wY6nB3cD5fG0hJ2aE4u";
+    writeWorkflow("nightly", `notify: "${pingUrl}"\nvars: {code: "0"}\nsteps:\n  - name: work\n    local: "echo working ${token}; exit {{code}}"\n`);
     pings.length = 0;
     const ok = await opsterm(["run", "nightly", "--cron", "--yes"]);
     expect(ok).toEqual({ code: 0, stdout: "", stderr: "" });
@@ -299,6 +300,8 @@ describe("--cron", () => {
     expect(bad.stderr).toMatch(/failed local exit 4/);
     expect(pings.map((p) => `${p.method} ${p.url}`)).toEqual(["GET /ping/abc/start", "POST /ping/abc/1"]);
     expect(pings[1].body).toContain("working");
+    // The report goes to cron's mail and the monitor: secrets in the output are masked there too.
+    expect(bad.stderr + pings[1].body).not.toContain(token);
   }, 60_000);
 
   it("a held lock gives 75; a dead holder's lock is taken over; a failed ping never fails the run", async () => {
@@ -325,6 +328,38 @@ describe("--cron", () => {
     expect(r.code).toBe(77);
     expect(r.stderr).toMatch(/no terminal to ask on \(--cron\)/);
     expect(existsSync(join(remote, "asked"))).toBe(false);
+  }, 60_000);
+});
+
+describe("workflow validate, list, show", () => {
+  it("a malformed file is 65, a reference to an unknown server 78, both with file:line:col; list and show read both formats", async () => {
+    const other = writeOpstermHome({ servers: { web1: { host: "127.0.0.1", port: 1 } } });
+    const run = (args: string[]) => opstermAsync(args, { home: other.home, cwd: project, env: other.env });
+    mkdirSync(join(other.home, "workflows"));
+    writeFileSync(join(other.home, "workflows", "bad.yaml"), "steps:\n  - ssh: uptime\n    local: uptime\n    targets: web1\n");
+    const bad = await run(["workflow", "validate"]);
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toContain(`${join(other.home, "workflows", "bad.yaml")}:3:5: a step has exactly one action, this one has ssh and local`);
+    writeFileSync(join(other.home, "workflows", "bad.yaml"), "steps:\n  - ssh: uptime\n    targets: web9\n");
+    const ref = await run(["workflow", "validate", "bad"]);
+    expect(ref.code).toBe(78);
+    expect(ref.stderr).toMatch(new RegExp(`bad\\.yaml:2:5: targets: Unknown server "web9", did you mean "web1"\\?`));
+    const refRun = await run(["run", "bad", "--yes"]);
+    expect(refRun.code).toBe(78);
+    writeFileSync(join(other.home, "workflows", "bad.yaml"), "desc: fixed\nsteps:\n  - ssh: uptime\n    targets: web1\n");
+    writeFileSync(join(other.home, "workflows.yaml"), original("/tmp/x"));
+    const ok = await run(["workflow", "validate"]);
+    expect(ok.code).toBe(78); // vps-utama is not in this inventory
+    expect(ok.stderr).toMatch(/workflows\.yaml:\d+:\d+: targets: Unknown server "vps-utama"/);
+    const list = JSON.parse((await run(["workflow", "list", "--json"])).stdout) as { workflows: { name: string; format: string; steps: number }[] };
+    expect(list.workflows.map((w) => `${w.name}:${w.format}:${w.steps}`)).toEqual(["bad:file:1", "deploy-full:original:3"]);
+    const show = await run(["workflow", "show", "deploy-full"]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/2\. exec cd \/tmp\/x && cat docker-compose\.yml {2}\(on vps-utama, confirm, then wait 1 s\)/);
+    const unknown = await run(["run", "deploy-ful"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('No workflow named "deploy-ful", did you mean "deploy-full"?');
+    other.cleanup();
   }, 60_000);
 });
 
