@@ -365,13 +365,18 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
       let attempts = 0;
       let last: ActionResult | undefined;
       let status: HostStatus = "failed";
+      let timedOut = false;
       const runOnce = async (request: ActionRequest, timeoutMs: number): Promise<ActionResult> => {
         const attempt = new AbortController();
+        timedOut = false;
         const onAbort = () => attempt.abort(signal.reason);
         if (signal.aborted) onAbort();
         else signal.addEventListener("abort", onAbort, { once: true });
         // File transfers have no deadline of their own: abort them a little after the step's timeout.
-        const timer = setTimeout(() => attempt.abort(new Error("timeout")), timeoutMs + 2000);
+        const timer = setTimeout(() => {
+          timedOut = true;
+          attempt.abort(new Error("timeout"));
+        }, timeoutMs + 2000);
         try {
           return await ctx.actions.run(request, {
             preApproved,
@@ -407,7 +412,7 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
             await sleep(a.intervalMs, signal);
           }
         } else last = await runOnce(request, st.timeoutMs);
-        status = statusOf(last, signal);
+        status = timedOut && !signal.aborted ? "timeout" : statusOf(last, signal);
         if (status === "ok" || status === "refused" || status === "interrupted" || attempts > st.retries) break;
         const pause = st.backoffMs * 2 ** (attempts - 1);
         say(`  ${s.yellow("retry")} ${attempts}/${st.retries} on ${host} in ${(pause / 1000).toFixed(1)} s (${last.error?.message ?? `exit ${last.exitCode}`})`);
@@ -422,6 +427,7 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
       const rec: HostRecord = { host, status, exitCode: last ? last.exitCode : status === "ok" ? 0 : null, durationMs: Date.now() - t0, attempts, auditSeq: last?.auditSeq };
       if (status !== "ok" && last?.error) rec.error = `${last.error.code}: ${last.error.message}`;
       if (status !== "ok" && !last?.error && last) rec.error = `exit ${last.exitCode}`;
+      if (status === "timeout") rec.error = `E_WORKFLOW_TIMEOUT: the step did not finish within ${st.timeoutMs / 1000} s`;
       const mark = status === "ok" ? s.green("ok") : status === "refused" ? s.yellow("refused") : s.red(status);
       say(`  ${mark} ${host}${rec.exitCode !== null && rec.exitCode !== 0 ? ` exit ${rec.exitCode}` : ""} ${s.dim(`(${(rec.durationMs / 1000).toFixed(1)} s${attempts > 1 ? `, ${attempts} attempts` : ""})`)}${rec.error && status !== "ok" ? ` ${rec.error}` : ""}`);
       if (!stream && last) {
@@ -458,7 +464,7 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
 
 function statusOf(r: ActionResult, signal: AbortSignal): HostStatus {
   if (r.error && REFUSAL.has(r.error.code)) return "refused";
-  if (r.error?.code === "E_EXEC_TIMEOUT" || (!r.completed && r.attempted && String(r.error?.message ?? "").includes("timeout") && !signal.aborted)) return "timeout";
+  if (r.error?.code === "E_EXEC_TIMEOUT") return "timeout";
   if (r.error?.code === "E_INTERRUPTED" || signal.aborted) return r.exitCode === 0 ? "ok" : "interrupted";
   return r.attempted && r.completed && r.exitCode === 0 ? "ok" : "failed";
 }

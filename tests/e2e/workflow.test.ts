@@ -280,6 +280,14 @@ steps:
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/retry 1\/2 on local in 0\.2 s \(exit 3\)/);
     expect(r.stdout).toMatch(/ok local \(\d+\.\d s, 2 attempts\)/);
+
+    writeWorkflow("slow", `steps:\n  - local: "sleep 20"\n    timeout: 1\n  - local: "touch ${dir}/after-timeout"\n`);
+    const slow = await opsterm(["run", "slow", "--yes", "--json"]);
+    expect(slow.code).toBe(1);
+    const record = JSON.parse(slow.stdout) as { steps: { hosts: { status: string; error?: string }[] }[] };
+    expect(record.steps[0].hosts[0]).toMatchObject({ status: "timeout", error: "E_WORKFLOW_TIMEOUT: the step did not finish within 1 s" });
+    expect(record.steps[1].hosts[0].status).toBe("skipped");
+    expect(existsSync(join(dir, "after-timeout"))).toBe(false);
   }, 60_000);
 });
 
