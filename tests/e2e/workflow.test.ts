@@ -339,6 +339,31 @@ describe("--cron", () => {
   }, 60_000);
 });
 
+describe("${vault:NAME} in a step", () => {
+  it("reaches the server resolved, while the audit log and the run record keep the placeholder", async () => {
+    const dir = join(remote, "vault");
+    mkdirSync(dir);
+    const env = { OPSTERM_VAULT_PASSWORD: "workflow test passphrase" };
+    expect((await opsterm(["vault", "init", "--log-n", "15"], { env })).code).toBe(0);
+    const secret = "s3cr3t-" + Math.random().toString(36).slice(2);
+    expect((await opsterm(["vault", "set", "db_password"], { env, input: secret })).code).toBe(0);
+    writeWorkflow("secretive", `targets: web1\nsteps:\n  - ssh: "printf %s \${vault:db_password} > ${dir}/pw"\n`);
+    const before = audit().length;
+    const r = await opsterm(["run", "secretive", "--yes", "--json"], { env });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, "pw"), "utf8")).toBe(secret);
+    const records = audit().slice(before);
+    expect(records.find((x) => x.phase === "intent")?.args.command).toBe(`printf %s \${vault:db_password} > ${dir}/pw`);
+    expect(JSON.stringify(records) + r.stdout + readFileSync(join(home.home, "history.journal"), "utf8")).not.toContain(secret);
+    // An unknown name stops the workflow before step 1 (78), nothing recorded as an intent.
+    writeWorkflow("secretive", `targets: web1\nsteps:\n  - ssh: "touch ${dir}/ran"\n  - ssh: "echo \${vault:nope}"\n`);
+    const unknown = await opsterm(["run", "secretive", "--yes"], { env });
+    expect(unknown.code).toBe(78);
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+  }, 90_000);
+});
+
 describe("workflow validate, list, show", () => {
   it("a malformed file is 65, a reference to an unknown server 78, both with file:line:col; list and show read both formats", async () => {
     const other = writeOpstermHome({ servers: { web1: { host: "127.0.0.1", port: 1 } } });
