@@ -171,6 +171,7 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
   const scopeFor = (host: string, failed: boolean): Scope => ({ ...baseScope, "run.failed": String(failed), ...(host === LOCAL ? {} : { host }) });
 
   // ---- Preflight: every step on every host, through the gate's preview.
+  const preflightStarted = performance.now();
   const rows: PreviewRow[] = [];
   const jobs: Promise<void>[] = [];
   for (const st of wf.steps) {
@@ -200,6 +201,7 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
     }
   }
   await Promise.all(jobs);
+  ctx.io.debug(`workflow: preflight of ${jobs.length} action(s) in ${(performance.now() - preflightStarted).toFixed(1)} ms`);
   rows.sort((a, b) => a.step - b.step);
   const rejected = rows.filter((r) => r.decision === "reject");
   const asks = rows.filter((r) => r.decision === "approval-required" || r.decision === "confirm");
@@ -222,6 +224,7 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
   });
   const saveRecord = async (r: RunRecord) => {
     if (!history) return;
+    const t = performance.now();
     try {
       await history.record({
         mode: "workflow",
@@ -234,6 +237,7 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
     } catch (error) {
       ctx.io.warn(`workflow: the run record could not be saved: ${(error as Error).message}`);
     }
+    ctx.io.debug(`workflow: run record (${r.status}) saved in ${(performance.now() - t).toFixed(1)} ms`);
   };
   const finishRecord = async (status: RunRecord["status"], exitCode: number): Promise<RunOutcome> => {
     const ended = new Date();
@@ -274,7 +278,9 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
     );
   }
 
-  await saveRecord(record);
+  // The "running" record (what a crashed run leaves behind) is written while step 1 starts: off the
+  // critical path, and awaited before the final record so the two stay in order.
+  const startRecord = saveRecord(structuredClone(record));
 
   // ---- The steps.
   let failed = false;
@@ -458,6 +464,7 @@ export async function runWorkflow(ctx: CommandContext, input: RunInput): Promise
 
   const status: RunRecord["status"] = interrupted() ? "interrupted" : refused ? "refused" : failed ? "failed" : "ok";
   const exitCode = ioFailure ? EXIT.IO : status === "interrupted" ? EXIT.INTERRUPTED : status === "refused" ? EXIT.DENIED : status === "failed" ? EXIT.FAILURE : EXIT.OK;
+  await startRecord;
   say(`${status === "ok" ? s.green("done") : s.red(status)}: workflow ${wf.name} ${s.dim(`(run ${runId}, ${((Date.now() - started.getTime()) / 1000).toFixed(1)} s)`)}`);
   return finishRecord(status, exitCode);
 }
