@@ -389,17 +389,27 @@ export async function loadWorkflows(paths: Paths, only?: string): Promise<Map<st
     if (!file) continue;
     const c = new Checker(file);
     const data = file.data;
-    if (!isMap(data) || (data.workflows !== undefined && !isMap(data.workflows))) {
-      c.add(isMap(data) ? ["workflows"] : [], 'expected a mapping with a "workflows:" key');
+    if (!isMap(data) || (data.workflows !== undefined && data.workflows !== null && !isMap(data.workflows) && !Array.isArray(data.workflows))) {
+      c.add(isMap(data) ? ["workflows"] : [], 'expected a "workflows:" key holding workflows by name (or a list of them, each with "name:")');
     } else {
       for (const k of Object.keys(data)) if (k !== "workflows") unknownKey(c, [], k, ["workflows"]);
-      for (const [name, raw] of Object.entries((data.workflows ?? {}) as Record<string, unknown>)) {
+      // The original's documentation also shows a list: `workflows: [{name: deploy-app, steps: …}]`.
+      const entries: [string, unknown, (string | number)[]][] = Array.isArray(data.workflows)
+        ? data.workflows.map((item: unknown, i: number) => {
+            const named = isMap(item) && typeof item.name === "string" ? item.name : "";
+            if (!named) c.add(["workflows", i], 'a workflow in a list needs "name:"');
+            const { name: _n, ...rest } = isMap(item) ? item : {};
+            return [named, rest, ["workflows", i]] as [string, unknown, (string | number)[]];
+          })
+        : Object.entries((data.workflows ?? {}) as Record<string, unknown>).map(([name, raw]) => [name, raw, ["workflows", name]] as [string, unknown, (string | number)[]]);
+      for (const [name, raw, path] of entries) {
+        if (!name) continue;
         if (!NAME.test(name)) {
-          c.add(["workflows", name], `invalid workflow name "${name}": use letters, digits, "_", ".", "-"`, true);
+          c.add(Array.isArray(data.workflows) ? [...path, "name"] : path, `invalid workflow name "${name}": use letters, digits, "_", ".", "-"`, !Array.isArray(data.workflows));
           continue;
         }
         if (only !== undefined && name !== only) continue;
-        const wf = parseWorkflow(c, ["workflows", name], name, raw, { scope: ref.scope, path: ref.path, format: "original" }, ref.scope === "workspace" ? dirname(dirname(ref.path)) : undefined);
+        const wf = parseWorkflow(c, path, name, raw, { scope: ref.scope, path: ref.path, format: "original" }, ref.scope === "workspace" ? dirname(dirname(ref.path)) : undefined);
         if (wf) add(wf);
       }
     }

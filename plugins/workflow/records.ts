@@ -21,7 +21,8 @@ const TEXT = /^workflow (\S+) (\S+) exit=(\S+) cron=([01]) run (\S+)$/;
 export async function listRuns(ctx: CommandContext, options: { limit: number; workflow?: string }): Promise<RunSummary[]> {
   const history = ctx.use("history");
   // Two rows per run (start, end), and other workflows' rows when filtering: look further back.
-  const entries = await history.search({ mode: "workflow", limit: Math.min(options.limit * 2 * (options.workflow ? 10 : 1) + 2, 100_000), query: options.workflow ? `workflow ${options.workflow}` : undefined });
+  // "exit" and "cron" are in every run record's text, not in the workflow entries migrate brought over from the original's history.
+  const entries = await history.search({ mode: "workflow", limit: Math.min(options.limit * 2 * (options.workflow ? 10 : 1) + 2, 100_000), query: `workflow exit cron${options.workflow ? ` ${options.workflow}` : ""}` });
   const seen = new Set<string>();
   const runs: RunSummary[] = [];
   for (const e of entries) {

@@ -65,6 +65,18 @@ describe("the original workflows.yaml", () => {
     expect(wf.steps.every((s) => s.timeoutMs === 600_000)).toBe(true);
   });
 
+  it("reads the original's files as migrate copies them: the documented list form and what its init wrote", async () => {
+    const fixtures = new URL("../../fixtures/opsterm-original/", import.meta.url).pathname;
+    const documented = home({ "workflows.yaml": readFileSync(join(fixtures, "documented", "workflows.yaml"), "utf8") });
+    const all = await loadWorkflows(pathsFor(documented));
+    expect([...all.keys()]).toEqual(["check-all", "deploy-app"]);
+    expect(all.get("check-all")!.steps.map((s) => `${s.action.type}:${s.targets ?? "-"}`)).toEqual(["local:-", "exec:vps-utama", "exec:db-server"]);
+    expect(all.get("deploy-app")!.at).toMatch(/workflows\.yaml:3:5$/);
+    const written = home({ "workflows.yaml": readFileSync(join(fixtures, "init-provider-add", "workflows.yaml"), "utf8") });
+    const deploy = await loadWorkflow(pathsFor(written), "deploy-app");
+    expect(deploy.steps.map((s) => `${s.action.type} ${s.name}`)).toEqual(["put Upload config", "exec Pull & restart", "local Done"]);
+  });
+
   it("points at file:line:col of an unknown key and a step with two actions (65)", async () => {
     const dir = home({
       "workflows.yaml": `workflows:
