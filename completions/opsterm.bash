@@ -4,7 +4,7 @@ _opsterm() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   local globals='--json --debug --no-color --help -h --version -v'
   if [[ $COMP_CWORD -eq 1 ]]; then
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -- "$cur")); fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$globals" -- "$cur")); else COMPREPLY=($(compgen -W 'agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put run scp search servers ssh undo vault workflow workspace' -- "$cur")); fi
     return 0
   fi
   case "${COMP_WORDS[1]}" in
@@ -183,6 +183,9 @@ _opsterm() {
     put)
       opts='--mode --from-vault --via --yes -y'
       ;;
+    run)
+      opts='--var --yes -y --dry-run --cron --resume'
+      ;;
     scp)
       opts='--recursive -r --via --yes -y'
       ;;
@@ -250,6 +253,29 @@ _opsterm() {
       ;;
           set)
       opts='--password-file --note'
+      ;;
+      esac
+      ;;
+    workflow)
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'cron list log runs show validate' -- "$cur")); return 0; fi
+      case "${COMP_WORDS[2]}" in
+          cron)
+      opts='--install'
+      ;;
+          list)
+      opts=''
+      ;;
+          log)
+      opts=''
+      ;;
+          runs)
+      opts='--limit -n'
+      ;;
+          show)
+      opts=''
+      ;;
+          validate)
+      opts=''
       ;;
       esac
       ;;

@@ -15,5 +15,6 @@ import vaultPlugin from "./vault/index.ts";
 import migratePlugin from "./migrate/index.ts";
 import agentPlugin from "./agent/index.ts";
 import mcpPlugin from "./mcp/index.ts";
+import workflowPlugin from "./workflow/index.ts";
 
-export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin, vaultPlugin, migratePlugin, agentPlugin, mcpPlugin];
+export const BUILTIN_PLUGINS: OpstermPlugin[] = [corePlugin, policyPlugin, historyPlugin, chatPlugin, auditPlugin, sshPlugin, scpPlugin, localPlugin, shellPlugin, vaultPlugin, migratePlugin, agentPlugin, mcpPlugin, workflowPlugin];

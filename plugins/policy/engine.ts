@@ -25,8 +25,26 @@ export interface Engine {
   classify(command: string, options?: ClassifyOptions): Verdict;
 }
 
+/** Verdicts kept per engine (one line on 50 hosts, a workflow's steps on a fleet). */
+const CACHE_MAX = 2000;
+
 export function createEngine(rules: UserRules): Engine {
-  return { classify: (command, options = {}) => classify(command, options, rules) };
+  // A verdict depends on the server and tier only through the user rules that apply to them: the
+  // same line under the same applicable rules is judged once (a fan-out, a workflow's --dry-run).
+  const cache = new Map<string, Verdict>();
+  return {
+    classify: (command, options = {}) => {
+      const scoped = applicable(rules.rules, options.server, options.tier);
+      const key = `${scoped.map((r) => rules.rules.indexOf(r)).join(",")}\0${command}`;
+      let found = cache.get(key);
+      if (!found) {
+        found = classify(command, options, rules);
+        if (cache.size >= CACHE_MAX) cache.clear();
+        cache.set(key, found);
+      }
+      return { ...found };
+    },
+  };
 }
 
 function verdict(decision: Verdict["decision"], rule: string, reason: string, segment?: string): Verdict {

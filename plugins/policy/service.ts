@@ -41,11 +41,13 @@ export function createPolicyService(files: RuleFile[] | (() => RuleFile[])): Loa
   const service: LoadedPolicyService = {
     load() {
       loading ??= (async () => {
-        const [{ classify, invalidRulesVerdict, sessionVerdict }, { loadUserRules }, { sensitivePath }] = await Promise.all([import("./engine.ts"), import("./user-rules.ts"), import("./allow-list.ts")]);
+        const [{ createEngine, invalidRulesVerdict, sessionVerdict }, { loadUserRules }, { sensitivePath }] = await Promise.all([import("./engine.ts"), import("./user-rules.ts"), import("./allow-list.ts")]);
         const rules = await loadUserRules(typeof files === "function" ? files() : files);
         read = rules.files;
+        // Verdicts cached per line and applicable rules (engine.ts): one line on 50 hosts is judged once.
+        const { classify } = createEngine(rules);
         engine = {
-          classify: (command, options = {}) => classify(command, options, rules),
+          classify,
           session: (options, interactive) => sessionVerdict(rules, options, interactive),
           sensitive: sensitivePath,
           invalid: invalidRulesVerdict(rules),

@@ -245,6 +245,20 @@ export const ERROR_CODES = {
   E_BUNDLE_SECRETS: { exit: CONFIG, summary: "--include-secrets without a vault: secrets travel only encrypted", hint: '"opsterm vault init", then move the keys into it ("opsterm migrate" and "opsterm provider add" do that)' },
   E_BUNDLE_CONFLICT: { exit: USAGE, summary: "an imported file differs from the one here", hint: "Pass --force to replace it (the old file is kept as .bak)" },
 
+  // Workflows (docs/workflows.md)
+  E_WORKFLOW_UNKNOWN: { exit: USAGE, summary: "no workflow by that name", hint: '"opsterm workflow list" shows the names' },
+  E_WORKFLOW_VAR: { exit: USAGE, summary: "a --var the workflow does not declare, or a variable with no value" },
+  E_WORKFLOW_RUN_UNKNOWN: { exit: USAGE, summary: "no workflow run with that id", hint: '"opsterm workflow runs" lists them' },
+  E_WORKFLOW_RESUME: { exit: USAGE, summary: "--resume of a run that has nothing to resume, or of another workflow's run" },
+  E_WORKFLOW_INVALID: { exit: DATA, summary: "a workflow file with an unknown key, a wrong type or a step with two actions (file:line:col)", hint: "See docs/workflows.md" },
+  E_WORKFLOW_REF: { exit: CONFIG, summary: "a workflow naming a server or a variable that does not exist (file:line:col)" },
+  E_WORKFLOW_LOCKED: { exit: TEMPORARY, summary: "another run of this workflow holds its lock (--cron)", hint: "Let it finish; a lock whose process is gone is taken over" },
+  E_WORKFLOW_REFUSED: { exit: DENIED, summary: "a workflow refused before step 1: a step the policy rejects, or approvals with no terminal and no --yes" },
+  E_WORKFLOW_FAILED: { exit: FAILURE, summary: "a workflow step failed" },
+  E_WORKFLOW_TIMEOUT: { exit: FAILURE, summary: "a workflow step did not finish within its timeout" },
+  E_CRON_EXPR: { exit: USAGE, summary: "a schedule that is not five cron fields (or @hourly, @daily …)" },
+  E_CRONTAB: { exit: UNAVAILABLE, summary: "crontab could not be read or written", hint: "Install cron (apt-get install cron) or add the line yourself" },
+
   // Plugins and the kernel
   E_PLUGIN: { exit: FAILURE, summary: "a plugin threw unexpectedly", hint: "Run with --debug for the stack" },
   E_PLUGIN_INVALID: { exit: FAILURE, summary: "a file that is not a valid opsterm plugin" },

@@ -12,10 +12,10 @@ const REPO = new URL("../../", import.meta.url).pathname;
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs opsterm on a pty; each time the output matches `when`, types `send` (then Enter). */
-export function runOnTty(args: string[], env: Record<string, string>, answers: { when: RegExp; send: string }[] = []): Promise<{ code: number | null; output: string }> {
+export function runOnTty(args: string[], env: Record<string, string>, answers: { when: RegExp; send: string }[] = [], options: { cwd?: string } = {}): Promise<{ code: number | null; output: string }> {
   const cmd = [join(REPO, "node_modules/.bin/tsx"), join(REPO, "src/main.ts"), ...args].map(q).join(" ");
   return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qefc", cmd, "/dev/null"], { cwd: REPO, env: { ...env, SHELL: "/bin/sh", TERM: "dumb" }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("script", ["-qefc", cmd, "/dev/null"], { cwd: options.cwd ?? REPO, env: { ...env, SHELL: "/bin/sh", TERM: "dumb" }, stdio: ["pipe", "pipe", "pipe"] });
     let output = "";
     let next = 0;
     let seen = 0;

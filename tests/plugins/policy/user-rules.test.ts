@@ -45,6 +45,23 @@ session: ask
 `;
 
 describe("user rules", () => {
+  it("a cached verdict is reused only under the same applicable rules: servers and tiers keep their own", async () => {
+    const { service } = await policyWith(RULES);
+    // The same line on many hosts (a fan-out, a workflow): tier and server rules still decide per host.
+    for (let i = 0; i < 3; i++) {
+      expect(service.classify("uptime", { server: "web1" })).toMatchObject({ decision: "auto-allow" });
+      expect(service.classify("uptime", { server: "db-9", tier: "prod" })).toMatchObject({ decision: "approval-required", rule: expect.stringMatching(/^user\.tiers\.prod\.ask/) });
+      expect(service.classify("psql -c 'select 1'", { server: "db-1" })).toMatchObject({ decision: "auto-allow" });
+      expect(service.classify("psql -c 'select 1'", { server: "db-2" }).decision).toBe("approval-required");
+      expect(service.classify("systemctl restart app", { tier: "prod" }).decision).toBe("reject");
+      expect(service.classify("systemctl restart app", { tier: "staging" }).decision).toBe("approval-required");
+    }
+    // Callers get their own copy: changing one does not change the next.
+    const v = service.classify("uptime");
+    v.decision = "reject";
+    expect(service.classify("uptime").decision).toBe("auto-allow");
+  });
+
   it("classify() applies deny to any command in the line, through wrappers", async () => {
     const { service } = await policyWith(RULES);
     for (const c of ["rm -rf /tmp/x", "sudo rm -rf /tmp/x", "ls; rm -rf build", "bash -c 'rm -rf build'", "/bin/rm -rf x", "systemctl stop nginx"]) {
