@@ -331,7 +331,7 @@ const TOOLS: Record<string, Tool> = {
   modinfo: { spec: { opts: "0,null a,author d,description l,license p,parameters n,filename F,field= k= b,basedir=!s h,help V,version" }, role: "none", check: (p) => (p.operands.every((x) => /^[A-Za-z0-9_-]+$/.test(x)) ? undefined : { rule: "approval.option", reason: "modinfo takes module names", entry: "modinfo operands: module names" }) },
   tree: { spec: { opts: "a d l f x L= R P= I= ,gitignore!s ,ignore-case ,matchdirs ,metafirst ,prune ,info ,noreport ,charset= ,filelimit= ,timefmt= o=!w q N Q p u g s h ,si ,du D F ,inodes ,device v t c U r ,dirsfirst ,filesfirst ,sort= i A S n C X J H=!o T= ,nolinks ,fromfile!s ,fflinks ,hyperlink ,help ,version", abbrev: false }, role: "names" },
   echo: { custom: (a) => (a[0] === "-e" || a.some((x, i) => /^-[neE]+$/.test(x) && x.includes("e") && a.slice(0, i).every((y) => /^-[neE]+$/.test(y))) ? { rule: "approval.option", reason: "echo -e interprets escape sequences (terminal control codes)", entry: "echo: -n, -E only" } : undefined), role: "none" },
-  test: { custom: () => undefined, role: "none" },
+  test: { custom: (a) => { const f = a.filter((x) => looksLikePath(x)).map((x) => pathFinding(x, false)).find(Boolean); return f; }, role: "none" },
   sed: { custom: checkSed, role: "content" },
   find: { custom: checkFind, role: "names" },
   ps: { custom: checkPs, role: "none" },
@@ -434,6 +434,7 @@ export function checkTool(name: string, args: string[], ctx: ToolContext, globs:
     }
     return { finding, normal, explain };
   }
+  if (globs.size && (!tool.globs || tool.role === "none")) return { finding: { rule: "approval.expansion", reason: `${name} does not take glob operands (the shell would expand them into unknown words)` }, normal: genericNormal([name, ...args]), explain };
   const t = tableOf(name, tool)!;
   // Map glob word positions into operand identity by value (operands keep their text).
   const globWords = new Set([...globs].map((i) => args[i]));
@@ -500,13 +501,14 @@ function normalOf(name: string, p: Parsed): string[] {
  * /var/log (a glob elsewhere could match a key file); names-only tools may list anywhere.
  */
 function globFinding(name: string, glob: string, tool: Tool): Finding | undefined {
-  const entry = "glob operands: absolute, * and ? only; names-only tools anywhere but secrets, content readers only under /var/log";
+  const entry = "glob operands: absolute, * and ? in the last part only; names-only tools anywhere but secrets, content readers only under /var/log";
   if (!tool.globs) return { rule: "approval.expansion", reason: `${name} does not take glob operands`, entry };
   if (!glob.startsWith("/") || /[[\]{}]/.test(glob)) return { rule: "approval.expansion", reason: `glob ${glob} is not an absolute path pattern`, entry };
   const n = normalisePath(glob);
   const literal = n.path.slice(0, n.path.search(/[*?]/));
   const dir = literal.slice(0, literal.lastIndexOf("/")) || "/";
   if (n.path.split("/").some((seg) => seg === ".." || (seg.startsWith(".") && seg !== "."))) return { rule: "approval.expansion", reason: `glob ${glob} names hidden files or climbs (..)`, entry };
+  if (/[*?]/.test(n.path.slice(0, n.path.lastIndexOf("/")))) return { rule: "approval.expansion", reason: `glob ${glob} has a wildcard in a directory part (it could reach other users' homes); only the last part may be a pattern`, entry };
   if (secretClass(n.path.replace(/[*?]/g, "x")) || secretClass(dir) || secretClass(`${dir}/`)) return { rule: "approval.sensitive-path", reason: `glob ${glob} lies where secrets are`, entry };
   if (tool.role === "content" && !logTree(dir)) return { rule: "approval.sensitive-path", reason: `${name} would print every file ${glob} matches; content globs are auto-allowed only under /var/log`, entry };
   if (/^\/(dev|proc|sys)(\/|$)/.test(dir) && tool.role === "content") return { rule: "approval.device", reason: `glob ${glob} can match devices or kernel files`, entry };
