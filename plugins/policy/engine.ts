@@ -375,6 +375,7 @@ function judgeStage(argv: string[], globs: Set<number>, segment: string, env: En
   if (!TOOL_NAMES.has(name)) return approval("default", `${name} is not on the allow-list of inspection commands`, name);
   const result = checkTool(name, argv.slice(1), { egress: env.egress }, new Set([...globs].map((g) => g)));
   if (result.finding) {
+    env.trace?.push(...result.explain);
     if (result.finding.entry) env.trace?.push(`decided by: ${result.finding.entry}`);
     return approval(result.finding.rule, result.finding.reason);
   }
