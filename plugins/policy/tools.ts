@@ -61,7 +61,7 @@ const SUMS = "b,binary c,check ,tag t,text z,zero ,ignore-missing ,quiet ,status
 const HEAD = "c,bytes= n,lines= q,quiet ,silent v,verbose z,zero-terminated ,help ,version";
 
 /** grep's pattern is its first operand unless -e/-f give it. */
-const grepPaths = (p: Parsed) => (has(p, "--regexp", "--file") ? p.operands : p.operands.slice(1));
+const grepPaths = (p: Parsed) => (has(p, "--regexp", "--file", "-e", "-f") ? p.operands : p.operands.slice(1));
 
 function grepRecursion(p: Parsed): Finding | undefined {
   const dirs = valueOf(p, "--directories");
@@ -228,8 +228,9 @@ const TOOLS: Record<string, Tool> = {
   grep: { spec: { opts: GREP_OPTS }, role: "content", values: GREP_VALUES, paths: grepPaths, check: grepRecursion, globs: true },
   egrep: { spec: { opts: GREP_OPTS }, role: "content", values: GREP_VALUES, paths: grepPaths, check: grepRecursion, globs: true },
   fgrep: { spec: { opts: GREP_OPTS }, role: "content", values: GREP_VALUES, paths: grepPaths, check: grepRecursion, globs: true },
-  // zgrep is a shell script that reads a fixed set of options exactly (no abbreviations, no -r).
-  zgrep: { spec: { opts: "E F G P e= f= i y w x s v V m= b n H h o q a A= B= C= c l L T Z z U", abbrev: false }, role: "content", paths: grepPaths, globs: true },
+  // zgrep is a shell script that reads a fixed set of options exactly (no abbreviations, no -r);
+  // -f copies the patterns into a temporary file (a write, found by the differential test).
+  zgrep: { spec: { opts: "E F G P e= f=!w i y w x s v V m= b n H h o q a A= B= C= c l L T Z z U", abbrev: false }, role: "content", paths: grepPaths, globs: true },
   zcat: { spec: { opts: "f,force l,list q,quiet r,recursive!o S,suffix= ,synchronous t,test v,verbose ,help V,version", abbrev: false }, role: "content", globs: true },
   sort: {
     spec: { opts: "b,ignore-leading-blanks d,dictionary-order f,ignore-case g,general-numeric-sort i,ignore-nonprinting M,month-sort h,human-numeric-sort n,numeric-sort R,random-sort ,random-source=!s r,reverse ,sort= V,version-sort ,batch-size= c C,check? ,compress-program=!x ,debug ,files0-from=!s k,key= m,merge o,output=!w s,stable S,buffer-size= t,field-separator= T,temporary-directory=!w ,parallel= u,unique z,zero-terminated ,help ,version" },
@@ -282,7 +283,13 @@ const TOOLS: Record<string, Tool> = {
     role: "none",
     check: (p) => (p.operands.length <= 12 && p.operands.every((x) => /^[a-z0-9:.*=!()[\]-]+$/i.test(x)) ? undefined : { rule: "approval.option", reason: "unexpected ss filter", entry: "ss filter: state/port/address words" }),
   },
-  netstat: { spec: { opts: "r,route i,interfaces g,groups s,statistics M,masquerade v,verbose W,wide n,numeric ,numeric-hosts ,numeric-ports ,numeric-users N,symbolic e,extend p,programs o,timers c,continuous!f l,listening a,all F,fib C,cache Z,context t,tcp u,udp w,raw x,unix 4 6 A,protocol=", abbrev: false }, role: "none", maxOperands: 0 },
+  netstat: {
+    spec: { opts: "r,route i,interfaces!n g,groups!n s,statistics M,masquerade v,verbose W,wide n,numeric ,numeric-hosts ,numeric-ports ,numeric-users N,symbolic e,extend p,programs o,timers c,continuous!f l,listening a,all F,fib C,cache Z,context t,tcp u,udp w,raw x,unix 4 6 A,protocol=", abbrev: false },
+    role: "none",
+    maxOperands: 0,
+    // Without -n netstat resolves every address and port through DNS: queries leave the host.
+    check: (p) => (has(p, "--numeric", "--numeric-hosts") || has(p, "--statistics") ? undefined : { rule: "approval.egress", reason: "netstat without -n looks up every address in DNS (queries leave the host)", entry: "netstat: -n (or --numeric-hosts) is required unless -s" }),
+  },
   w: { spec: { opts: "h,no-header u,no-current s,short f,from o,old-style i,ip-addr p,pids ,help V,version" }, role: "none", maxOperands: 1 },
   who: { spec: { opts: "a,all b,boot d,dead H,heading ,ips l,login ,lookup m p,process q,count r,runlevel s,short t,time u,users T,mesg w ,message ,writable ,help ,version" }, role: "none", check: (p) => (p.operands.length === 0 || (p.operands.length === 2 && /^am$/.test(p.operands[0])) ? undefined : { rule: "approval.option", reason: "who FILE reads any file as a login record", entry: "who operands: none, or `am i`" }) },
   last: { spec: { opts: "a,hostlast d,dns f,file=!s F,fulltimes i,ip n,limit= R,nohostname s,since= t,until= p,present= w,fullnames x,system ,time-format= h,help V,version", numeric: true }, role: "none", maxOperands: 3 },
@@ -932,3 +939,11 @@ export const VERSION_ONLY: Record<string, RegExp> = {
   java: /^(-version|--version)$/, go: /^version$/, git: /^--version$/, bash: /^--version$/, ssh: /^-V$/, curl: /^(--version|-V)$/, gcc: /^--version$/, docker: /^(--version|-v)$/,
   apache2: /^-v$/, httpd: /^-v$/, mysql: /^(--version|-V)$/, psql: /^(--version|-V)$/, rsync: /^--version$/, tar: /^--version$/,
 };
+
+/** Enumerated values per option of a tool (for generated tests). */
+export function toolValues(name: string): Record<string, readonly string[]> {
+  const tool = Object.hasOwn(TOOLS, name) ? TOOLS[name] : undefined;
+  const out: Record<string, readonly string[]> = {};
+  for (const [k, v] of Object.entries(tool?.values ?? {})) if (Array.isArray(v)) out[k] = v;
+  return out;
+}
