@@ -375,7 +375,9 @@ const TOOLS: Record<string, Tool> = {
 /** A directory whose files (one level down) include secrets: homes, /root, /etc, key dirs. */
 function holdsSecrets(path: string): boolean {
   if (secretClass(path)) return true;
-  return /^\/(etc|root|home|var\/lib|run|srv|opt|var\/spool|var\/backups|boot|proc|dev|sys)?$/.test(path) || /^\/(etc\/(ssh|ssl|pki|letsencrypt|mysql|postgresql|nginx|apache2|httpd|sssd|sudoers\.d|NetworkManager|wireguard|openvpn|docker|containers|kubernetes|rancher|gitlab-runner|grafana|ipsec\.d|ppp|samba|ldap|krb5kdc)|var\/lib\/[^/]+|home\/[^/]+|run\/[^/]+)(\/|$)/.test(path);
+  // The directory itself (diff compares the files directly in it): system trees, service state,
+  // and configuration directories known to keep keys or passwords next to the config.
+  return /^\/(etc|root|home|var\/lib|run|srv|opt|var\/spool|var\/backups|boot|proc|dev|sys)?$/.test(path) || /^\/(etc\/(ssh|ssl|pki|letsencrypt|mysql|postgresql|nginx|apache2|httpd|sssd|sudoers\.d|NetworkManager|wireguard|openvpn|docker|containers|kubernetes|rancher|gitlab-runner|grafana|ipsec\.d|ppp|samba|ldap|krb5kdc|[^/]+\/(private|secrets?|keys?|credentials))|var\/lib\/[^/]+|home\/[^/]+|run\/[^/]+|srv\/[^/]+|opt\/[^/]+)\/?$/.test(path);
 }
 
 export const TOOL_NAMES: ReadonlySet<string> = new Set(Object.keys(TOOLS));
