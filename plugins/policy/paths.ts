@@ -79,6 +79,8 @@ const SECRET_CLASSES: [RegExp, string][] = [
   [/^\/(var\/lib|var\/spool|srv|opt)\/[^/]+\/\.[^/.][^/]*(\/|$)/, "a service account's dotfiles"],
   [/(^|\/)\.git\/config$|(^|\/)\.gitconfig$|(^|\/)\.git-credentials$/, "git remotes with credentials"],
   [/(^|\/)(\.mysql|\.redis|\.mongo)[^/]*rc$|(^|\/)\.(s3|rclone|boto|ftp|lftp)[^/]*$/, "client credentials"],
+  [/^\/etc\/environment$|(^|\/)(my\.cnf|redis\.conf|userlist\.txt|pip\.conf|\.erlang\.cookie|odbc\.ini|\.pip\/pip\.conf)$|(^|\/)apt\/auth\.conf(\.d)?(\/|$)|(^|\/)pgbouncer\//, "service passwords (environment, database, repository and queue configs)"],
+  [/^\/var\/lib\/(mysql|postgresql|pgsql|redis|mongodb|rabbitmq|cloud)(\/|$)|(^|\/)user-data(\.txt)?$|(^|\/)(vendor-data|cloud-config)(\.txt)?$/, "database files or cloud-init user data (passwords, hashes, tokens)"],
 ];
 
 /** Devices and streams that never end or block: reading them hangs an agent or a workflow. */

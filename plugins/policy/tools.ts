@@ -64,6 +64,13 @@ const HEAD = "c,bytes= n,lines= q,quiet ,silent v,verbose z,zero-terminated ,hel
 const grepPaths = (p: Parsed) => (has(p, "--regexp", "--file", "-e", "-f") ? p.operands : p.operands.slice(1));
 
 function grepRecursion(p: Parsed): Finding | undefined {
+  // -f/--file and --exclude-from read a file whatever its name looks like (`grep -f shadow x`).
+  for (const o of p.opts) {
+    if (o.value !== undefined && /^(--file|-f|--exclude-from)$/.test(o.def.canonical)) {
+      const f = pathFinding(o.value, true);
+      if (f) return f;
+    }
+  }
   const dirs = valueOf(p, "--directories");
   const recursive = has(p, "--recursive", "--dereference-recursive") || dirs.includes("recurse");
   const devices = valueOf(p, "--devices");
