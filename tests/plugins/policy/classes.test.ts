@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { classify } from "../../../plugins/policy/engine.ts";
+import { POLICY_CONFIG } from "../../../plugins/policy/config.ts";
 import { normalisePath } from "../../../plugins/policy/paths.ts";
 import { createPolicyService } from "../../../plugins/policy/service.ts";
 import { egressAllowed, inCidr, normalArgv } from "../../../plugins/policy/tools.ts";
@@ -91,6 +92,10 @@ describe("5. network egress", () => {
     expect(inCidr("fd00::1", "fd00::/8")).toBe(true);
     expect(inCidr("10.255.0.1", "10.0.0.0/8")).toBe(true);
     expect(inCidr("11.0.0.1", "10.0.0.0/8")).toBe(false);
+  });
+  it("policy.egress.allow is a global-only key (a workspace may only make the policy stricter)", () => {
+    const policy = POLICY_CONFIG.policy as { properties: { egress: { properties: { allow: { globalOnly?: boolean } } } } };
+    expect(policy.properties.egress.properties.allow.globalOnly).toBe(true);
   });
 });
 
