@@ -94,7 +94,7 @@ describe("5. network egress", () => {
     expect(inCidr("11.0.0.1", "10.0.0.0/8")).toBe(false);
   });
   it("policy.egress.allow is a global-only key (a workspace may only make the policy stricter)", () => {
-    const policy = POLICY_CONFIG.policy as { properties: { egress: { properties: { allow: { globalOnly?: boolean } } } } };
+    const policy = POLICY_CONFIG.policy as unknown as { properties: { egress: { properties: { allow: { globalOnly?: boolean } } } } };
     expect(policy.properties.egress.properties.allow.globalOnly).toBe(true);
   });
 });
