@@ -324,6 +324,8 @@ export interface EngineEnv {
 
 export const DEFAULT_ENV: EngineEnv = { egress: [] };
 
+const PRINT_ONLY_INTERPRETERS = new Set(["awk", "gawk", "mawk"]);
+
 /** A word that is a bare glob (`/var/log/*`): unquoted, only safe characters plus `*` and `?`. */
 const GLOB_WORD = /^[A-Za-z0-9_./:=,@%+*?-]+$/;
 
@@ -371,7 +373,8 @@ function judgeStage(argv: string[], globs: Set<number>, segment: string, env: En
     return { verdict: verdict("auto-allow", `allow.version`, `${name} ${argv[1]} only prints its version`, segment), single: argv };
   }
   if (MIDDLEWARE.has(name)) return approval("approval.middleware", `${name} talks to a service that can change state; allow read-only verbs in policy.yaml if you want them`, name);
-  if (unwrap(argv) !== undefined || SHELLS.has(name)) return approval("approval.wrapper", `${name} runs other commands or code`, name);
+  // awk runs code, but a program that can only print is an inspection tool (tools.ts checkAwk).
+  if (!PRINT_ONLY_INTERPRETERS.has(name) && (unwrap(argv) !== undefined || SHELLS.has(name))) return approval("approval.wrapper", `${name} runs other commands or code`, name);
   if (!TOOL_NAMES.has(name)) return approval("default", `${name} is not on the allow-list of inspection commands`, name);
   const result = checkTool(name, argv.slice(1), { egress: env.egress }, new Set([...globs].map((g) => g)));
   if (result.finding) {

@@ -374,6 +374,9 @@ const TOOLS: Record<string, Tool> = {
   "dpkg-query": { custom: (a) => (a.length >= 1 && /^(-l|-L|-s|-S|-W|--list|--listfiles|--status|--search|--show)$/.test(a[0]) && a.slice(1).every((x) => !x.startsWith("-") || /^(-f|--showformat=.*)$/.test(x)) ? undefined : { rule: "approval.option", reason: "only dpkg-query queries", entry: "dpkg-query: -l, -L, -s, -S, -W" }), role: "none" },
   rpm: { custom: (a) => (a.length >= 1 && /^-q[ailfcdR]*$/.test(a[0]) && a.slice(1).every((x) => !x.startsWith("-") || /^-[ailfcdR]+$/.test(x)) ? undefined : { rule: "approval.option", reason: "only rpm -q queries are read-only", entry: "rpm: -q[ailfcdR]" }), role: "none" },
   "apt-cache": { custom: (a) => (a.length >= 1 && /^(policy|show|search|depends|rdepends|showpkg|madison|stats|showsrc|pkgnames)$/.test(a[0]) && a.slice(1).every((x) => !x.startsWith("-")) ? undefined : { rule: "approval.option", reason: "only apt-cache query verbs are read-only", entry: "apt-cache: policy, show, search, depends, rdepends, showpkg, madison, stats" }), role: "none" },
+  awk: { custom: checkAwk, role: "content" },
+  gawk: { custom: checkAwk, role: "content" },
+  mawk: { custom: checkAwk, role: "content" },
   mdadm: { custom: checkMdadm, role: "none" },
   smartctl: { custom: checkSmartctl, role: "none" },
   openssl: { custom: checkOpenssl, role: "none" },
@@ -833,6 +836,44 @@ function checkTraceroute(args: string[], ctx: ToolContext): Finding | undefined 
   }
   if (ops.length < 1 || ops.length > 2) return { rule: "approval.option", reason: "traceroute takes one target", entry };
   return egress("traceroute", ops.slice(0, 1), ctx);
+}
+
+/**
+ * awk with a program that can only print to stdout: no system(), getline, pipes, output
+ * redirection (so no `>` at all, comparisons included), close/fflush, ENVIRON/PROCINFO, ARGV/ARGC
+ * (which choose the files read), gawk's @include/@load/indirect calls; options -F and -v only
+ * (gawk's --exec/--load/--dump-variables/--profile, mawk's -W and -f are refused).
+ */
+function checkAwk(args: string[]): Finding | undefined {
+  const entry = "awk: -F SEP, -v NAME=VALUE, then a program without system/getline/|/>/close/fflush/ENVIRON/PROCINFO/ARGV/ARGC/@, then files";
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      i++;
+      break;
+    }
+    if (!a.startsWith("-") || a === "-") break;
+    if (/^-F.+$/.test(a)) continue;
+    if (a === "-F" || a === "-v") {
+      if (i + 1 >= args.length) return { rule: "approval.option", reason: `awk ${a} needs a value`, entry };
+      if (a === "-v" && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(args[i + 1])) return { rule: "approval.option", reason: "awk -v needs NAME=VALUE", entry };
+      i++;
+      continue;
+    }
+    if (/^-v[A-Za-z_][A-Za-z0-9_]*=/.test(a)) continue;
+    return { rule: "approval.option", reason: `awk option ${a} is not accepted (-f reads a program file; gawk/mawk options can write files or load code)`, entry };
+  }
+  const program = args[i];
+  if (program === undefined) return { rule: "approval.option", reason: "awk needs a program", entry };
+  const bad = /\b(system|getline|close|fflush|ENVIRON|PROCINFO|ARGV|ARGC|SYMTAB|FUNCTAB)\b|[|>@`]/.exec(program);
+  if (bad) return { rule: "approval.option", reason: `awk program uses ${JSON.stringify(bad[0])}: it could run commands, write files or choose other files to read`, entry };
+  for (const f of args.slice(i + 1)) {
+    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(f)) continue;
+    const found = pathFinding(f, true);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function checkMdadm(args: string[]): Finding | undefined {

@@ -53,7 +53,7 @@ describe("opsterm policy check", () => {
     writeFileSync(join(home, "config.yaml"), 'policy:\n  egress:\n    allow: ["*.internal", "10.0.0.0/8"]\n');
     expect(JSON.parse(run(["policy", "check", "--json", "--", "dig db.internal @10.0.0.2"], "", home).stdout).decision).toBe("auto-allow");
     expect(JSON.parse(run(["policy", "check", "--json", "--", "dig x.evil.example @10.0.0.2"], "", home).stdout).decision).toBe("approval-required");
-  });
+  }, 150_000);
 
   it("without a command is a usage error (exit 2) with a hint", () => {
     const r = run(["policy", "check"]);

@@ -198,7 +198,7 @@ describe("opsterm scp", () => {
     for (const rel of ["index.html", "css/a.css", "blob.bin"]) {
       expect(sha(readFileSync(join(back, "site", rel)))).toBe(sha(readFileSync(join(src, "site", rel))));
     }
-  });
+  }, 120_000);
 
   it("goes through the jump host given with --via", async () => {
     const bastion = await startSshd({ extraConfig: ["LogLevel DEBUG1"] });

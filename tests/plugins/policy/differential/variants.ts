@@ -115,5 +115,8 @@ export const SEEDS = [
   "df -h", "df -i", "free -h", "free -s 1", "free -c 3", "uptime", "uptime -p", "uname -a", "hostname", "hostname -f", "whoami", "id", "id root", "groups", "pwd", "nproc", "lscpu", "lsblk", "lsblk -f", "lsmod", "findmnt", "findmnt -p", "mount", "w", "who", "last -n 5", "lastlog",
   "vmstat", "vmstat 1 2", "vmstat 1", "dmesg", "dmesg -T", "dmesg -w", "dmesg -c", "ss -tlnp", "ss -s", "ss -K", "ss -E", "netstat -tlnp", "sysctl -a", "sysctl kernel.hostname", "sysctl -w kernel.hostname=x", "sysctl kernel.hostname=x",
   "pgrep -a bash", "pidof bash", "lsns", "timedatectl", "hostnamectl", "hostnamectl set-hostname x", "loginctl list-sessions", "md5sum a.txt", "sha256sum /var/log/syslog", "cksum a.txt", "cmp a.txt b.txt", "sort a.txt", "sort -o /tmp/out/x a.txt", "uniq a.txt", "uniq a.txt /tmp/work/out", "cut -c1-3 a.txt",
+  "awk '{print $1}' a.txt", "awk -F: '{print $1}' /etc/passwd", "awk '{ n++ } END { print n }' /var/log/syslog", "awk -v x=1 '{print x, $0}' a.txt", "awk 'NR==1' /var/log/syslog",
+  "awk '{print}' /etc/shadow", "awk 'BEGIN{system(\"id\")}'", "awk '{print > \"/tmp/out/x\"}' a.txt", "awk 'BEGIN{while((getline l < \"/etc/shadow\")>0) print l}'", "awk 'BEGIN{ARGV[1]=\"/etc/shadow\";ARGC=2}{print}' a.txt",
+  "cat /var/log/syslog | awk '{print $5}' | sort | uniq -c",
   "realpath a.txt", "readlink -f a.txt", "basename /a/b", "dirname /a/b", "openssl version", "python3 --version", "bash --version", "git --version", "lsb_release -a", "getenforce", "dpkg -l bash", "apt-cache policy bash",
 ];
