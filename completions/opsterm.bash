@@ -150,7 +150,7 @@ _opsterm() {
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'check' -- "$cur")); return 0; fi
       case "${COMP_WORDS[2]}" in
           check)
-      opts='--server --tier --batch --exit-code'
+      opts='--server --tier --batch --exit-code --explain'
       ;;
       esac
       ;;

@@ -155,6 +155,7 @@ complete -c opsterm -n '__fish_seen_subcommand_from policy; and __fish_seen_subc
 complete -c opsterm -n '__fish_seen_subcommand_from policy; and __fish_seen_subcommand_from check' -l tier -r -d 'Judge it for this tier (e.g. prod); overrides the server\'s'
 complete -c opsterm -n '__fish_seen_subcommand_from policy; and __fish_seen_subcommand_from check' -l batch -d 'Read one JSON string per line from stdin, write one JSON object per line'
 complete -c opsterm -n '__fish_seen_subcommand_from policy; and __fish_seen_subcommand_from check' -l exit-code -d 'Exit 0 auto-allow, 10 approval-required, 77 reject (default: 0 for any answer)'
+complete -c opsterm -n '__fish_seen_subcommand_from policy; and __fish_seen_subcommand_from check' -l explain -d 'Also show the option-table entries and rules that decided'
 complete -c opsterm -n '__fish_seen_subcommand_from policy; and __fish_seen_subcommand_from check' -F
 complete -c opsterm -n '__fish_seen_subcommand_from provider; and not __fish_seen_subcommand_from add default set-default list models rm test' -a 'add' -d 'Add or update a provider in the global config (the original OpsTerm\'s flags work: --api-key, --api-url, --model)'
 complete -c opsterm -n '__fish_seen_subcommand_from provider; and not __fish_seen_subcommand_from add default set-default list models rm test' -a 'default' -d 'Make a provider (configured, or a preset) the default'

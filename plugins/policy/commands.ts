@@ -20,10 +20,12 @@ const check = defineCommand({
     { flags: "--tier <tier>", description: "Judge it for this tier (e.g. prod); overrides the server's" },
     { flags: "--batch", description: "Read one JSON string per line from stdin, write one JSON object per line" },
     { flags: "--exit-code", description: "Exit 0 auto-allow, 10 approval-required, 77 reject (default: 0 for any answer)" },
+    { flags: "--explain", description: "Also show the option-table entries and rules that decided" },
   ],
   examples: [
     "opsterm policy check -- ls -la /var/log",
     "opsterm policy check --server db-1 --json -- 'systemctl restart postgresql'",
+    "opsterm policy check --explain -- 'journalctl -n --vacuum-time=1s'",
     `printf '%s\\n' '"uptime"' '"rm -rf /"' | opsterm policy check --batch`,
   ],
   async action(args, ctx) {
@@ -36,9 +38,9 @@ const check = defineCommand({
       throw new UsageError("policy check: give the command after --", { code: "E_POLICY_NO_COMMAND", hint: `Example: opsterm policy check -- 'ls -la /var/log', or use --batch` });
     }
     const command = words.join(" ");
-    const v = policy.classify(command, options);
+    const { verdict: v, trace } = args.explain ? policy.explain(command, options) : { verdict: policy.classify(command, options), trace: [] as string[] };
     if (ctx.json) {
-      ctx.io.out(JSON.stringify({ command, decision: v.decision, rule: v.rule, reason: v.reason, segment: v.segment ?? null, server: options.server ?? null, tier: options.tier ?? null }));
+      ctx.io.out(JSON.stringify({ command, decision: v.decision, rule: v.rule, reason: v.reason, segment: v.segment ?? null, server: options.server ?? null, tier: options.tier ?? null, ...(args.explain ? { explain: trace } : {}) }));
     } else {
       const s = ctx.io.style;
       const paint = v.decision === "auto-allow" ? s.green : v.decision === "reject" ? s.red : s.yellow;
@@ -46,6 +48,10 @@ const check = defineCommand({
       ctx.io.out(`  ${s.dim("reason ")} ${v.reason}`);
       if (v.segment) ctx.io.out(`  ${s.dim("segment")} ${JSON.stringify(v.segment)}`);
       if (options.server || options.tier) ctx.io.out(`  ${s.dim("target ")} ${[options.server && `server ${options.server}`, options.tier && `tier ${options.tier}`].filter(Boolean).join(", ")}`);
+      if (args.explain) {
+        ctx.io.out(`  ${s.dim("explain")}`);
+        for (const line of trace.length ? trace : [`rule ${v.rule}: ${v.reason}`]) ctx.io.out(`    ${line}`);
+      }
     }
     return args.exitCode ? DECISION_EXIT[v.decision] : 0;
   },
@@ -76,10 +82,18 @@ async function targetOptions(server: unknown, tier: unknown, ctx: CommandContext
   return options;
 }
 
+/** A `--batch` line longer than this is answered with an error object, never echoed or judged. */
+export const MAX_BATCH_LINE = 64 * 1024;
+
 function runBatch(policy: LoadedPolicyService, options: ClassifyOptions, ctx: CommandContext): Promise<number> {
   const stdin = ctx.io.stdin;
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  let pending: Buffer = Buffer.alloc(0);
+  // The current line's bytes so far, as chunks: each input byte is looked at once (linear time
+  // however the line is split across reads).
+  let parts: Buffer[] = [];
+  let partLength = 0;
+  /** The current line passed MAX_BATCH_LINE: its bytes are dropped until the newline. */
+  let oversized = false;
   let lineNo = 0;
   let bad = 0;
 
@@ -88,6 +102,13 @@ function runBatch(policy: LoadedPolicyService, options: ClassifyOptions, ctx: Co
   const badLine = (command: string, message: string): string => {
     bad++;
     return JSON.stringify({ command, decision: "reject", rule: "input.bad-line", reason: message, line: lineNo, error: { code: "E_BATCH_LINE", message } });
+  };
+
+  const tooLong = (bytes: number): string => {
+    lineNo++;
+    bad++;
+    const message = `line ${lineNo} is longer than ${MAX_BATCH_LINE} bytes (${bytes}${bytes > MAX_BATCH_LINE ? "+" : ""}); it was not read`;
+    return JSON.stringify({ command: null, decision: "reject", rule: "input.too-long", reason: message, line: lineNo, error: { code: "E_BATCH_LINE_TOO_LONG", message } });
   };
 
   const judge = (bytes: Buffer): string => {
@@ -114,38 +135,77 @@ function runBatch(policy: LoadedPolicyService, options: ClassifyOptions, ctx: Co
     return JSON.stringify({ command: value, decision: v.decision, rule: v.rule, reason: v.reason });
   };
 
-  const drain = (final: boolean): void => {
+  const endLine = (out: string[]): void => {
+    if (oversized) out.push(tooLong(partLength));
+    else out.push(judge(parts.length === 1 ? parts[0] : Buffer.concat(parts, partLength)));
+    parts = [];
+    partLength = 0;
+    oversized = false;
+  };
+
+  const take = (bytes: Buffer): void => {
+    if (bytes.length === 0) return;
+    partLength += bytes.length;
+    if (oversized) return;
+    if (partLength > MAX_BATCH_LINE) {
+      oversized = true;
+      parts = [];
+      return;
+    }
+    parts.push(bytes);
+  };
+
+  const feed = (chunk: Buffer, final: boolean): void => {
     const out: string[] = [];
     let start = 0;
-    for (let i = pending.indexOf(10); i >= 0; i = pending.indexOf(10, start)) {
-      out.push(judge(pending.subarray(start, i)));
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, start)) {
+      take(chunk.subarray(start, i));
+      endLine(out);
       start = i + 1;
     }
-    pending = pending.subarray(start);
-    if (final && pending.length > 0) {
-      out.push(judge(pending));
-      pending = Buffer.alloc(0);
-    }
+    take(chunk.subarray(start));
+    if (final && partLength > 0) endLine(out);
     if (out.length === 0) return;
     // Backpressure: a slow reader pauses stdin instead of buffering every answer in memory.
     if (!ctx.io.stdout.write(out.join("\n") + "\n")) {
       stdin.pause();
-      ctx.io.stdout.once("drain", () => stdin.resume());
+      ctx.io.stdout.once("drain", () => {
+        if (!ctx.signal.aborted) stdin.resume();
+      });
     }
   };
 
   return new Promise((resolve, reject) => {
-    if (stdin.isTTY) ctx.io.warn("policy check --batch reads JSON strings from stdin, one per line; end with Ctrl-D");
-    stdin.on("data", (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      drain(false);
-    });
-    stdin.on("end", () => {
-      drain(true);
+    let done = false;
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
+      stdin.off("data", onData);
+      ctx.signal.removeEventListener("abort", onAbort);
       // The process exits right after: resolve only once everything written has been flushed.
-      ctx.io.stdout.write("", () => resolve(bad > 0 ? 65 : 0));
+      ctx.io.stdout.write("", () => resolve(code));
+    };
+    const onData = (chunk: Buffer) => {
+      if (!done) feed(chunk, false);
+    };
+    // SIGINT/SIGTERM (or the reader going away): stop reading at once; the answers already
+    // written stay, and the command ends with the interrupted exit code.
+    const onAbort = () => {
+      stdin.pause();
+      finish(130);
+    };
+    if (ctx.signal.aborted) return onAbort();
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    if (stdin.isTTY) ctx.io.warn("policy check --batch reads JSON strings from stdin, one per line; end with Ctrl-D");
+    stdin.on("data", onData);
+    stdin.on("end", () => {
+      if (done) return;
+      feed(Buffer.alloc(0), true);
+      finish(bad > 0 ? 65 : 0);
     });
-    stdin.on("error", reject);
+    stdin.on("error", (error) => {
+      if (!done) reject(error);
+    });
   });
 }
 

@@ -4,11 +4,13 @@
  * reject > approval-required > auto-allow; default approval-required. Deterministic and pure.
  */
 import type { Verdict } from "../../src/kernel/types.ts";
-import { ALLOW, MIDDLEWARE, checkOptions, deviceRead, recursiveSecretRead, sensitivePath } from "./allow-list.ts";
+import { MIDDLEWARE } from "./allow-list.ts";
+import { pathFinding } from "./paths.ts";
+import { TOOL_NAMES, VERSION_ONLY, checkTool, normalArgv } from "./tools.ts";
 import { checkArgv, checkRedirect, globRegex, isForkBombCode, type Hit } from "./hard-rules.ts";
 import { codePoint, screen } from "./screen.ts";
 import { analyze, baseName, type ShellFacts, type SimpleCmd } from "./shell.ts";
-import { strictArgv } from "./strict.ts";
+import { strictPipeline } from "./strict.ts";
 import type { ClassifyOptions } from "./types.ts";
 import { applicable, matchesPrefix, type UserRule, type UserRules } from "./user-rules.ts";
 import { INTERPRETERS, SHELLS, codeStrings, findHasFilters, findStartPaths, programName, unwrap, wholeTree } from "./wrappers.ts";
@@ -28,7 +30,7 @@ export interface Engine {
 /** Verdicts kept per engine (one line on 50 hosts, a workflow's steps on a fleet). */
 const CACHE_MAX = 2000;
 
-export function createEngine(rules: UserRules): Engine {
+export function createEngine(rules: UserRules, env: EngineEnv = DEFAULT_ENV): Engine {
   // A verdict depends on the server and tier only through the user rules that apply to them: the
   // same line under the same applicable rules is judged once (a fan-out, a workflow's --dry-run).
   const cache = new Map<string, Verdict>();
@@ -38,7 +40,7 @@ export function createEngine(rules: UserRules): Engine {
       const key = `${scoped.map((r) => rules.rules.indexOf(r)).join(",")}\0${command}`;
       let found = cache.get(key);
       if (!found) {
-        found = classify(command, options, rules);
+        found = classify(command, options, rules, env);
         if (cache.size >= CACHE_MAX) cache.clear();
         cache.set(key, found);
       }
@@ -51,9 +53,9 @@ function verdict(decision: Verdict["decision"], rule: string, reason: string, se
   return segment === undefined ? { decision, rule, reason } : { decision, rule, reason, segment: segment.length > 200 ? segment.slice(0, 197) + "..." : segment };
 }
 
-export function classify(command: string, options: ClassifyOptions, rules: UserRules): Verdict {
+export function classify(command: string, options: ClassifyOptions, rules: UserRules, env: EngineEnv = DEFAULT_ENV): Verdict {
   try {
-    return judge(command, options, rules);
+    return judge(command, options, rules, env);
   } catch (error) {
     // A bug in the engine must never let a command through: fail closed, and say so.
     return verdict("reject", "policy.internal-error", `the policy engine failed on this line (${error instanceof Error ? error.message : String(error)}); it is rejected to be safe`);
@@ -65,7 +67,7 @@ export function invalidRulesVerdict(rules: UserRules): Verdict | undefined {
   return rules.invalid ? verdict("reject", "user.invalid-rules", `policy rules are invalid, so everything is denied: ${rules.invalid}`) : undefined;
 }
 
-function judge(command: string, options: ClassifyOptions, rules: UserRules): Verdict {
+function judge(command: string, options: ClassifyOptions, rules: UserRules, env: EngineEnv): Verdict {
   const invalid = invalidRulesVerdict(rules);
   if (invalid) return invalid;
   const screened = screen(command);
@@ -88,7 +90,7 @@ function judge(command: string, options: ClassifyOptions, rules: UserRules): Ver
   const deny = firstMatch(scoped, "deny", everyArgv);
   if (deny) return verdict("reject", deny.rule.id, `denied by your rule "${deny.rule.prefix.join(" ")}" (${deny.rule.at})`, deny.segment);
 
-  const base = builtIn(command, facts);
+  const base = builtIn(command, facts, env);
   const ask = firstMatch(scoped, "ask", everyArgv);
   if (ask) return verdict("approval-required", ask.rule.id, `your rule "${ask.rule.prefix.join(" ")}" asks for approval (${ask.rule.at})`, ask.segment);
   if (base.verdict.decision !== "approval-required" || !base.single) return base.verdict;
@@ -98,7 +100,7 @@ function judge(command: string, options: ClassifyOptions, rules: UserRules): Ver
   const argv = base.single;
   for (const rule of scoped) {
     if (rule.kind !== "allow" || !matchesPrefix(rule.prefix, argv, false)) continue;
-    const secret = argv.slice(rule.prefix.length).find((w) => sensitivePath(w));
+    const secret = argv.slice(rule.prefix.length).find((w) => pathFinding(w.slice(w.indexOf("=") + 1), true) || pathFinding(w, true));
     if (secret) continue;
     return verdict("auto-allow", rule.id, `allowed by your rule "${rule.prefix.join(" ")}" (${rule.at})`, command.trim());
   }
@@ -137,7 +139,8 @@ function allArgvs(facts: ShellFacts, depth: number): { argv: string[]; segment: 
 function firstMatch(rules: UserRule[], kind: "deny" | "ask", argvs: { argv: string[]; segment: string }[]): { rule: UserRule; segment: string } | undefined {
   for (const rule of rules) {
     if (rule.kind !== kind) continue;
-    const m = argvs.find((a) => matchesPrefix(rule.prefix, a.argv, true));
+    const normalPrefix = normalArgv(rule.prefix);
+    const m = argvs.find((a) => matchesPrefix(rule.prefix, a.argv, true) || matchesPrefix(normalPrefix, normalArgv(a.argv), true));
     if (m) return { rule, segment: m.segment };
   }
   return undefined;
@@ -330,36 +333,75 @@ interface BuiltIn {
   single?: string[];
 }
 
+/** Settings the engine reads besides the rules: the egress allow-list, and a trace for --explain. */
+export interface EngineEnv {
+  egress: readonly string[];
+  /** When set, the engine appends the table entries and rules that decided. */
+  trace?: string[];
+}
+
+export const DEFAULT_ENV: EngineEnv = { egress: [] };
+
+const PRINT_ONLY_INTERPRETERS = new Set(["awk", "gawk", "mawk"]);
+
+/** A word that is a bare glob (`/var/log/*`): unquoted, only safe characters plus `*` and `?`. */
+const GLOB_WORD = /^[A-Za-z0-9_./:=,@%+*?-]+$/;
+
 /** The built-in judgement without user rules: auto-allow or approval-required (hard rules ran before). */
-function builtIn(command: string, facts: ShellFacts): BuiltIn {
+function builtIn(command: string, facts: ShellFacts, env: EngineEnv): BuiltIn {
   const approval = (rule: string, reason: string, segment?: string, single?: string[]): BuiltIn => ({ verdict: verdict("approval-required", rule, reason, segment ?? command.trim()), single });
   const structure = composedReason(command, facts);
   if (structure) return approval(structure.rule, structure.reason);
-  const cmd = facts.commands[0];
-  const words = cmd.words;
-  if (!words.every((w) => w.plain && w.literal !== undefined)) {
-    const bad = words.find((w) => !(w.plain && w.literal !== undefined))!;
-    return approval("approval.expansion", `word ${JSON.stringify(bad.text)} is not a plain literal (expansion, glob, escape or tilde)`, bad.text);
+  const stages: { argv: string[]; globs: Set<number>; segment: string }[] = [];
+  for (const cmd of facts.commands) {
+    const globs = new Set<number>();
+    for (let i = 0; i < cmd.words.length; i++) {
+      const w = cmd.words[i];
+      if (w.plain && w.literal !== undefined) continue;
+      if (i > 0 && /[*?]/.test(w.text) && GLOB_WORD.test(w.text)) {
+        globs.add(i - 1);
+        continue;
+      }
+      return approval("approval.expansion", `word ${JSON.stringify(w.text)} is not a plain literal (expansion, glob, escape or tilde)`, w.text);
+    }
+    stages.push({ argv: cmd.words.map((w) => w.literal ?? w.text), globs, segment: cmd.segment });
   }
-  const argv = words.map((w) => w.literal!);
-  const strict = strictArgv(command);
-  if (!strict || strict.length !== argv.length || strict.some((w, i) => w !== argv[i])) {
+  const strict = strictPipeline(command);
+  if (!strict || strict.length !== stages.length || strict.some((st, k) => st.argv.length !== stages[k].argv.length || st.argv.some((w, i) => w !== stages[k].argv[i]) || st.globs.size !== stages[k].globs.size || [...st.globs].some((g) => !stages[k].globs.has(g - 1)))) {
     return approval("approval.strict-mismatch", "the strict recognizer does not accept this line the same way, so it is not auto-allowed");
   }
+  if (stages.length === 1) return judgeStage(stages[0].argv, stages[0].globs, command.trim(), env);
+  const names: string[] = [];
+  for (const st of stages) {
+    const one = judgeStage(st.argv, st.globs, st.segment, env);
+    if (one.verdict.decision !== "auto-allow") return { verdict: { ...one.verdict, reason: `${one.verdict.reason} (in a pipeline: every part must be auto-allowed)` } };
+    names.push(st.argv[0]);
+  }
+  env.trace?.push(`pipeline: every part is auto-allowed (${names.join(" | ")}), no redirection or substitution`);
+  return { verdict: verdict("auto-allow", "allow.pipeline", `a pipeline of inspection commands (${names.join(" | ")}), each auto-allowed`, command.trim()) };
+}
+
+/** One plain command of literal words (globs flagged): allow-listed with accepted options, or why not. */
+function judgeStage(argv: string[], globs: Set<number>, segment: string, env: EngineEnv): BuiltIn {
+  const approval = (rule: string, reason: string, seg?: string): BuiltIn => ({ verdict: verdict("approval-required", rule, reason, seg ?? segment), single: globs.size ? undefined : argv });
   const name = argv[0];
-  const single = argv;
-  if (name.includes("/")) return approval("approval.path-program", `program given as a path (${name}); only bare allow-listed names are auto-allowed`, name, single);
-  if (MIDDLEWARE.has(name)) return approval("approval.middleware", `${name} talks to a service that can change state; allow read-only verbs in policy.yaml if you want them`, name, single);
-  if (unwrap(argv) !== undefined || SHELLS.has(name)) return approval("approval.wrapper", `${name} runs other commands or code`, name, single);
-  if (!Object.hasOwn(ALLOW, name)) return approval("default", `${name} is not on the allow-list of inspection commands`, name, single);
-  const args = argv.slice(1);
-  const optionProblem = checkOptions(name, args);
-  if (optionProblem) return approval("approval.option", optionProblem, command.trim(), single);
-  const secret = args.map((a) => ({ a, why: sensitivePath(a) })).find((x) => x.why);
-  if (secret) return approval("approval.sensitive-path", `${secret.a} may hold ${secret.why}`, secret.a, single);
-  const deep = recursiveSecretRead(name, args) ?? deviceRead(name, args);
-  if (deep) return approval("approval.sensitive-path", deep, command.trim(), single);
-  return { verdict: verdict("auto-allow", `allow.${name}`, `${name} with these options only reads`, command.trim()), single };
+  if (name.includes("/")) return approval("approval.path-program", `program given as a path (${name}); only bare allow-listed names are auto-allowed`, name);
+  if (Object.hasOwn(VERSION_ONLY, name) && argv.length === 2 && VERSION_ONLY[name].test(argv[1]) && globs.size === 0) {
+    env.trace?.push(`${name} ${argv[1]}: a version query only`);
+    return { verdict: verdict("auto-allow", `allow.version`, `${name} ${argv[1]} only prints its version`, segment), single: argv };
+  }
+  if (MIDDLEWARE.has(name)) return approval("approval.middleware", `${name} talks to a service that can change state; allow read-only verbs in policy.yaml if you want them`, name);
+  // awk runs code, but a program that can only print is an inspection tool (tools.ts checkAwk).
+  if (!PRINT_ONLY_INTERPRETERS.has(name) && (unwrap(argv) !== undefined || SHELLS.has(name))) return approval("approval.wrapper", `${name} runs other commands or code`, name);
+  if (!TOOL_NAMES.has(name)) return approval("default", `${name} is not on the allow-list of inspection commands`, name);
+  const result = checkTool(name, argv.slice(1), { egress: env.egress }, new Set([...globs].map((g) => g)));
+  if (result.finding) {
+    env.trace?.push(...result.explain);
+    if (result.finding.entry) env.trace?.push(`decided by: ${result.finding.entry}`);
+    return approval(result.finding.rule, result.finding.reason);
+  }
+  env.trace?.push(...result.explain);
+  return { verdict: verdict("auto-allow", `allow.${name}`, `${name} with these options only reads`, segment), single: globs.size ? undefined : argv };
 }
 
 function composedReason(command: string, facts: ShellFacts): { rule: string; reason: string } | undefined {
@@ -367,17 +409,32 @@ function composedReason(command: string, facts: ShellFacts): { rule: string; rea
   if (/[\n\r]/.test(command)) return { rule: "approval.composed", reason: "the line has more than one line" };
   if (facts.statements.length !== 1) return { rule: "approval.composed", reason: `the line has ${facts.statements.length} commands` };
   if (f.has("background")) return { rule: "approval.composed", reason: "runs a command in the background (&)" };
-  if (f.has("pipeline")) return { rule: "approval.composed", reason: "a pipeline: each part must be judged together" };
   if (f.has("list")) return { rule: "approval.composed", reason: "chained commands (&&, ||)" };
   if (f.has("substitution")) return { rule: "approval.expansion", reason: "command or process substitution runs another command" };
   if (f.has("function") || f.has("compound") || f.has("pipeline-prefix")) return { rule: "approval.composed", reason: "compound command, function or pipeline prefix" };
   if (f.has("redirect")) return { rule: "approval.redirect", reason: "redirections can write files (even 2>/dev/null is not auto-allowed)" };
   if (f.has("assignment")) return { rule: "approval.expansion", reason: "variable assignments change how a program runs" };
-  if (facts.commands.length !== 1) return { rule: "approval.composed", reason: "more than one command" };
+  if (facts.commands.length !== 1 && !f.has("pipeline")) return { rule: "approval.composed", reason: "more than one command" };
+  if (facts.commands.some((c) => c.depth !== 0 || c.inner.length)) return { rule: "approval.composed", reason: "nested commands" };
   const st = facts.statements[0];
   if (command.slice(0, st.pos).trim() !== "" || command.slice(st.end).trim() !== "") return { rule: "approval.composed", reason: "text outside the command (separator or comment)" };
-  if (/[#;&|<>`$\\]/.test(command.replace(/'[^']*'/g, ""))) return { rule: "approval.composed", reason: "shell metacharacters outside single quotes" };
+  if (/[#;&<>`$\\]|\|\|/.test(unquoted(command))) return { rule: "approval.composed", reason: "shell metacharacters outside quotes" };
   return undefined;
+}
+
+/** The line with the bodies of '…' and "…" blanked out (the strict recognizer vets those bodies). */
+function unquoted(command: string): string {
+  let out = "";
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i];
+    if (c === "'" || c === '"') {
+      const close = command.indexOf(c, i + 1);
+      if (close < 0) return command;
+      out += c + c;
+      i = close;
+    } else out += c;
+  }
+  return out;
 }
 
 /** Interactive sessions: approval-required unless a user rule says `session: allow` (or deny). */

@@ -5,6 +5,7 @@
  */
 import { definePlugin } from "../../src/kernel/index.ts";
 import { policyCommands } from "./commands.ts";
+import { POLICY_CONFIG, egressAllow } from "./config.ts";
 import { createPolicyService, ruleFiles } from "./service.ts";
 
 export default definePlugin({
@@ -12,10 +13,11 @@ export default definePlugin({
   apiVersion: 1,
   description: "Deterministic policy gate for remote commands (policy check)",
   enforce: "pre",
+  config: POLICY_CONFIG,
   commands: policyCommands,
   setup(ctx) {
     // Looked up when rules are first needed, not at setup: see ruleFiles().
-    ctx.provide("policy", createPolicyService(() => ruleFiles(ctx.paths)));
+    ctx.provide("policy", createPolicyService(() => ruleFiles(ctx.paths), () => egressAllow(ctx.config)));
   },
   hooks: {
     async beforeAction(action, ctx) {

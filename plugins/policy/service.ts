@@ -7,6 +7,7 @@ import { stateFiles, type Action, type Paths, type Verdict } from "../../src/ker
 import { shellQuote } from "../../src/lib/shell-quote.ts";
 import type { ClassifyOptions, PolicyService } from "./types.ts";
 import type { RuleFile } from "./user-rules.ts";
+import { logTree, normalisePath } from "./paths.ts";
 
 export interface LoadedPolicyService extends PolicyService {
   load(): Promise<void>;
@@ -14,6 +15,8 @@ export interface LoadedPolicyService extends PolicyService {
   decide(action: Action): Promise<Verdict>;
   /** Rule files that were read. */
   files(): string[];
+  /** The verdict plus the option-table entries and rules that decided (`policy check --explain`). */
+  explain(command: string, options?: ClassifyOptions): { verdict: Verdict; trace: string[] };
 }
 
 /**
@@ -24,9 +27,15 @@ export function ruleFiles(paths: Paths): RuleFile[] {
   return stateFiles(paths, "policy.yaml");
 }
 
-export function createPolicyService(files: RuleFile[] | (() => RuleFile[])): LoadedPolicyService {
+export function createPolicyService(files: RuleFile[] | (() => RuleFile[]), egress: () => Promise<readonly string[]> = async () => []): LoadedPolicyService {
   let engine:
-    | { classify: PolicyService["classify"]; session: (o: ClassifyOptions, interactive?: boolean) => Verdict; sensitive: (p: string) => string | undefined; invalid: Verdict | undefined }
+    | {
+        classify: PolicyService["classify"];
+        explain: (command: string, options?: ClassifyOptions) => { verdict: Verdict; trace: string[] };
+        session: (o: ClassifyOptions, interactive?: boolean) => Verdict;
+        sensitive: (p: string) => string | undefined;
+        invalid: Verdict | undefined;
+      }
     | undefined;
   let loading: Promise<void> | undefined;
   let read: string[] = [];
@@ -41,13 +50,19 @@ export function createPolicyService(files: RuleFile[] | (() => RuleFile[])): Loa
   const service: LoadedPolicyService = {
     load() {
       loading ??= (async () => {
-        const [{ createEngine, invalidRulesVerdict, sessionVerdict }, { loadUserRules }, { sensitivePath }] = await Promise.all([import("./engine.ts"), import("./user-rules.ts"), import("./allow-list.ts")]);
+        const [{ classify, createEngine, invalidRulesVerdict, sessionVerdict }, { loadUserRules }, { sensitivePath }] = await Promise.all([import("./engine.ts"), import("./user-rules.ts"), import("./allow-list.ts")]);
         const rules = await loadUserRules(typeof files === "function" ? files() : files);
+        const env = { egress: await egress() };
         read = rules.files;
         // Verdicts cached per line and applicable rules (engine.ts): one line on 50 hosts is judged once.
-        const { classify } = createEngine(rules);
+        const cached = createEngine(rules, env);
         engine = {
-          classify,
+          classify: cached.classify,
+          explain: (command, options = {}) => {
+            const trace: string[] = [];
+            const verdict = classify(command, options, rules, { ...env, trace });
+            return { verdict, trace };
+          },
           session: (options, interactive) => sessionVerdict(rules, options, interactive),
           sensitive: sensitivePath,
           invalid: invalidRulesVerdict(rules),
@@ -56,6 +71,7 @@ export function createPolicyService(files: RuleFile[] | (() => RuleFile[])): Loa
       return loading;
     },
     classify: (command, options) => ready().classify(command, options),
+    explain: (command, options) => ready().explain(command, options),
     session: (options = {}, interactive) => ready().session(options, interactive),
     files: () => read,
     async decide(action) {
@@ -73,6 +89,11 @@ export function createPolicyService(files: RuleFile[] | (() => RuleFile[])): Loa
           if (e.invalid) return e.invalid;
           const secret = action.path ? e.sensitive(action.path) : undefined;
           if (secret) return { decision: "approval-required", rule: "policy.sensitive-read", reason: `${action.path} may hold ${secret}`, segment: action.path };
+          // A recursive download reads every file below the path, .ssh keys and .env files
+          // included: like recursive grep, only a log tree is auto-allowed.
+          if (action.recursive && !(action.path && logTree(normalisePath(action.path).path) && !normalisePath(action.path).escapes)) {
+            return { decision: "approval-required", rule: "policy.recursive-read", reason: `a recursive download of ${action.path ?? "a directory"} reads every file below it (keys, .env files); only /var/log is auto-allowed`, segment: action.path };
+          }
           return { decision: "auto-allow", rule: "policy.file-read", reason: "reading a file changes nothing on the server", segment: action.path };
         }
         case "write": {

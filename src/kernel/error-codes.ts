@@ -84,6 +84,7 @@ export const ERROR_CODES = {
   E_SSH_CONFIG: { exit: DATA, summary: "an ssh config file that cannot be read" },
   E_HISTORY_NOT_FOUND: { exit: DATA, summary: "no history entry with that id" },
   E_BATCH_LINE: { exit: DATA, summary: "a policy check --batch line that cannot be classified" },
+  E_BATCH_LINE_TOO_LONG: { exit: DATA, summary: "a policy check --batch line over 64 KiB (answered with an error object, never echoed)" },
   E_FILE_TOO_BIG: { exit: [CONFIG, DATA], summary: "a state file over its size cap: it is not read" },
   E_FILE_TYPE: { exit: [CONFIG, DATA], summary: "a device, FIFO or socket (or a link to one) where a file should be: it is not read" },
   E_YAML_ALIASES: { exit: [CONFIG, DATA], summary: "a YAML file with more aliases than any real file needs (a \"billion laughs\")" },

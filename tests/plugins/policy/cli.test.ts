@@ -42,6 +42,19 @@ describe("opsterm policy check", () => {
     expect(run(["policy", "check", "--exit-code", "--", "rm -rf /"]).code).toBe(77);
   });
 
+  it("--explain shows the option-table entry that decided; policy.egress.allow comes from the global config", () => {
+    const r = run(["policy", "check", "--explain", "--json", "--", "journalctl -n --vacuum-time=1s"]);
+    const v = JSON.parse(r.stdout);
+    expect(v).toMatchObject({ decision: "approval-required", rule: "approval.option" });
+    expect(v.explain.join("\n")).toMatch(/--vacuum-time ARG .*not accepted/);
+    expect(v.explain.join("\n")).toMatch(/-n, --lines \[ARG\] \(optional argument/);
+    const home = mkdtempSync(join(tmpdir(), "policy-cli-"));
+    expect(JSON.parse(run(["policy", "check", "--json", "--", "dig db.internal"], "", home).stdout).rule).toBe("approval.egress");
+    writeFileSync(join(home, "config.yaml"), 'policy:\n  egress:\n    allow: ["*.internal", "10.0.0.0/8"]\n');
+    expect(JSON.parse(run(["policy", "check", "--json", "--", "dig db.internal @10.0.0.2"], "", home).stdout).decision).toBe("auto-allow");
+    expect(JSON.parse(run(["policy", "check", "--json", "--", "dig x.evil.example @10.0.0.2"], "", home).stdout).decision).toBe("approval-required");
+  }, 150_000);
+
   it("without a command is a usage error (exit 2) with a hint", () => {
     const r = run(["policy", "check"]);
     expect(r.code).toBe(2);

@@ -143,7 +143,7 @@ describe("hard rules through two disguises at once", () => {
 describe("nothing composed, wrapped or outside the allow-list is auto-allowed", () => {
   const SAFE = ["ls -la", "uptime", "cat /etc/hosts", "df -h"];
   const WRAPS: ((c: string) => string)[] = [
-    (c) => `${c} 2>/dev/null`, (c) => `${c} > x`, (c) => `${c} &`, (c) => `${c}; ${c}`, (c) => `${c} && ${c}`, (c) => `${c} | ${c}`, (c) => `${c}\n${c}`,
+    (c) => `${c} 2>/dev/null`, (c) => `${c} > x`, (c) => `${c} &`, (c) => `${c}; ${c}`, (c) => `${c} && ${c}`, (c) => `${c} |& ${c}`, (c) => `${c} || ${c}`, (c) => `${c}\n${c}`, (c) => `${c} | sh`, (c) => `${c} | xargs rm`, (c) => `${c} | tee x`, (c) => `${c} | ${c} > x`,
     (c) => `sudo ${c}`, (c) => `env ${c}`, (c) => `timeout 5 ${c}`, (c) => `nice ${c}`, (c) => `bash -c '${c}'`, (c) => `(${c})`, (c) => `{ ${c}; }`, (c) => `A=1 ${c}`,
     (c) => `${c} # x`, (c) => `\\${c}`, (c) => `/bin/${c}`, (c) => `$(${c})`, (c) => `${c} $(id)`, (c) => `${c} \`id\``, (c) => `${c} $HOME`, (c) => `time ${c}`, (c) => `! ${c}`,
   ];
@@ -155,9 +155,17 @@ describe("nothing composed, wrapped or outside the allow-list is auto-allowed", 
 
 describe("one shell metacharacter inserted anywhere in an auto-allowed line is never auto-allowed", () => {
   // Every unquoted allow row, every position, every character that means something to bash (or
-  // hides something from a reader). Collected in one test so 20k+ cases stay fast.
+  // hides something from a reader). Collected in one test so 20k+ cases stay fast. Two kinds may
+  // now auto-allow, each only under its own rule: `|` when it splits the line into a pipeline whose
+  // every part is auto-allowed alone, and `*`/`?` when they make a read-only glob (absolute, in the
+  // last path part, for a names-only tool or under /var/log).
   const META = [";", "&", "|", "<", ">", "`", "$", "(", ")", "{", "}", "*", "?", "[", "]", "~", "#", "!", "\\", "\n", "\r", "'", '"', "\u00e9", "\u200b", "\u0000", "\u001b"];
-  const base = rows("allow.txt").map((r) => r.command).filter((c) => !/['"\t]/.test(c)).slice(0, 40);
+  const NAMES_ONLY = /^(ls|du|stat|file|find|realpath|readlink|lsblk|findmnt|lsof|tree)$/;
+  const base = rows("allow.txt").map((r) => r.command).filter((c) => !/['"\t|*?]/.test(c)).slice(0, 40);
+  const globOk = (line: string) => {
+    const words = line.trim().split(/\s+/);
+    return words.filter((w) => /[*?]/.test(w)).every((w) => w.startsWith("/") && !/[*?]/.test(w.slice(0, w.lastIndexOf("/"))) && (NAMES_ONLY.test(words[0]) || w.startsWith("/var/log/")));
+  };
   it(`holds for ${base.length} rows × every position × ${META.length} characters`, () => {
     const leaks: string[] = [];
     let n = 0;
@@ -166,12 +174,26 @@ describe("one shell metacharacter inserted anywhere in an auto-allowed line is n
         for (const m of META) {
           const line = c.slice(0, i) + m + c.slice(i);
           n++;
-          if (judge(line).decision === "auto-allow") leaks.push(line);
+          if (judge(line).decision !== "auto-allow") continue;
+          if (m === "|" && line.split("|").every((part) => part.trim() && judge(part.trim()).decision === "auto-allow")) continue;
+          if ((m === "*" || m === "?") && globOk(line)) continue;
+          leaks.push(line);
         }
       }
     }
     expect(n).toBeGreaterThan(10_000);
     expect(leaks).toEqual([]);
+  });
+});
+
+describe("pipelines", () => {
+  it("auto-allow only when every part is auto-allowed alone, with no redirection or substitution", () => {
+    expect(judge("ps aux | grep nginx")).toMatchObject({ decision: "auto-allow", rule: "allow.pipeline" });
+    expect(judge("dmesg | tail -n 50").decision).toBe("auto-allow");
+    expect(judge("journalctl -u app | grep -i error").decision).toBe("auto-allow");
+    for (const c of ["ps aux | sh", "cat /etc/shadow | head", "ls | xargs rm", "uptime | tee /tmp/x", "ls | grep x > y", "ls | grep $(id)", "ls |& grep x", "tail -f /var/log/syslog | grep x", "ls | git log"]) {
+      expect({ c, d: judge(c).decision }).toEqual({ c, d: judge(c).decision === "reject" ? "reject" : "approval-required" });
+    }
   });
 });
 

@@ -189,12 +189,16 @@ describe("opsterm scp", () => {
     expect(readFileSync(join(remote, "site", "css", "a.css"), "utf8")).toBe("body{}\n");
 
     const back = mkdtempSync(join(tmpdir(), "opsterm-scp-back-"));
-    const down = await runOpsterm(["scp", "-r", `web1:${remote}/site`, back, "--json"], home.env);
+    // A recursive download reads every file below the path (keys, .env files): outside /var/log it
+    // needs approval (policy.recursive-read), so without a terminal or --yes it is refused.
+    const refused = await runOpsterm(["scp", "-r", `web1:${remote}/site`, back, "--json"], home.env);
+    expect(refused.code).toBe(77);
+    const down = await runOpsterm(["scp", "-r", `web1:${remote}/site`, back, "--yes", "--json"], home.env);
     expect(down.code).toBe(0);
     for (const rel of ["index.html", "css/a.css", "blob.bin"]) {
       expect(sha(readFileSync(join(back, "site", rel)))).toBe(sha(readFileSync(join(src, "site", rel))));
     }
-  });
+  }, 120_000);
 
   it("goes through the jump host given with --via", async () => {
     const bastion = await startSshd({ extraConfig: ["LogLevel DEBUG1"] });
