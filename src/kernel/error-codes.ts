@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   // Usage
   E_USAGE: { exit: USAGE, summary: "wrong arguments or flags", hint: 'See "opsterm <command> --help"' },
   E_UNKNOWN_COMMAND: { exit: USAGE, summary: "no such command", hint: '"opsterm --help" lists the commands' },
+  E_OPTION_BEFORE_DASHDASH: { exit: USAGE, summary: "an option of the remote command given before \"--\"", hint: "Put the command after --: opsterm exec web1 -- ls -la" },
   E_UNSAFE_ARG: { exit: USAGE, summary: "an id or value that could be read as an option or holds control characters" },
   E_VAULT_UNKNOWN: { exit: CONFIG, summary: "a ${vault:NAME} reference to a name the vault does not hold", hint: '"opsterm vault list" shows the names' },
   E_TARGET: { exit: USAGE, summary: "a target that names no server", hint: SERVERS },

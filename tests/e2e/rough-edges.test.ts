@@ -1,0 +1,68 @@
+/**
+ * The everyday rough edges of issue 15, each tried on the built binary the way a user trips on it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nearCommand } from "../../src/cli/not-a-question.ts";
+import { startFakeAi, type FakeAi } from "../helpers/fake-ai-server.ts";
+import { opsterm, opstermAsync, tempDir } from "../helpers/binary.ts";
+
+let ai: FakeAi;
+beforeAll(async () => {
+  ai = await startFakeAi();
+});
+afterAll(() => ai.close());
+
+describe("words that are not what they look like", () => {
+  const home = tempDir("opsterm-edges-");
+
+  it("`exec web1 ls -la` without `--` says to put the command after `--`, with the fixed line", () => {
+    const r = opsterm(["exec", "web1", "ls", "-la"], { home });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('exec: "-la" is not an option of opsterm exec; put the command after "--"');
+    expect(r.stderr).toContain("hint  Run: opsterm exec web1 -- ls -la");
+    expect(r.stderr).toContain("E_OPTION_BEFORE_DASHDASH");
+  });
+
+  it("a misspelt option of exec itself stays an unknown-option error", () => {
+    const r = opsterm(["exec", "web1", "--paralel", "3"], { home });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Unknown option "--paralel"');
+  });
+
+  it("`opsterm hi` is a greeting for the AI, not \"did you mean history?\"", async () => {
+    ai.enqueue(ai.stream(["Hello there"]));
+    const r = await opstermAsync(["hi"], { home, env: { OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "m" } });
+    expect(r.stderr).not.toContain("did you mean");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Hello there");
+  });
+
+  it("`opsterm get the size of /var` points at `opsterm ask`", () => {
+    const r = opsterm(["get", "the", "size", "of", "/var"], { home });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('To ask the AI, run: opsterm ask "get the size of /var"');
+  });
+
+  it("a typo of a command gets \"did you mean\" and is never sent to the AI when stdin is not a terminal", async () => {
+    const before = ai.requests.length;
+    const one = opsterm(["hist"], { home, env: { OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "m" } });
+    expect(one.code).toBe(2);
+    expect(one.stderr).toContain('Unknown command "hist", did you mean "history"?');
+    const line = await opstermAsync(["sevrers", "list"], { home, env: { OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "m" } });
+    expect(line.code).toBe(2);
+    expect(line.stderr).toContain('Unknown command "sevrers", did you mean "servers"?');
+    expect(line.stderr).toContain('opsterm ask "sevrers list"');
+    expect(ai.requests.length).toBe(before);
+  });
+
+  it("nearCommand: one edit for short words, two from five letters, prefixes only when most of the name", () => {
+    const names = ["history", "servers", "doctor", "exec", "get", "ssh", "last"];
+    expect(nearCommand("hi", names)).toBeUndefined();
+    expect(nearCommand("hist", names)).toBe("history");
+    expect(nearCommand("sevrers", names)).toBe("servers");
+    expect(nearCommand("docter", names)).toBe("doctor");
+    expect(nearCommand("exce", names)).toBeUndefined(); // two edits in a four-letter word
+    expect(nearCommand("list", names)).toBeUndefined(); // an English word one letter from "last"
+    expect(nearCommand("why", names)).toBeUndefined();
+  });
+});
