@@ -61,8 +61,46 @@ describe("words that are not what they look like", () => {
     expect(nearCommand("hist", names)).toBe("history");
     expect(nearCommand("sevrers", names)).toBe("servers");
     expect(nearCommand("docter", names)).toBe("doctor");
-    expect(nearCommand("exce", names)).toBeUndefined(); // two edits in a four-letter word
+    expect(nearCommand("exce", names)).toBe("exec"); // a transposition is one edit
+    expect(nearCommand("exam", names)).toBeUndefined(); // two edits in a four-letter word
     expect(nearCommand("list", names)).toBeUndefined(); // an English word one letter from "last"
     expect(nearCommand("why", names)).toBeUndefined();
+  });
+});
+
+describe("settings and options", () => {
+  it("`config set --unset KEY` on an absent section is a no-op that says so, not \"a bug in opsterm\"", () => {
+    const home = tempDir("opsterm-edges-");
+    const r = opsterm(["config", "set", "--unset", "providers.foo.baseUrl"], { home });
+    expect(r.stderr).not.toMatch(/bug in opsterm|E_INTERNAL/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("providers.foo.baseUrl was not set");
+    expect(opsterm(["config", "set", "ai.model", "m1"], { home }).code).toBe(0);
+    const json = opsterm(["config", "set", "--unset", "ai.temperature", "--json"], { home });
+    expect(JSON.parse(json.stdout)).toMatchObject({ key: "ai.temperature", changed: false });
+    const really = opsterm(["config", "set", "--unset", "ai.model", "--json"], { home });
+    expect(JSON.parse(really.stdout)).toMatchObject({ key: "ai.model", changed: true });
+  });
+
+  it("`history --mode bogus` is a usage error (exit 2) naming the modes", () => {
+    const home = tempDir("opsterm-edges-");
+    const r = opsterm(["history", "--mode", "bogus"], { home });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--mode takes one of ask, pipe, explain, exec');
+    expect(opsterm(["history", "--mode", "exec"], { home }).code).toBe(0);
+  });
+
+  it("a provider URL that is not an http(s) URL is a config error (78) at once, with no retries", () => {
+    const home = tempDir("opsterm-edges-");
+    const started = Date.now();
+    const env = opsterm(["ask", "hello"], { home, env: { OPSTERM_BASE_URL: "notaurl", OPSTERM_MODEL: "m" } });
+    expect(env.code).toBe(78);
+    expect(env.stderr).toContain('The provider URL "notaurl" (OPSTERM_BASE_URL) is not an http:// or https:// URL');
+    expect(env.stderr).not.toContain("retry");
+    expect(Date.now() - started).toBeLessThan(5000); // the retries alone took 3.5 s
+    expect(opsterm(["config", "set", "providers.work.baseUrl", "ftp://example.org"], { home }).code).toBe(0);
+    const cfg = opsterm(["ask", "hello"], { home });
+    expect(cfg.code).toBe(78);
+    expect(cfg.stderr).toContain("(providers.work.baseUrl)");
   });
 });
