@@ -10,7 +10,7 @@ complete -c opsterm -n 'not __fish_seen_subcommand_from agent approvals ask audi
 complete -c opsterm -n 'not __fish_seen_subcommand_from agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -a 'ask' -d 'Ask the AI (also: opsterm <question…>); piped stdin becomes context'
 complete -c opsterm -n 'not __fish_seen_subcommand_from agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -a 'audit' -d 'log, show, verify'
 complete -c opsterm -n 'not __fish_seen_subcommand_from agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -a 'chat' -d 'A conversation with the AI in the terminal; it can work on your servers with remote tools (/servers, /undo, /save, /exit)'
-complete -c opsterm -n 'not __fish_seen_subcommand_from agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -a 'completion' -d 'Print the shell completion script for bash, zsh or fish'
+complete -c opsterm -n 'not __fish_seen_subcommand_from agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -a 'completion' -d 'Print the shell completion script for bash, zsh or fish; `completion install [shell]` puts it where the shell finds it'
 complete -c opsterm -n 'not __fish_seen_subcommand_from agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -a 'config' -d 'get, list, path, set'
 complete -c opsterm -n 'not __fish_seen_subcommand_from agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -a 'connect' -d 'A conversation with the AI bound to one server: its tools reach that server and no other'
 complete -c opsterm -n 'not __fish_seen_subcommand_from agent approvals ask audit chat completion config connect doctor exec explain-last export get history import init last mcp migrate plugin policy provider put scp search servers ssh undo vault workspace' -a 'doctor' -d 'Check config files, runtime, ssh/git and plugin trust; exit 1 when something needed is broken'
@@ -77,7 +77,7 @@ complete -c opsterm -n '__fish_seen_subcommand_from chat' -l token-budget -r -d 
 complete -c opsterm -n '__fish_seen_subcommand_from chat' -l model -r -d 'Model to use'
 complete -c opsterm -n '__fish_seen_subcommand_from chat' -l provider -r -d 'Provider to use (a name under providers:, ai, or a preset)'
 complete -c opsterm -n '__fish_seen_subcommand_from chat' -l allow-secrets -d 'Do not redact secrets in what is sent to the model'
-complete -c opsterm -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
+complete -c opsterm -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish install'
 complete -c opsterm -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a 'get' -d 'Print one value (exit 1 when it is not set)'
 complete -c opsterm -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a 'list' -d 'Show every set value and the file:line it comes from (workspace wins over global)'
 complete -c opsterm -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get list path set' -a 'path' -d 'Show where opsterm reads and writes its files, and whether the workspace is trusted'
@@ -95,14 +95,14 @@ complete -c opsterm -n '__fish_seen_subcommand_from connect' -l token-budget -r 
 complete -c opsterm -n '__fish_seen_subcommand_from connect' -l model -r -d 'Model to use'
 complete -c opsterm -n '__fish_seen_subcommand_from connect' -l provider -r -d 'Provider to use (a name under providers:, ai, or a preset)'
 complete -c opsterm -n '__fish_seen_subcommand_from connect' -l allow-secrets -d 'Do not redact secrets in what is sent to the model'
-complete -c opsterm -n '__fish_seen_subcommand_from connect' -F
+complete -c opsterm -n '__fish_seen_subcommand_from connect; and test (count (commandline -opc)) -eq 2' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l yes -s y -d 'Approve approval-required commands in advance (rejected ones never run)'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l parallel -s p -r -d 'Hosts at once for a fan-out (default: ssh.parallel or 32)'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l timeout -s t -r -d 'Deadline for the command on each host'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l connect-timeout -r -d 'Deadline to connect and log in, per hop (default: ssh.connectTimeout or 10)'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l max-output -r -d 'Output kept per host and stream (default 1 MiB for one host, 256 KiB each for many)'
 complete -c opsterm -n '__fish_seen_subcommand_from exec' -l stdin -d 'Fan-out: send this process\'s stdin to every host (one host always gets what is piped in)'
-complete -c opsterm -n '__fish_seen_subcommand_from exec' -F
+complete -c opsterm -n '__fish_seen_subcommand_from exec; and test (count (commandline -opc)) -eq 2' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from explain-last' -l model -r -d 'Model to use'
 complete -c opsterm -n '__fish_seen_subcommand_from explain-last' -l provider -r -d 'Provider to use'
 complete -c opsterm -n '__fish_seen_subcommand_from explain-last' -l lines -s n -r -d 'Send at most n lines of output'
@@ -112,7 +112,7 @@ complete -c opsterm -n '__fish_seen_subcommand_from export' -l force -d 'Replace
 complete -c opsterm -n '__fish_seen_subcommand_from export' -F
 complete -c opsterm -n '__fish_seen_subcommand_from get' -l via -r -d 'Jump hosts (inventory ids, comma-separated), replacing the inventory\'s chain'
 complete -c opsterm -n '__fish_seen_subcommand_from get' -l yes -s y -d 'Approve the write in advance (rejected actions still never run)'
-complete -c opsterm -n '__fish_seen_subcommand_from get' -F
+complete -c opsterm -n '__fish_seen_subcommand_from get; and test (count (commandline -opc)) -eq 2' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from history; and not __fish_seen_subcommand_from compact prune rm search show' -a 'compact' -d 'Fold the journal of recent events into history.db now'
 complete -c opsterm -n '__fish_seen_subcommand_from history; and not __fish_seen_subcommand_from compact prune rm search show' -a 'prune' -d 'Delete entries older than an age (default: history.retentionDays from config)'
 complete -c opsterm -n '__fish_seen_subcommand_from history; and not __fish_seen_subcommand_from compact prune rm search show' -a 'rm' -d 'Delete one history entry'
@@ -179,7 +179,7 @@ complete -c opsterm -n '__fish_seen_subcommand_from put' -l mode -r -d 'File mod
 complete -c opsterm -n '__fish_seen_subcommand_from put' -l from-vault -r -d 'Write this vault value instead of stdin (snapshots keep only its size)'
 complete -c opsterm -n '__fish_seen_subcommand_from put' -l via -r -d 'Jump hosts (inventory ids, comma-separated), replacing the inventory\'s chain'
 complete -c opsterm -n '__fish_seen_subcommand_from put' -l yes -s y -d 'Approve the write in advance (rejected actions still never run)'
-complete -c opsterm -n '__fish_seen_subcommand_from put' -F
+complete -c opsterm -n '__fish_seen_subcommand_from put; and test (count (commandline -opc)) -eq 2' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from scp' -l recursive -s r -d 'Copy directories recursively'
 complete -c opsterm -n '__fish_seen_subcommand_from scp' -l via -r -d 'Jump hosts (inventory ids, comma-separated), replacing the inventory\'s chain'
 complete -c opsterm -n '__fish_seen_subcommand_from scp' -l yes -s y -d 'Approve the write in advance (rejected actions still never run)'
@@ -217,28 +217,28 @@ complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_sub
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from edit' -l desc -r -d 'Description'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from edit' -l unset -r -d 'Remove fields, comma-separated (user, port, key, proxy, tags, tier, desc)'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from edit' -l workspace -d 'Edit .opsterm/servers.yaml of this project'
-complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from edit' -F
+complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from edit; and test (count (commandline -opc)) -eq 3' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from import-ssh-config' -l file -r -d 'ssh config to read (default ~/.ssh/config)'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from import-ssh-config' -l workspace -d 'Write to .opsterm/servers.yaml of this project'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from import-ssh-config' -l force -d 'Replace entries that already exist'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from import-ssh-config' -l dry-run -d 'Show what would be imported, write nothing'
-complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from list' -F
+complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from list; and test (count (commandline -opc)) -eq 3' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from rename' -l workspace -d 'Rename in .opsterm/servers.yaml of this project'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from rename' -F
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from rm' -l workspace -d 'Remove from .opsterm/servers.yaml of this project'
-complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from rm' -F
-complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from show' -F
+complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from rm; and test (count (commandline -opc)) -eq 3' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
+complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from show; and test (count (commandline -opc)) -eq 3' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from test' -l parallel -r -d 'Servers at once'
-complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from test' -F
+complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from test; and test (count (commandline -opc)) -eq 3' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from ping' -l parallel -r -d 'Servers at once'
-complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from ping' -F
+complete -c opsterm -n '__fish_seen_subcommand_from servers; and __fish_seen_subcommand_from ping; and test (count (commandline -opc)) -eq 3' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from ssh' -l via -r -d 'Jump hosts (inventory ids, comma-separated) instead of the inventory\'s proxy'
 complete -c opsterm -n '__fish_seen_subcommand_from ssh' -l yes -s y -d 'Approve the session in advance when the policy asks for approval (a denied session never opens)'
-complete -c opsterm -n '__fish_seen_subcommand_from ssh' -F
+complete -c opsterm -n '__fish_seen_subcommand_from ssh; and test (count (commandline -opc)) -eq 2' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from undo' -l last -d 'Undo the last file write (of the run given as target, if any)'
 complete -c opsterm -n '__fish_seen_subcommand_from undo' -l dry-run -d 'Check and show what would be restored; write nothing'
 complete -c opsterm -n '__fish_seen_subcommand_from undo' -l yes -s y -d 'Approve the undo\'s writes in advance (rejected actions still never run)'
-complete -c opsterm -n '__fish_seen_subcommand_from undo' -F
+complete -c opsterm -n '__fish_seen_subcommand_from undo; and test (count (commandline -opc)) -eq 2' -a '(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)'
 complete -c opsterm -n '__fish_seen_subcommand_from vault; and not __fish_seen_subcommand_from get import init list rekey rm set' -a 'get' -d 'Print one value, for scripts: only into a pipe or a file (or with --reveal)'
 complete -c opsterm -n '__fish_seen_subcommand_from vault; and not __fish_seen_subcommand_from get import init list rekey rm set' -a 'import' -d 'Add or replace values from KEY=VALUE lines (a .env file)'
 complete -c opsterm -n '__fish_seen_subcommand_from vault; and not __fish_seen_subcommand_from get import init list rekey rm set' -a 'init' -d 'Create the vault (asks for the passphrase twice on a terminal)'

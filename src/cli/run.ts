@@ -13,6 +13,8 @@ import { colorWanted, createStyle } from "../lib/style.ts";
 import { VERSION } from "../version.ts";
 import { extractGlobalFlags, leadingWords, resolveCommand, unknownCommand, type GlobalFlags } from "./argv.ts";
 import { formatError } from "./format-error.ts";
+import { readCompletionCache } from "./complete-cache.ts";
+import { printCandidates } from "./commands/complete.ts";
 import { explainUsageError, mistypedCommand } from "./not-a-question.ts";
 import { renderCommandHelp, renderGroupHelp, renderMainHelp } from "./help.ts";
 import { parseCommandArgs } from "./parse-args.ts";
@@ -30,6 +32,14 @@ export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promi
   let kernel: Kernel | undefined;
   try {
     const paths = resolvePaths(runtime.env, runtime.cwd(), { uid: runtime.uid });
+    // TAB in a shell: answer from the cached candidates when servers.yaml has not changed.
+    if (rest[0] === "__complete" && rest[1] === "servers") {
+      const words = readCompletionCache(paths);
+      if (words) {
+        printCandidates(runtime.stdout, words, rest[2] ?? "", flags.json);
+        return EXIT.OK;
+      }
+    }
     const user = await loadUserPlugins(paths.configDir);
     kernel = await createKernel({
       runtime,
