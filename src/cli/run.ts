@@ -80,6 +80,8 @@ async function dispatch(kernel: Kernel, flags: GlobalFlags, argv: string[], refu
   if (argv[0] === "help" && !registry.get("help")) {
     const rest = argv.slice(1);
     if (rest[0] === "errors" && leadingWords(rest).length <= 2) return (await import("./help-errors.ts")).helpErrors(io, flags.json, leadingWords(rest)[1]);
+    const topic = await (await import("./help-topics.ts")).helpTopic(io, flags.json, rest, (w) => resolveCommand(registry, [w]).kind !== "none");
+    if (topic !== undefined) return topic;
     if (leadingWords(rest).length === 0 || resolveCommand(registry, rest).kind !== "none") {
       return dispatch(kernel, { ...flags, help: true }, rest, refused, userPlugins);
     }

@@ -1,10 +1,14 @@
 /**
  * The everyday rough edges of issue 15, each tried on the built binary the way a user trips on it.
  */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nearCommand } from "../../src/cli/not-a-question.ts";
 import { startFakeAi, type FakeAi } from "../helpers/fake-ai-server.ts";
-import { opsterm, opstermAsync, tempDir } from "../helpers/binary.ts";
+import { opsterm, opstermAsync, repoRoot, run, tempDir } from "../helpers/binary.ts";
 
 let ai: FakeAi;
 beforeAll(async () => {
@@ -102,5 +106,74 @@ describe("settings and options", () => {
     const cfg = opsterm(["ask", "hello"], { home });
     expect(cfg.code).toBe(78);
     expect(cfg.stderr).toContain("(providers.work.baseUrl)");
+  });
+});
+
+describe("doctor", () => {
+  it("checks that the provider answers (short timeout) and that every key file the inventory names exists", async () => {
+    const home = tempDir("opsterm-edges-");
+    writeFileSync(join(home, "id_present"), "key\n", { mode: 0o600 });
+    writeFileSync(join(home, "servers.yaml"), `servers:\n  bastion: {host: 10.0.0.1, key: ${join(home, "id_present")}}\n  Web1: {host: 10.0.0.2, key: ${join(home, "id_gone")}, proxy: bastion}\n`);
+    const up = await opstermAsync(["doctor", "--json"], { home, env: { OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "m" } });
+    const report = JSON.parse(up.stdout) as { ok: boolean; checks: { name: string; status: string; detail: string }[] };
+    const check = (r: typeof report, name: string) => r.checks.find((c) => c.name === name)!;
+    expect(check(report, "ai answers")).toMatchObject({ status: "ok" });
+    expect(ai.requests.at(-1)!.url).toBe("/v1/models");
+    expect(check(report, "servers")).toMatchObject({ status: "fail" });
+    expect(check(report, "servers").detail).toContain(`${join(home, "id_gone")} (Web1)`);
+    expect(check(report, "servers").detail).not.toContain("id_present");
+    expect(up.code).toBe(1);
+
+    // A server that accepts the connection and never answers: a warning after the short timeout.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    writeFileSync(join(home, "id_gone"), "key\n", { mode: 0o600 });
+    const started = Date.now();
+    const down = await opstermAsync(["doctor", "--json"], { home, env: { OPSTERM_BASE_URL: `http://127.0.0.1:${port}/v1`, OPSTERM_MODEL: "m", OPSTERM_DOCTOR_TIMEOUT_MS: "700" } });
+    silent.closeAllConnections();
+    silent.close();
+    const after = JSON.parse(down.stdout) as typeof report;
+    expect(check(after, "ai answers")).toMatchObject({ status: "warn", detail: expect.stringContaining("no answer within 700 ms") });
+    expect(check(after, "servers")).toMatchObject({ status: "ok" });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe("the guides inside the binary", () => {
+  it("`opsterm help topics` lists docs/*.md; `opsterm help TOPIC` prints the guide from the binary, not from disk", () => {
+    const home = tempDir("opsterm-edges-");
+    const topics = opsterm(["help", "topics", "--json"], { home });
+    const names = (JSON.parse(topics.stdout) as { topics: { name: string }[] }).topics.map((t) => t.name);
+    expect(names).toEqual(readdirSync(join(repoRoot, "docs")).filter((f) => f.endsWith(".md")).map((f) => f.slice(0, -3)).sort());
+    // The binary runs from a folder with no docs/ next to it.
+    const ssh = opsterm(["help", "ssh"], { home, cwd: home, env: { NO_COLOR: "1" } });
+    expect(ssh.code).toBe(0);
+    expect(ssh.stdout.startsWith("# Servers, SSH, remote exec and fan-out\n")).toBe(true);
+    expect(ssh.stdout).toContain('scp.md ("opsterm help scp")');
+    expect(ssh.stdout).toContain("the command's options: opsterm ssh --help");
+    const chat = opsterm(["help", "chat"], { home, env: { NO_COLOR: "1" } });
+    expect(chat.stdout).not.toContain("opsterm chat --help");
+    // Still command help for a command without a guide, and a question for anything else.
+    expect(opsterm(["help", "exec"], { home }).stdout).toMatch(/^Usage: opsterm exec <target>/);
+  });
+
+  it("a hint that points at docs/X.md names `opsterm help X` instead", () => {
+    const home = tempDir("opsterm-edges-");
+    writeFileSync(join(home, "servers.yaml"), "- not a mapping\n");
+    const r = opsterm(["servers", "list"], { home });
+    expect(r.stderr).toContain('"opsterm help ssh"');
+    expect(r.stderr).not.toContain("docs/ssh.md");
+  });
+
+  it("the build writes the man page dist/opsterm.1 with every command, the exit codes and the guides", () => {
+    const page = readFileSync(join(repoRoot, "dist/opsterm.1"), "utf8");
+    expect(page).toMatch(/^\.TH OPSTERM 1 /);
+    const rendered = run("man", ["-l", "-"], { home: tempDir("opsterm-edges-"), input: page, env: { MANWIDTH: "120", MANPAGER: "cat", PAGER: "cat" } });
+    expect(rendered.code).toBe(0);
+    for (const cmd of ["opsterm exec <target>", "opsterm servers list", "opsterm policy check", "opsterm completion <shell>"]) expect(rendered.stdout).toContain(cmd);
+    expect(rendered.stdout).toMatch(/EXIT STATUS[\s\S]*\b78\b/);
+    expect(rendered.stdout).toMatch(/GUIDES[\s\S]*\bssh\b/);
+    expect(rendered.stdout).not.toContain("__complete");
   });
 });
