@@ -1,14 +1,16 @@
 /**
  * The everyday rough edges of issue 15, each tried on the built binary the way a user trips on it.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nearCommand } from "../../src/cli/not-a-question.ts";
 import { startFakeAi, type FakeAi } from "../helpers/fake-ai-server.ts";
-import { opsterm, opstermAsync, repoRoot, run, tempDir } from "../helpers/binary.ts";
+import { STATE_END, STATE_MAGIC } from "../../plugins/shell/scripts.ts";
+import { opsterm, opstermAsync, repoRoot, requireBuilt, run, tempDir } from "../helpers/binary.ts";
+import { runOnTty } from "../helpers/pty.ts";
 
 let ai: FakeAi;
 beforeAll(async () => {
@@ -175,5 +177,25 @@ describe("the guides inside the binary", () => {
     expect(rendered.stdout).toMatch(/EXIT STATUS[\s\S]*\b78\b/);
     expect(rendered.stdout).toMatch(/GUIDES[\s\S]*\bssh\b/);
     expect(rendered.stdout).not.toContain("__complete");
+  });
+});
+
+describe("explain-last on a terminal", () => {
+  it("renders the answer as markdown, as ask does (and leaves it raw when piped)", async () => {
+    const home = tempDir("opsterm-edges-");
+    const dir = join(home, "shell");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const fields = ["2", "2", "1700000000.250000", "1700000001.500000", "", "bash", "41", "", "", "1", "", "/srv/app", "make"];
+    writeFileSync(join(dir, "41.last"), [STATE_MAGIC, ...fields, STATE_END].join("\0"), { mode: 0o600 });
+    writeFileSync(join(dir, "latest"), "41", { mode: 0o600 });
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, OPSTERM_HOME: home, OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "m" };
+    ai.enqueue(ai.stream(["# Why it failed\n", "- make found **no rule**\n", "- run `make -n`\n"]));
+    const tty = await runOnTty(["explain-last"], env, [], { binary: requireBuilt() });
+    expect(tty.code).toBe(0);
+    expect(tty.output).toContain("Why it failed\r\n• make found no rule\r\n• run make -n\r\n");
+    expect(tty.output).not.toContain("# Why");
+    ai.enqueue(ai.stream(["# Why it failed\n", "- make found **no rule**\n"]));
+    const piped = await opstermAsync(["explain-last"], { home, env });
+    expect(piped.stdout).toBe("# Why it failed\n- make found **no rule**\n");
   });
 });
