@@ -76,7 +76,7 @@ export const ERROR_CODES = {
   E_WORKSPACE_UNKNOWN: { exit: USAGE, summary: "a folder that is not a trusted workspace", hint: '"opsterm workspace list" shows the trusted ones' },
 
   // Bad data
-  E_YAML_SYNTAX: { exit: [CONFIG, DATA], summary: "a YAML file that does not parse (file:line:col): 78 for settings files, 65 for data files" },
+  E_YAML_SYNTAX: { exit: CONFIG, summary: "a YAML file that does not parse (file:line:col); every YAML file opsterm reads is a settings file, so 78" },
   E_TRUST_STORE: { exit: DATA, summary: "a damaged plugins.json" },
   E_APPROVALS_STORE: { exit: DATA, summary: "a damaged approvals.json (the MCP approvals queue)", hint: "Move the file away; waiting MCP calls are then asked again" },
   E_APPROVAL_EXPIRED: { exit: DATA, summary: "an approval id past its 10 minutes: nothing ran", hint: "The client makes the call again; approve the new id" },
@@ -87,7 +87,7 @@ export const ERROR_CODES = {
   E_BATCH_LINE: { exit: DATA, summary: "a policy check --batch line that cannot be classified" },
   E_FILE_TOO_BIG: { exit: [CONFIG, DATA], summary: "a state file over its size cap: it is not read" },
   E_FILE_TYPE: { exit: [CONFIG, DATA], summary: "a device, FIFO or socket (or a link to one) where a file should be: it is not read" },
-  E_YAML_ALIASES: { exit: [CONFIG, DATA], summary: "a YAML file with more aliases than any real file needs (a \"billion laughs\")" },
+  E_YAML_ALIASES: { exit: CONFIG, summary: "a YAML file with more aliases than any real file needs (a \"billion laughs\")" },
   E_PLUGIN_SYNTAX: { exit: DATA, summary: "a plugin file that is not a valid ES module" },
   E_UNDO_EXEC: { exit: DATA, summary: "undo of an exec command (or a session): opsterm cannot undo what a command changed, only file writes it made" },
   E_UNDO_NOT_WRITE: { exit: DATA, summary: "undo of a record that changed nothing (a read, listing or refused action)" },

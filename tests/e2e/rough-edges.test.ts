@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nearCommand } from "../../src/cli/not-a-question.ts";
+import { ERROR_CODES } from "../../src/kernel/error-codes.ts";
+import { EXIT } from "../../src/kernel/exit-codes.ts";
 import { startFakeAi, type FakeAi } from "../helpers/fake-ai-server.ts";
 import { STATE_END, STATE_MAGIC } from "../../plugins/shell/scripts.ts";
 import { opsterm, opstermAsync, repoRoot, requireBuilt, run, tempDir } from "../helpers/binary.ts";
@@ -197,5 +199,32 @@ describe("explain-last on a terminal", () => {
     ai.enqueue(ai.stream(["# Why it failed\n", "- make found **no rule**\n"]));
     const piped = await opstermAsync(["explain-last"], { home, env });
     expect(piped.stdout).toBe("# Why it failed\n- make found **no rule**\n");
+  });
+});
+
+describe("exit codes", () => {
+  it("README's exit-code table is what the code uses: every EXIT value is documented and every documented code exists", () => {
+    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("## Exit codes"), readme.indexOf("## Development"));
+    const documented = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
+    // 141 (SIGPIPE, src/cli/run.ts) and 255 (status unknown, exitCodeFor) are not in EXIT.
+    const used = [...new Set([...Object.values(EXIT), 141, 255])].sort((a, b) => a - b);
+    expect(documented).toEqual(used);
+    // Every code in the catalogue exits with a documented code.
+    for (const [code, info] of Object.entries(ERROR_CODES)) for (const exit of [info.exit].flat()) expect(documented, code).toContain(exit);
+  });
+
+  it("bad YAML is 78 in every YAML file, as README says (config.yaml, servers.yaml), and the catalogue agrees", () => {
+    for (const [file, argv] of [["config.yaml", ["config", "list"]], ["servers.yaml", ["servers", "list"]]] as const) {
+      const home = tempDir("opsterm-edges-");
+      writeFileSync(join(home, file), "a: [oops\n");
+      const r = opsterm([...argv, "--json"], { home });
+      expect({ file, code: r.code }).toEqual({ file, code: 78 });
+      expect(JSON.parse(r.stderr.trim().split("\n").at(-1)!)).toMatchObject({ error: { code: "E_YAML_SYNTAX", exitCode: 78 } });
+    }
+    expect(ERROR_CODES.E_YAML_SYNTAX.exit).toBe(78);
+    const table = readFileSync(join(repoRoot, "README.md"), "utf8");
+    expect(table).toMatch(/^\| 78 \| .*bad YAML is always 78/m);
+    expect(table).not.toMatch(/^\| 65 \| .*YAML/m);
   });
 });

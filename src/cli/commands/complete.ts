@@ -34,6 +34,6 @@ export const completeCommand = defineCommand({
 
 export function printCandidates(out: NodeJS.WritableStream, words: string[], prefix: string, json: boolean): void {
   const wanted = words.filter((w) => w.startsWith(prefix));
-  if (json) out.write(JSON.stringify(wanted) + "\n");
+  if (json) out.write(wanted.map((w) => JSON.stringify({ value: w })).join("\n") + (wanted.length ? "\n" : ""));
   else if (wanted.length) out.write(wanted.join("\n") + "\n");
 }

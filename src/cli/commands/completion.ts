@@ -33,7 +33,9 @@ export const completionCommand = defineCommand({
       return name as Shell;
     };
     if (first !== "install") {
-      ctx.io.stdout.write(generateCompletion(pick(first, ""), ctx.registry));
+      const script = generateCompletion(pick(first, ""), ctx.registry);
+      if (ctx.json) ctx.io.out(JSON.stringify({ shell: first, script }));
+      else ctx.io.stdout.write(script);
       return 0;
     }
     const named = args.which;

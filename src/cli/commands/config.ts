@@ -72,7 +72,11 @@ const get = defineCommand({
     checkKey(ctx, key);
     const config = await ctx.config();
     const value = config.get(key);
-    if (value === undefined) return 1;
+    if (value === undefined) {
+      // Exit 1 is the answer ("not set"), as git config does; with --json it is said on stdout too.
+      if (ctx.json) ctx.io.out(JSON.stringify({ key, value: null, set: false }));
+      return 1;
+    }
     if (ctx.json) ctx.io.out(JSON.stringify({ key, value, origin: config.origins.find((o) => o.key === key || o.key.startsWith(key + "."))?.at }));
     else ctx.io.out(typeof value === "object" ? JSON.stringify(value) : String(value));
   },
