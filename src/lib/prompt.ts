@@ -10,7 +10,7 @@ export interface Prompter {
   readonly interactive: boolean;
   /** Yes/no; with no TTY throws DeniedError naming `what`. */
   confirm(message: string, options?: { default?: boolean; what?: string }): Promise<boolean>;
-  /** Pick one of `choices` (arrow keys, then Enter; Enter alone keeps the default). */
+  /** Pick one of `choices`: arrow keys then Enter (Enter alone keeps the default), or a choice's number or first letter. */
   select<T extends string>(message: string, choices: { value: T; label: string }[], defaultValue: T): Promise<T>;
   /** Free text, pre-filled with the default (editable); returns the default (or "") with no TTY. */
   text(message: string, options?: { default?: string }): Promise<string>;
@@ -86,15 +86,56 @@ type PromptQuestion =
 async function askWithConsola(input: NodeJS.ReadStream, output: NodeJS.WriteStream, question: PromptQuestion): Promise<unknown> {
   const { consola } = await import("consola");
   const restore = redirectProcessStreams(input, output);
+  let detach = () => {};
   try {
     const { message, ...rest } = question;
-    return await consola.prompt(message, { ...rest, cancel: "reject" } as Parameters<typeof consola.prompt>[1]);
+    const asked = consola.prompt(message, { ...rest, cancel: "reject" } as Parameters<typeof consola.prompt>[1]);
+    // The prompt has subscribed to the keys by now: a select also takes a choice's number or first letter.
+    if (question.type === "select") detach = selectShortcuts(input, question.options, question.initial);
+    return await asked;
   } catch (error) {
     if ((error as Error)?.name === "ConsolaPromptCancelledError") throw new InterruptedError();
     throw error;
   } finally {
+    detach();
     restore();
   }
+}
+
+/**
+ * consola's select moves with the arrow keys (and h/j/k/l) and takes Enter. As the hand-written
+ * prompt did, a choice's number (1, 2 …) or the first letter of its label picks it at once: this
+ * follows the cursor and, on such a key, moves it there and presses Enter.
+ */
+function selectShortcuts(input: NodeJS.ReadStream, options: { value: string; label: string }[], initial: string): () => void {
+  const n = options.length;
+  let cursor = Math.max(0, options.findIndex((o) => o.value === initial));
+  const vim: Record<string, number> = { k: -1, h: -1, j: 1, l: 1 };
+  const arrows: Record<string, number> = { up: -1, left: -1, down: 1, right: 1 };
+  const firstLetters = options.map((o) => o.label.trim()[0]?.toLowerCase() ?? "");
+  let done = false;
+  const onKey = (text: string | undefined, key: { name?: string; ctrl?: boolean; meta?: boolean } | undefined) => {
+    if (done || key?.ctrl || key?.meta) return;
+    const step = (key?.name && arrows[key.name]) || (text && vim[text]);
+    if (step) {
+      cursor = (cursor + step + n) % n;
+      return;
+    }
+    if (!text || text.length !== 1) return;
+    const digit = /^[1-9]$/.test(text) ? Number(text) - 1 : -1;
+    const letter = firstLetters.indexOf(text.toLowerCase());
+    const unique = letter >= 0 && firstLetters.lastIndexOf(text.toLowerCase()) === letter;
+    const target = digit >= 0 && digit < n ? digit : unique ? letter : -1;
+    if (target < 0) return;
+    done = true;
+    while (cursor !== target) {
+      cursor = (cursor + 1) % n;
+      input.emit("keypress", undefined, { name: "down", sequence: "\x1b[B" });
+    }
+    input.emit("keypress", "\r", { name: "return", sequence: "\r" });
+  };
+  input.on("keypress", onKey);
+  return () => input.off("keypress", onKey);
 }
 
 /** Points process.stdin/stdout (and the built-in ESM bindings of node:process) at other streams. */
