@@ -94,7 +94,7 @@ describe("settings and options", () => {
     const home = tempDir("opsterm-edges-");
     const r = opsterm(["history", "--mode", "bogus"], { home });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--mode takes one of ask, pipe, explain, exec');
+    expect(r.stderr).toMatch(/--mode takes one of ask, .*exec.*, not "bogus"/);
     expect(opsterm(["history", "--mode", "exec"], { home }).code).toBe(0);
   });
 
@@ -156,8 +156,9 @@ describe("the guides inside the binary", () => {
     expect(ssh.stdout.startsWith("# Servers, SSH, remote exec and fan-out\n")).toBe(true);
     expect(ssh.stdout).toContain('scp.md ("opsterm help scp")');
     expect(ssh.stdout).toContain("the command's options: opsterm ssh --help");
-    const chat = opsterm(["help", "chat"], { home, env: { NO_COLOR: "1" } });
-    expect(chat.stdout).not.toContain("opsterm chat --help");
+    const arch = opsterm(["help", "architecture"], { home, env: { NO_COLOR: "1" } });
+    expect(arch.stdout.startsWith("# Architecture\n")).toBe(true);
+    expect(arch.stdout).not.toContain("opsterm architecture --help");
     // Still command help for a command without a guide, and a question for anything else.
     expect(opsterm(["help", "exec"], { home }).stdout).toMatch(/^Usage: opsterm exec <target>/);
   });
