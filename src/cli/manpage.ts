@@ -39,7 +39,7 @@ export function manPage(registry: CommandRegistry, version: string, date = new D
   }
   out.push(".SH GLOBAL OPTIONS");
   for (const o of GLOBAL_OPTIONS) out.push(".TP", `.B ${esc(o.flags)}`, esc(o.description));
-  out.push(".SH JSON OUTPUT", esc("With --json every command prints exactly one JSON document on stdout, except commands that list records as they come (audit log, history search, exec fan-out, policy check --batch, help errors), which print one JSON object per line. An error is one JSON object {\"error\": {code, message, hint, exitCode}} on stderr."));
+  out.push(".SH JSON OUTPUT", esc("With --json stdout is JSON lines: every line one JSON object, each one result. A command answering one request prints one line (a query's list inside it); commands that stream records (audit log, vault list, servers list, exec fan-out, policy check --batch, help errors) print one line per record. An error is one JSON object {\"error\": {code, message, hint, exitCode}} on stderr."));
   out.push(".SH EXIT STATUS");
   for (const [code, meaning] of EXIT_CODES) out.push(".TP", `.B ${code}`, esc(meaning));
   out.push(".SH ERROR CODES", esc("Every error names a stable code; opsterm help errors lists them all:"));
