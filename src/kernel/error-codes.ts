@@ -76,7 +76,7 @@ export const ERROR_CODES = {
   E_WORKSPACE_UNKNOWN: { exit: USAGE, summary: "a folder that is not a trusted workspace", hint: '"opsterm workspace list" shows the trusted ones' },
 
   // Bad data
-  E_YAML_SYNTAX: { exit: CONFIG, summary: "a YAML file that does not parse (file:line:col); every YAML file opsterm reads is a settings file, so 78" },
+  E_YAML_SYNTAX: { exit: [CONFIG, DATA], summary: "a YAML file that does not parse (file:line:col): 78 for every settings file; 65 only for a bundle given to opsterm import (input data)" },
   E_TRUST_STORE: { exit: DATA, summary: "a damaged plugins.json" },
   E_APPROVALS_STORE: { exit: DATA, summary: "a damaged approvals.json (the MCP approvals queue)", hint: "Move the file away; waiting MCP calls are then asked again" },
   E_APPROVAL_EXPIRED: { exit: DATA, summary: "an approval id past its 10 minutes: nothing ran", hint: "The client makes the call again; approve the new id" },
