@@ -11,8 +11,9 @@
  * Usage: `npm run build` (= `tsx build.ts`), or `tsx build.ts --bundle-only` for dist/opsterm.cjs only.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -140,6 +141,12 @@ const LAZY_RUNTIME =
   "ownKeys:()=>Reflect.ownKeys(l()),getOwnPropertyDescriptor:(t,k)=>{const d=Reflect.getOwnPropertyDescriptor(l(),k);return d&&{...d,configurable:!0}}," +
   "getPrototypeOf:()=>Reflect.getPrototypeOf(l()),set:(t,k,v)=>(l()[k]=v,!0),defineProperty:(t,k,d)=>(Object.defineProperty(l(),k,d),!0)})};";
 
+/** docs/*.md by topic name, for `opsterm help TOPIC`. */
+function guideTexts(): Record<string, string> {
+  const dir = join(ROOT, "docs");
+  return Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith(".md")).sort().map((f) => [f.slice(0, -3), readFileSync(join(dir, f), "utf8")]));
+}
+
 async function bundle(): Promise<void> {
   mkdirSync(DIST, { recursive: true });
   const t = performance.now();
@@ -160,6 +167,8 @@ async function bundle(): Promise<void> {
     loader: { ".wasm": "binary" },
     define: {
       __OPSTERM_VERSION__: JSON.stringify(pkg.version),
+      // The guides for `opsterm help TOPIC`: one string literal, parsed when a guide is asked for.
+      __OPSTERM_GUIDES__: JSON.stringify(JSON.stringify(guideTexts())),
       // CJS has no import.meta: point import.meta.url at the running file (the bundle, or the
       // executable itself inside the SEA), so fallbacks such as createRequire(import.meta.url) stay valid.
       "import.meta.url": "__opstermImportMetaUrl",
@@ -256,10 +265,23 @@ function smoke(): void {
   console.log(`check   ${rel(BINARY)} --version → ${out}`);
 }
 
+/** dist/opsterm.1 from the built binary itself (its commands, exit codes, guides): `man ./dist/opsterm.1`. */
+function manPage(): void {
+  const home = mkdtempSync(join(tmpdir(), "opsterm-man-"));
+  try {
+    const env = { PATH: "", HOME: home, OPSTERM_HOME: home, NO_COLOR: "1" };
+    writeFileSync(join(DIST, "opsterm.1"), execFileSync(BINARY, ["__manpage"], { cwd: home, env, encoding: "utf8" }), { mode: 0o644 });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+  console.log(`man     ${rel(join(DIST, "opsterm.1"))}`);
+}
+
 const args = new Set(process.argv.slice(2));
 await Promise.all([bundle(), bundleMcpSdk()]);
 if (!args.has("--bundle-only")) {
   await sea();
   smoke();
+  manPage();
 }
 console.log(`build   done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

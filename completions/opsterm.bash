@@ -47,7 +47,7 @@ _opsterm() {
       ;;
     completion)
       opts=''
-      values='bash zsh fish'
+      values='bash zsh fish install'
       ;;
     config)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'get list path set' -- "$cur")); return 0; fi
@@ -68,12 +68,14 @@ _opsterm() {
       ;;
     connect)
       opts='--continue -c --yes --max-steps --timeout --time-budget --token-budget --model --provider --allow-secrets'
+      if [[ $COMP_CWORD -eq 2 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
     doctor)
       opts=''
       ;;
     exec)
       opts='--yes -y --parallel -p --timeout -t --connect-timeout --max-output --stdin'
+      if [[ $COMP_CWORD -eq 2 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
     explain-last)
       opts='--model --provider --lines -n --allow-secrets'
@@ -83,6 +85,7 @@ _opsterm() {
       ;;
     get)
       opts='--via --yes -y'
+      if [[ $COMP_CWORD -eq 2 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
     history)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'compact prune rm search show' -- "$cur")); return 0; fi
@@ -182,6 +185,7 @@ _opsterm() {
       ;;
     put)
       opts='--mode --from-vault --via --yes -y'
+      if [[ $COMP_CWORD -eq 2 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
     run)
       opts='--var --yes -y --dry-run --cron --resume'
@@ -200,35 +204,43 @@ _opsterm() {
       ;;
           edit)
       opts='--host --user --port --key --proxy --tags --tier --desc --unset --workspace'
+      if [[ $COMP_CWORD -eq 3 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
           import-ssh-config)
       opts='--file --workspace --force --dry-run'
       ;;
           list)
       opts=''
+      if [[ $COMP_CWORD -eq 3 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
           rename)
       opts='--workspace'
       ;;
           rm)
       opts='--workspace'
+      if [[ $COMP_CWORD -eq 3 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
           show)
       opts=''
+      if [[ $COMP_CWORD -eq 3 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
           test)
       opts='--parallel'
+      if [[ $COMP_CWORD -eq 3 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
           ping)
       opts='--parallel'
+      if [[ $COMP_CWORD -eq 3 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
       esac
       ;;
     ssh)
       opts='--via --yes -y'
+      if [[ $COMP_CWORD -eq 2 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
     undo)
       opts='--last --dry-run --yes -y'
+      if [[ $COMP_CWORD -eq 2 && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi
       ;;
     vault)
       if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'get import init list rekey rm set' -- "$cur")); return 0; fi

@@ -34,7 +34,7 @@ const log = defineCommand({
     { flags: "--server <id>", description: "Only records for this server" },
     { flags: "--since <time>", description: "Only records since a duration ago (2h, 7d) or an ISO date" },
     { flags: "--limit <n>", description: "Show at most the last n records", default: 50 },
-    { flags: "--json", description: "Print a JSON array of records" },
+    { flags: "--json", description: "One JSON record per line" },
   ],
   examples: ["opsterm audit log --server web-1 --since 2h", "opsterm audit log --json --limit 1000 | jq '.[] | select(.decision==\"reject\")'"],
   async action(args, ctx) {
@@ -47,7 +47,8 @@ const log = defineCommand({
     if (server !== undefined) records = records.filter((r) => r.server === server);
     if (since) records = records.filter((r) => Date.parse(r.ts) >= since.getTime());
     records = records.slice(-limit);
-    if (ctx.json) return void ctx.io.out(JSON.stringify(records));
+    // JSON lines (README "Machine-readable output"): one record per line.
+    if (ctx.json) return void records.forEach((r) => ctx.io.out(JSON.stringify(r)));
     if (records.length === 0) return void ctx.io.err("No audit records match.");
     for (const r of records) ctx.io.out(row(ctx, r));
   },

@@ -50,6 +50,21 @@ export function infoOf(p: ProviderConfig): ResolvedProviderInfo {
   };
 }
 
+/** A base URL that is not an http(s) URL is a mistake in the settings (exit 78), not a network failure to retry. */
+function checkBaseUrl(p: ProviderConfig, env: Record<string, string | undefined>): void {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(p.baseUrl).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol === "http:" || protocol === "https:") return;
+  const from = env.OPSTERM_BASE_URL?.trim() ? "OPSTERM_BASE_URL" : p.origin === "ai-block" ? "ai.api_url" : `providers.${p.name}.baseUrl`;
+  throw new ConfigError("E_CHAT_BASE_URL", `The provider URL "${p.baseUrl}" (${from}) is not an http:// or https:// URL`, {
+    hint: from === "OPSTERM_BASE_URL" ? "Set OPSTERM_BASE_URL=https://host/v1" : `opsterm config set ${from} https://host/v1`,
+  });
+}
+
 /** Finds the provider for a call, probing ollama and llama.cpp on loopback when nothing is configured. */
 export async function loadProvider(ctx: PluginContext, request: { provider?: string; model?: string }): Promise<ProviderConfig> {
   const config = await ctx.config();
@@ -63,6 +78,7 @@ export async function loadProvider(ctx: PluginContext, request: { provider?: str
   if (found) {
     if (found.keyWithheld) ctx.io.notice({ code: "W_KEY_WITHHELD", message: `provider "${found.name}": ${found.keyWithheld}`, hint: `Declare the key for this URL in the workspace's own providers.${found.name}.apiKey, or set the URL in your global config` });
     if (!found.baseUrl) throw new ConfigError("E_CHAT_NO_BASEURL", `Provider "${found.name}" has no baseUrl`, { hint: `opsterm config set providers.${found.name}.baseUrl https://host/v1` });
+    checkBaseUrl(found, ctx.env);
     return found;
   }
   for (const name of ["ollama", "llamacpp"]) {

@@ -100,7 +100,8 @@ const list = defineCommand({
   async action(args, ctx) {
     const { ApprovalQueue } = await import("./approvals.ts");
     const entries = new ApprovalQueue(ctx.paths.dataDir).list().filter((e) => args.all || e.state === "pending");
-    if (ctx.json) return void ctx.io.out(JSON.stringify(entries.map(({ hash: _hash, ...e }) => e)));
+    // JSON lines (README "Machine-readable output"): one pending approval per line.
+    if (ctx.json) return void entries.forEach(({ hash: _hash, ...e }) => ctx.io.out(JSON.stringify(e)));
     if (entries.length === 0) return void ctx.io.err(args.all ? "No approvals in the last day." : "Nothing waits for approval.");
     const s = ctx.io.style;
     for (const e of entries) {

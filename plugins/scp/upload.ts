@@ -9,7 +9,7 @@ import { posix } from "node:path";
 import type { Connection } from "../../src/contracts/inventory.ts";
 import { OpstermError, type ErrorCode } from "../../src/kernel/index.ts";
 import { shellQuote } from "../../src/lib/shell-quote.ts";
-import { permissionBits, type Sftp, type SftpFile } from "./sftp.ts";
+import { isNoSuchFile, permissionBits, type Sftp, type SftpFile } from "./sftp.ts";
 
 export interface UploadOptions {
   /** Mode for a new file (default 0644). A replaced file keeps its own mode unless `forceMode`. */
@@ -145,6 +145,11 @@ export async function atomicUpload(
     const why = error instanceof Error ? error.message : String(error);
     if (stage === "rename") {
       throw new UploadError("E_SCP_RENAME", `Replacing ${target.path} failed: ${why}; the target may or may not hold the new content`, "Check the file with opsterm get, then retry", error);
+    }
+    // SFTP "no such file" when creating the temporary file: its directory is missing.
+    if (stage === "write" && !tempExists && isNoSuchFile(error)) {
+      const dir = target.path.replace(/\/[^/]*$/, "") || "/";
+      throw new UploadError("E_SCP_NO_DIR", `The directory ${dir} does not exist on the server, so ${target.path} was not written`, `Create it first (opsterm exec <server> -- mkdir -p ${dir}), or check the path`, error);
     }
     const kept = target.exists ? "the old file is intact" : "no file was created";
     throw new UploadError("E_SCP_WRITE", `Writing ${target.path} failed during ${stage}: ${why}; ${kept}`, "Check the connection and free space on the server, then retry", error);

@@ -40,7 +40,9 @@ const initCommand = defineCommand({
     const dir = shellDir(ctx.paths.dataDir);
     ensureDir(dir, 0o700);
     pruneStale(dir, Date.now());
-    ctx.io.stdout.write(initScript(shell as (typeof SHELLS)[number], { dir, key, captureFn }));
+    const script = initScript(shell as (typeof SHELLS)[number], { dir, key, captureFn });
+    if (ctx.json) ctx.io.out(JSON.stringify({ shell, script }));
+    else ctx.io.stdout.write(script);
     return 0;
   },
 });

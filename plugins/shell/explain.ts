@@ -42,22 +42,31 @@ export async function explainLast(ctx: CommandContext, last: LastCommand, output
   const messages: ChatMessage[] = [{ role: "user", content }];
   const streaming = !ctx.json;
   let wroteAny = false;
-  let endsWithNewline = true;
-  const answer = await chat.ask(messages, {
-    model: opts.model,
-    provider: opts.provider,
-    allowSecrets: opts.allowSecrets,
-    signal: ctx.signal,
-    onToken: streaming
-      ? (t) => {
-          ctx.io.stdout.write(t);
-          wroteAny = true;
-          endsWithNewline = t.endsWith("\n");
-        }
-      : undefined,
-  });
-  if (streaming && wroteAny && !endsWithNewline) ctx.io.stdout.write("\n");
-  if (streaming && !wroteAny) ctx.io.out(answer.content);
+  // On a terminal the answer is rendered as markdown, as `ask` does; piped, it passes through.
+  const { markdownSink, plainSink } = await import("../../src/lib/markdown.ts");
+  const write = (t: string) => void ctx.io.stdout.write(t);
+  const sink = streaming ? (ctx.io.isTTY.stdout ? markdownSink(write, ctx.io.style) : plainSink(write)) : undefined;
+  let answer: Awaited<ReturnType<typeof chat.ask>>;
+  try {
+    answer = await chat.ask(messages, {
+      model: opts.model,
+      provider: opts.provider,
+      allowSecrets: opts.allowSecrets,
+      signal: ctx.signal,
+      onToken: sink
+        ? (t) => {
+            sink.push(t);
+            wroteAny = true;
+          }
+        : undefined,
+    });
+  } finally {
+    sink?.end();
+  }
+  if (sink && !wroteAny) {
+    sink.push(answer.content);
+    sink.end();
+  }
 
   const proposed = answer.truncated ? undefined : extractCommands(answer.content)[0];
   const shell = ctx.use("shell");

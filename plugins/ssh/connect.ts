@@ -200,7 +200,7 @@ function connectHop(Client: Ssh2["Client"], hop: Hop, sock: Duplex | undefined, 
         const was = status.expected.map((e) => `${e.keyType} ${e.fingerprint} (${e.at})`).join(", ");
         hostKeyFailure = new DeniedError(
           "E_HOSTKEY_CHANGED",
-          `WARNING: THE HOST KEY OF ${role.toUpperCase()} (${name}) HAS CHANGED. It now offers ${keyType} ${fp}, known_hosts has ${was}. Someone may be intercepting the connection (man in the middle), or the host was reinstalled. Nothing was sent; refusing to connect`,
+          `WARNING: THE HOST KEY OF ${role.replace(/^[^"]*/, (words) => words.toUpperCase())} (${name}) HAS CHANGED. It now offers ${keyType} ${fp}, known_hosts has ${was}. Someone may be intercepting the connection (man in the middle), or the host was reinstalled. Nothing was sent; refusing to connect`,
           { hint: `If the change is expected, verify the new fingerprint out of band, then remove the old entry: ssh-keygen -R "${name}" -f ${policy.knownHosts.path}` },
         );
         return verify(false);

@@ -15,6 +15,24 @@ export async function sshDoctor(ctx: PluginContext): Promise<DoctorFinding[]> {
 async function inventoryCheck(ctx: PluginContext): Promise<DoctorFinding> {
   try {
     const inventory = await inventoryFor(ctx);
+    // Every key file the inventory names (targets and jump hosts) must be there and readable.
+    const missing = new Map<string, string[]>();
+    for (const server of inventory.servers) {
+      for (const hop of [server, ...server.via]) {
+        if (!hop.key) continue;
+        let ok = true;
+        try {
+          accessSync(hop.key, constants.R_OK);
+        } catch {
+          ok = false;
+        }
+        if (!ok) missing.set(hop.key, [...new Set([...(missing.get(hop.key) ?? []), hop.id])]);
+      }
+    }
+    if (missing.size) {
+      const list = [...missing].map(([key, ids]) => `${key} (${ids.join(", ")})`).join("; ");
+      return { kind: "check", name: "servers", status: "fail", detail: `${inventory.servers.length} server(s); key file(s) missing or unreadable: ${list}`, hint: "Fix the key: path in servers.yaml, or restore the file (opsterm servers show ID says where it is defined)" };
+    }
     return { kind: "check", name: "servers", status: "ok", detail: `${inventory.servers.length} server(s) in the inventory` };
   } catch (error) {
     const e = error as { message?: string; hint?: string };

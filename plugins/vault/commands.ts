@@ -113,17 +113,17 @@ const get = defineCommand({
 const list = defineCommand({
   name: "vault list",
   description: "Names with their times and notes, never values",
-  options: [PASSWORD_FILE, { flags: "--json", description: "Print a JSON array" }],
+  options: [PASSWORD_FILE, { flags: "--json", description: "One JSON entry per line" }],
   examples: ["opsterm vault list", "opsterm vault list --json | jq -r '.[].name'"],
   async action(args, ctx) {
     const vault = store(ctx);
     if (!(await vault.exists())) {
-      if (ctx.json) ctx.io.out("[]");
-      else ctx.io.out(`No vault yet (${vault.path}). Create it: opsterm vault init`);
+      if (!ctx.json) ctx.io.out(`No vault yet (${vault.path}). Create it: opsterm vault init`);
       return;
     }
     const entries = await vault.list(unlockOptions(args));
-    if (ctx.json) return void ctx.io.out(JSON.stringify(entries));
+    // JSON lines: one entry per line.
+    if (ctx.json) return void entries.forEach((e) => ctx.io.out(JSON.stringify(e)));
     if (entries.length === 0) return void ctx.io.out('The vault is empty. Add a value: opsterm vault set NAME');
     const s = ctx.io.style;
     const width = Math.max(...entries.map((e) => e.name.length));

@@ -15,7 +15,7 @@ export interface GlobalFlags {
 }
 
 export const GLOBAL_OPTIONS = [
-  { flags: "--json", description: "Machine-readable output (one JSON document or JSON lines)" },
+  { flags: "--json", description: "Machine-readable output: JSON lines, one object per line (errors: one object on stderr)" },
   { flags: "--debug", description: "Show debug output and stack traces" },
   { flags: "--no-color", description: "Plain output (also: NO_COLOR=1)" },
   { flags: "-h, --help", description: "Show help (also after a command)" },

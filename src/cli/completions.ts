@@ -1,6 +1,8 @@
 /**
  * Shell completion scripts generated from the command registry, so they cannot drift from the
- * real commands. Static scripts: re-run `opsterm completion <shell>` after adding a plugin.
+ * real commands. Commands and options are static (re-run `opsterm completion <shell>` after adding
+ * a plugin); server ids and @tags are asked of the binary at TAB time (`opsterm __complete servers`),
+ * so they follow servers.yaml.
  */
 import type { CommandRegistry, RegisteredCommand } from "../kernel/commands.ts";
 import { GLOBAL_OPTIONS } from "./argv.ts";
@@ -22,8 +24,8 @@ interface Entry {
   /** Group actions, when the word is a group. */
   actions?: Entry[];
   options: Option[];
-  /** Values for the first positional, or "files". */
-  positional?: string[] | "files";
+  /** Values for the first positional, "files", or "servers" (ids and @tags from the inventory, at TAB time). */
+  positional?: string[] | "files" | "servers";
 }
 
 function parseFlags(flags: string, description: string, choices?: string[]): Option {
@@ -46,8 +48,14 @@ function entryOf(cmd: RegisteredCommand, word: string): Entry {
     description: cmd.description,
     // A command that re-declares a global flag (`--json`) would list it twice.
     options: (cmd.options ?? []).map((o) => parseFlags(o.flags, o.description, o.choices)).filter((o) => !GLOBAL_LONG.has(o.long)),
-    positional: cmd.complete ?? (cmd.usage ? "files" : undefined),
+    positional: cmd.complete ?? (takesServer(cmd) ? "servers" : cmd.usage ? "files" : undefined),
   };
+}
+
+/** The first positional names an inventory server: `<target>`, `<server>`, or a `servers` action's `<id>`. */
+function takesServer(cmd: RegisteredCommand): boolean {
+  const first = /^[<[]([\w-]+)[\]>]/.exec(cmd.usage ?? "")?.[1];
+  return first === "target" || first === "server" || (first === "id" && cmd.name.startsWith("servers ") && cmd.name !== "servers add");
 }
 
 function completionModel(registry: CommandRegistry): { entries: Entry[]; global: Option[] } {
@@ -90,6 +98,7 @@ function bash({ entries, global }: ReturnType<typeof completionModel>): string {
       } else {
         body.push(`opts=${sq(optWords(e.options))}`);
         if (Array.isArray(e.positional)) body.push(`values=${sq(e.positional.join(" "))}`);
+        else if (e.positional === "servers") body.push(`if [[ $COMP_CWORD -eq ${depth + 1} && $cur != -* ]]; then COMPREPLY=($(compgen -W "$("\${COMP_WORDS[0]}" __complete servers 2>/dev/null)" -- "$cur")); return 0; fi`);
       }
       return `${indent}  ${e.word})\n${body.map((l) => `${indent}    ${l}`).join("\n")}\n${indent}    ;;`;
     });
@@ -121,8 +130,14 @@ function zsh({ entries, global }: ReturnType<typeof completionModel>): string {
   const describe = (list: Entry[]) => list.map((e) => `'${zq(e.word)}:${zq(e.description)}'`).join(" ");
   const opts = (list: Option[]) =>
     list.flatMap((o) => [o.long && `'--${o.long}:${zq(o.description)}'`, o.short && `'-${o.short}:${zq(o.description)}'`]).filter(Boolean).join(" ");
-  const leaf = (e: Entry, indent: string) => {
-    const values = Array.isArray(e.positional) ? `local -a vals; vals=(${e.positional.map((v) => `'${zq(v)}'`).join(" ")}); _describe -t values 'value' vals` : e.positional ? "_files" : ":";
+  const leaf = (e: Entry, indent: string, depth: number) => {
+    const values = Array.isArray(e.positional)
+      ? `local -a vals; vals=(${e.positional.map((v) => `'${zq(v)}'`).join(" ")}); _describe -t values 'value' vals`
+      : e.positional === "servers"
+        ? `if (( CURRENT == ${depth + 1} )); then local -a srv; srv=(\${(f)"$($words[1] __complete servers 2>/dev/null)"}); _describe -t servers 'server' srv; else _files; fi`
+        : e.positional
+          ? "_files"
+          : ":";
     return `${indent}if [[ $PREFIX == -* ]]; then local -a o; o=(${opts([...e.options, ...global])}); _describe -t options 'option' o; else ${values}; fi`;
   };
   const cases = (list: Entry[], depth: number, indent: string): string =>
@@ -130,7 +145,7 @@ function zsh({ entries, global }: ReturnType<typeof completionModel>): string {
       .map((e) => {
         const body = e.actions
           ? `${indent}    if (( CURRENT == ${depth + 1} )); then local -a acts; acts=(${describe(e.actions)}); _describe -t actions '${e.word} action' acts; return; fi\n${indent}    case $words[${depth + 1}] in\n${cases(e.actions, depth + 1, indent + "    ")}\n${indent}    esac`
-          : leaf(e, indent + "    ");
+          : leaf(e, indent + "    ", depth);
         return `${indent}  (${e.word})\n${body}\n${indent}    ;;`;
       })
       .join("\n");
@@ -164,20 +179,21 @@ function fish({ entries, global }: ReturnType<typeof completionModel>): string {
   for (const o of global) lines.push(optLine("", o));
   const top = entries.map((e) => e.word).join(" ");
   for (const e of entries) lines.push(`complete -c opsterm -n ${fq(`not __fish_seen_subcommand_from ${top}`)} -a ${fq(e.word)} -d ${fq(e.description)}`);
-  const leaf = (cond: string, e: Entry) => {
+  const leaf = (cond: string, e: Entry, depth: number) => {
     for (const o of e.options) lines.push(optLine(cond, o));
     if (Array.isArray(e.positional)) lines.push(`complete -c opsterm -n ${fq(cond)} -a ${fq(e.positional.join(" "))}`);
+    else if (e.positional === "servers") lines.push(`complete -c opsterm -n ${fq(`${cond}; and test (count (commandline -opc)) -eq ${depth + 1}`)} -a ${fq("(set -l bin (commandline -opc)[1]; $bin __complete servers 2>/dev/null)")}`);
     else if (e.positional) lines.push(`complete -c opsterm -n ${fq(cond)} -F`);
   };
   for (const e of entries) {
     const inCmd = `__fish_seen_subcommand_from ${e.word}`;
     if (!e.actions) {
-      leaf(inCmd, e);
+      leaf(inCmd, e, 1);
       continue;
     }
     const acts = e.actions.map((a) => a.word).join(" ");
     for (const a of e.actions) lines.push(`complete -c opsterm -n ${fq(`${inCmd}; and not __fish_seen_subcommand_from ${acts}`)} -a ${fq(a.word)} -d ${fq(a.description)}`);
-    for (const a of e.actions) leaf(`${inCmd}; and __fish_seen_subcommand_from ${a.word}`, a);
+    for (const a of e.actions) leaf(`${inCmd}; and __fish_seen_subcommand_from ${a.word}`, a, 2);
   }
   return lines.join("\n") + "\n";
 }

@@ -16,12 +16,14 @@ export function formatError(raw: unknown, options: { debug: boolean; json: boole
   const error = fromSystemError(raw);
   if (isOpstermError(error)) {
     if (options.json) {
-      const body = { error: { code: error.code, message: error.message, hint: error.hint, plugin: error.plugin, hook: error.hook, exitCode: error.exitCode } };
+      const body = { error: { code: error.code, message: error.message, hint: error.hint?.replace(/(?<![\w/])docs\/([a-z-]+)\.md/g, '"opsterm help $1"'), plugin: error.plugin, hook: error.hook, exitCode: error.exitCode } };
       return { text: JSON.stringify(body), exitCode: error.exitCode };
     }
+    // The binary has no docs/ folder next to it: a pointer at a guide names the command that prints it.
+    const hint = error.hint?.replace(/(?<![\w/])docs\/([a-z-]+)\.md/g, '"opsterm help $1"');
     const where = error.plugin && !error.message.includes(`"${error.plugin}"`) ? s.dim(` [${error.plugin}${error.hook ? `:${error.hook}` : ""}]`) : "";
     const lines = [`${s.red("error")} ${error.message}${where} ${s.dim(`(${error.code})`)}`];
-    if (error.hint) lines.push(`${s.cyan("hint")}  ${error.hint}`);
+    if (hint) lines.push(`${s.cyan("hint")}  ${hint}`);
     if (options.debug && error.stack) lines.push(s.dim(causeChain(error)));
     return { text: lines.join("\n"), exitCode: error.exitCode };
   }

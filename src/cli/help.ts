@@ -58,9 +58,12 @@ export function renderGroupHelp(group: string, actions: RegisteredCommand[], s: 
 }
 
 export function renderCommandHelp(cmd: RegisteredCommand, s: Style): string {
-  const lines = [`${s.bold("Usage:")} opsterm ${withUsage(cmd)}${cmd.options?.length ? " [options]" : ""}`, "", cmd.description];
+  const lines = [`${s.bold("Usage:")} opsterm ${withUsage(cmd)} [options]`, "", cmd.description];
   if (cmd.aliases?.length) lines.push("", `Aliases: ${cmd.aliases.join(", ")}`);
-  const options = [...(cmd.options ?? []).map((o) => [o.flags, o.description + (o.default !== undefined ? s.dim(` (default: ${JSON.stringify(o.default)})`) : "")] as [string, string])];
+  // A command that re-declares a global flag (`--json`) would list it twice: Global options has it.
+  const globals = new Set(GLOBAL_OPTIONS.flatMap((o) => o.flags.split(/[ ,]+/).filter((f) => f.startsWith("--"))));
+  const own = (cmd.options ?? []).filter((o) => !o.flags.split(/[ ,]+/).some((f) => globals.has(f)));
+  const options = [...own.map((o) => [o.flags, o.description + (o.default !== undefined ? s.dim(` (default: ${JSON.stringify(o.default)})`) : "")] as [string, string])];
   if (options.length) lines.push("", s.bold("Options:"), ...table(options));
   lines.push("", s.bold("Global options:"), ...table(GLOBAL_OPTIONS.map((o) => [o.flags, o.description])));
   if (cmd.examples?.length) lines.push("", s.bold("Examples:"), ...cmd.examples.map((e) => `  ${e}`));

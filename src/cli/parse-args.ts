@@ -43,6 +43,16 @@ export function parseCommandArgs(command: RegisteredCommand, argv: string[]): Co
     throw new UsageError(`${command.name}: ${message}`, { hint: `See "opsterm ${command.name} --help"` });
   }
   if (!captured) throw new UsageError(`${command.name}: could not parse the arguments`, { hint: `See "opsterm ${command.name} --help"` });
+  // An option that declares its choices takes only those (`history --mode bogus` is a usage error).
+  for (const opt of command.options ?? []) {
+    if (!opt.choices) continue;
+    const value = captured[camelName(opt.flags)];
+    if (value === undefined || value === true) continue;
+    if (!opt.choices.includes(String(value))) {
+      const long = /--[A-Za-z0-9-]+/.exec(opt.flags)?.[0] ?? opt.flags;
+      throw new UsageError(`${command.name}: ${long} takes one of ${opt.choices.join(", ")}, not "${String(value)}"`, { hint: `See "opsterm ${command.name} --help"` });
+    }
+  }
   return captured;
 }
 

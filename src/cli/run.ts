@@ -4,7 +4,7 @@
  */
 import { createKernel, type Kernel } from "../kernel/kernel.ts";
 import type { RegisteredCommand } from "../kernel/commands.ts";
-import { EXIT, fromSystemError, InterruptedError, isOpstermError, OpstermError, UnavailableError } from "../kernel/errors.ts";
+import { EXIT, fromSystemError, InterruptedError, isOpstermError, OpstermError, UnavailableError, UsageError } from "../kernel/errors.ts";
 import { commandWords, loadUserPlugins } from "../kernel/loader.ts";
 import { resolvePaths } from "../kernel/paths.ts";
 import type { OpstermPlugin } from "../kernel/plugin.ts";
@@ -13,6 +13,9 @@ import { colorWanted, createStyle } from "../lib/style.ts";
 import { VERSION } from "../version.ts";
 import { extractGlobalFlags, leadingWords, resolveCommand, unknownCommand, type GlobalFlags } from "./argv.ts";
 import { formatError } from "./format-error.ts";
+import { readCompletionCache } from "./complete-cache.ts";
+import { printCandidates } from "./commands/complete.ts";
+import { explainUsageError, mistypedCommand } from "./not-a-question.ts";
 import { renderCommandHelp, renderGroupHelp, renderMainHelp } from "./help.ts";
 import { parseCommandArgs } from "./parse-args.ts";
 
@@ -29,6 +32,14 @@ export async function runCli(runtime: Runtime, builtins: OpstermPlugin[]): Promi
   let kernel: Kernel | undefined;
   try {
     const paths = resolvePaths(runtime.env, runtime.cwd(), { uid: runtime.uid });
+    // TAB in a shell: answer from the cached candidates when servers.yaml has not changed.
+    if (rest[0] === "__complete" && rest[1] === "servers") {
+      const words = readCompletionCache(paths);
+      if (words) {
+        printCandidates(runtime.stdout, words, rest[2] ?? "", flags.json);
+        return EXIT.OK;
+      }
+    }
     const user = await loadUserPlugins(paths.configDir);
     kernel = await createKernel({
       runtime,
@@ -69,6 +80,8 @@ async function dispatch(kernel: Kernel, flags: GlobalFlags, argv: string[], refu
   if (argv[0] === "help" && !registry.get("help")) {
     const rest = argv.slice(1);
     if (rest[0] === "errors" && leadingWords(rest).length <= 2) return (await import("./help-errors.ts")).helpErrors(io, flags.json, leadingWords(rest)[1]);
+    const topic = await (await import("./help-topics.ts")).helpTopic(io, flags.json, rest, (w) => resolveCommand(registry, [w]).kind !== "none");
+    if (topic !== undefined) return topic;
     if (leadingWords(rest).length === 0 || resolveCommand(registry, rest).kind !== "none") {
       return dispatch(kernel, { ...flags, help: true }, rest, refused, userPlugins);
     }
@@ -98,9 +111,9 @@ async function dispatch(kernel: Kernel, flags: GlobalFlags, argv: string[], refu
     io.out(renderMainHelp(registry, kernel.facts.version, io.style, userPlugins));
     return flags.help || argv.length === 0 ? EXIT.OK : EXIT.USAGE;
   }
-  // One short word that is nearly a command name is a typo, not a question for the default command.
-  const typo = words.length === 1 && argv.length === 1 ? unknownCommand(registry, words[0]) : undefined;
-  if (!fallback || (typo && typo.message.includes("did you mean"))) throw typo ?? unknownCommand(registry, words[0] ?? argv[0]);
+  // A word that is nearly a command name is a typo, not a question for the default command.
+  const typo = mistypedCommand(registry, argv, io.isTTY.stdin, (text) => io.warn(text));
+  if (!fallback || typo) throw typo ?? unknownCommand(registry, words[0] ?? argv[0]);
   return runCommand(kernel, fallback, argv, flags);
 }
 
@@ -111,7 +124,12 @@ function warnAboutFailures(kernel: Kernel, firstWord: string | undefined): void 
 }
 
 async function runCommand(kernel: Kernel, command: RegisteredCommand, argv: string[], flags: GlobalFlags): Promise<number> {
-  const args = parseCommandArgs(command, argv);
+  let args: ReturnType<typeof parseCommandArgs>;
+  try {
+    args = parseCommandArgs(command, argv);
+  } catch (error) {
+    throw error instanceof UsageError ? explainUsageError(error, command, argv) : error;
+  }
   const controller = new AbortController();
   const ctx = kernel.commandContext(command, { json: flags.json }, controller.signal);
   let interrupts = 0;

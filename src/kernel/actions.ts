@@ -253,7 +253,8 @@ export function createActionGate(hooks: Pick<HookBus, "call">): ActionGate {
     }
 
     async function run(request: ActionRequest, options: RunOptions = {}): Promise<ActionResult> {
-      const started = Date.now();
+      // Moved forward by the time spent at the approval prompt: a duration is the action's own.
+      let started = Date.now();
       const snapshots: FileSnapshots[] = [];
       const prepared = await prepare(request);
       const action = prepared.action ?? placeholderAction(request, ctx);
@@ -291,7 +292,9 @@ export function createActionGate(hooks: Pick<HookBus, "call">): ActionGate {
 
       let approver: string | undefined;
       if (verdict.decision === "approval-required") {
+        const asked = Date.now();
         const answer = await approve(action, verdict, request, options);
+        started += Date.now() - asked;
         if (!answer.approved) {
           const logged = await tryAppend(audit, record({ phase: "event", action: "approval", approver: `refused:${answer.by}`, exitCode: null }));
           return notify(finish({ verdict, auditStatus: logged ? "written" : "failed", error: { code: "E_APPROVAL_DENIED", message: answer.message, exitCode: EXIT.DENIED } }));

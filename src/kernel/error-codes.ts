@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   // Usage
   E_USAGE: { exit: USAGE, summary: "wrong arguments or flags", hint: 'See "opsterm <command> --help"' },
   E_UNKNOWN_COMMAND: { exit: USAGE, summary: "no such command", hint: '"opsterm --help" lists the commands' },
+  E_OPTION_BEFORE_DASHDASH: { exit: USAGE, summary: "an option of the remote command given before \"--\"", hint: "Put the command after --: opsterm exec web1 -- ls -la" },
   E_UNSAFE_ARG: { exit: USAGE, summary: "an id or value that could be read as an option or holds control characters" },
   E_VAULT_UNKNOWN: { exit: CONFIG, summary: "a ${vault:NAME} reference to a name the vault does not hold", hint: '"opsterm vault list" shows the names' },
   E_TARGET: { exit: USAGE, summary: "a target that names no server", hint: SERVERS },
@@ -75,7 +76,7 @@ export const ERROR_CODES = {
   E_WORKSPACE_UNKNOWN: { exit: USAGE, summary: "a folder that is not a trusted workspace", hint: '"opsterm workspace list" shows the trusted ones' },
 
   // Bad data
-  E_YAML_SYNTAX: { exit: [CONFIG, DATA], summary: "a YAML file that does not parse (file:line:col): 78 for settings files, 65 for data files" },
+  E_YAML_SYNTAX: { exit: [CONFIG, DATA], summary: "a YAML file that does not parse (file:line:col): 78 for every settings file; 65 only for a bundle given to opsterm import (input data)" },
   E_TRUST_STORE: { exit: DATA, summary: "a damaged plugins.json" },
   E_APPROVALS_STORE: { exit: DATA, summary: "a damaged approvals.json (the MCP approvals queue)", hint: "Move the file away; waiting MCP calls are then asked again" },
   E_APPROVAL_EXPIRED: { exit: DATA, summary: "an approval id past its 10 minutes: nothing ran", hint: "The client makes the call again; approve the new id" },
@@ -87,7 +88,7 @@ export const ERROR_CODES = {
   E_BATCH_LINE_TOO_LONG: { exit: DATA, summary: "a policy check --batch line over 64 KiB (answered with an error object, never echoed)" },
   E_FILE_TOO_BIG: { exit: [CONFIG, DATA], summary: "a state file over its size cap: it is not read" },
   E_FILE_TYPE: { exit: [CONFIG, DATA], summary: "a device, FIFO or socket (or a link to one) where a file should be: it is not read" },
-  E_YAML_ALIASES: { exit: [CONFIG, DATA], summary: "a YAML file with more aliases than any real file needs (a \"billion laughs\")" },
+  E_YAML_ALIASES: { exit: CONFIG, summary: "a YAML file with more aliases than any real file needs (a \"billion laughs\")" },
   E_PLUGIN_SYNTAX: { exit: DATA, summary: "a plugin file that is not a valid ES module" },
   E_UNDO_EXEC: { exit: DATA, summary: "undo of an exec command (or a session): opsterm cannot undo what a command changed, only file writes it made" },
   E_UNDO_NOT_WRITE: { exit: DATA, summary: "undo of a record that changed nothing (a read, listing or refused action)" },
@@ -106,6 +107,7 @@ export const ERROR_CODES = {
   E_SSH_NO_KEY: { exit: CONFIG, summary: "no SSH key to log in with", hint: 'Set "key:" in servers.yaml, start ssh-agent, or create ~/.ssh/id_ed25519' },
   E_CHAT_NO_PROVIDER: { exit: CONFIG, summary: "no AI provider is configured", hint: '"opsterm provider list" shows the presets' },
   E_CHAT_PROVIDER_UNKNOWN: { exit: CONFIG, summary: "an unknown provider name" },
+  E_CHAT_BASE_URL: { exit: CONFIG, summary: "a provider URL that is not an http:// or https:// URL", hint: "opsterm config set providers.NAME.baseUrl https://host/v1" },
   E_CHAT_NO_BASEURL: { exit: CONFIG, summary: "a provider without a base URL" },
   E_CHAT_NO_KEY: { exit: CONFIG, summary: "a provider that needs an API key and has none" },
   E_CHAT_KEY_CMD: { exit: CONFIG, summary: "the apiKeyCmd failed" },
@@ -182,6 +184,7 @@ export const ERROR_CODES = {
   E_EXECUTE: { exit: FAILURE, summary: "the executor failed unexpectedly" },
   E_SCP_FAILED: { exit: FAILURE, summary: "the transfer failed; the old file is intact" },
   E_SCP_SFTP: { exit: FAILURE, summary: "an SFTP request failed" },
+  E_SCP_NO_DIR: { exit: FAILURE, summary: "the remote directory to write into does not exist", hint: "Create it first: opsterm exec SERVER -- mkdir -p DIR" },
   E_SCP_NOT_FOUND: { exit: FAILURE, summary: "the remote path does not exist" },
   E_SCP_NOT_DIR: { exit: FAILURE, summary: "a file where a directory should be" },
   E_SCP_NOT_FILE: { exit: FAILURE, summary: "the target is not a regular file" },

@@ -109,7 +109,7 @@ export function schemaAt(schema: SchemaNode, path: SchemaPath): SchemaNode | und
 }
 
 /** Edit distance where swapping two adjacent letters counts as one edit (typos like "modle"). */
-function distance(a: string, b: string): number {
+export function distance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 0; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {

@@ -127,7 +127,7 @@ describe("opsterm mcp (SDK client, real sshd)", { timeout: 120_000 }, () => {
       for (let i = 0; i < 100 && !id; i++) {
         await new Promise((r) => setTimeout(r, 100));
         const list = await opstermAsync(["approvals", "list", "--json"], { home: slow.home, env: slow.env });
-        id = (JSON.parse(list.stdout || "[]") as { id: string; display: string }[]).find((e) => e.display.includes(marker))?.id;
+        id = (list.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l)) as { id: string; display: string }[]).find((e) => e.display.includes(marker))?.id;
       }
       expect(id).toMatch(/^[0-9a-f]{8}$/);
       expect(existsSync(marker)).toBe(false);
@@ -159,7 +159,7 @@ describe("opsterm mcp (SDK client, real sshd)", { timeout: 120_000 }, () => {
       for (let i = 0; i < 100 && !entry; i++) {
         await new Promise((r) => setTimeout(r, 100));
         const list = await opstermAsync(["approvals", "list", "--json"], { home: slow.home, env: slow.env });
-        entry = (JSON.parse(list.stdout || "[]") as { id: string; display: string; tool: string }[]).find((e) => e.tool === "remote_write_file");
+        entry = (list.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l)) as { id: string; display: string; tool: string }[]).find((e) => e.tool === "remote_write_file");
       }
       expect(entry!.display).toContain("-port=80");
       expect(entry!.display).toContain("+port=8080");
@@ -183,7 +183,7 @@ describe("opsterm mcp (SDK client, real sshd)", { timeout: 120_000 }, () => {
       for (let i = 0; i < 100 && !id; i++) {
         await new Promise((r) => setTimeout(r, 100));
         const list = await opstermAsync(["approvals", "list", "--json"], { home: slow.home, env: slow.env });
-        id = (JSON.parse(list.stdout || "[]") as { id: string; display: string }[]).find((e) => e.display.includes(marker))?.id;
+        id = (list.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l)) as { id: string; display: string }[]).find((e) => e.display.includes(marker))?.id;
       }
       const deny = await opstermAsync(["approvals", "deny", id!, "--reason", "not today"], { home: slow.home, env: slow.env });
       expect(deny.code, deny.stderr).toBe(0);

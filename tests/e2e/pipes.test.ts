@@ -129,7 +129,8 @@ describe("thousands of records as --json", () => {
     const history = createHistoryStore({ dataDir: h.home, pid: process.pid, warn: () => {}, debug: () => {}, secretValues: async () => [], retentionDays: async () => undefined });
     for (let i = 0; i < 3000; i++) await history.record({ mode: "ask", question: `question ${i} ${"y".repeat(60)}`, answer: `answer ${i}` });
     const log = await sh("opsterm audit log --json --limit 5000 | (sleep 1; cat)");
-    expect((JSON.parse(log.stdout) as unknown[]).length).toBeGreaterThanOrEqual(3000);
+    // JSON lines: one record per line.
+    expect(log.stdout.trim().split("\n").map((l) => JSON.parse(l) as unknown).length).toBeGreaterThanOrEqual(3000);
     const hist = await sh("opsterm history --json --limit 5000 | (sleep 1; cat)");
     expect((JSON.parse(hist.stdout) as { entries: unknown[] }).entries.length).toBeGreaterThanOrEqual(3000);
   }, 120_000);

@@ -12,8 +12,15 @@ const REPO = new URL("../../", import.meta.url).pathname;
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs opsterm on a pty; each time the output matches `when`, types `send` (then Enter). */
-export function runOnTty(args: string[], env: Record<string, string>, answers: { when: RegExp; send: string }[] = [], options: { cwd?: string } = {}): Promise<{ code: number | null; output: string }> {
-  const cmd = [join(REPO, "node_modules/.bin/tsx"), join(REPO, "src/main.ts"), ...args].map(q).join(" ");
+export function runOnTty(
+  args: string[],
+  env: Record<string, string>,
+  answers: { when: RegExp; send: string }[] = [],
+  /** `binary`: run this executable (dist/opsterm) instead of the source; `pipeIn`: stdin is a pipe carrying this text; `cwd`: where it runs. */
+  options: { binary?: string; pipeIn?: string; cwd?: string } = {},
+): Promise<{ code: number | null; output: string }> {
+  const argv = options.binary ? [options.binary, ...args] : [join(REPO, "node_modules/.bin/tsx"), join(REPO, "src/main.ts"), ...args];
+  const cmd = (options.pipeIn !== undefined ? `printf '%s' ${q(options.pipeIn)} | ` : "") + argv.map(q).join(" ");
   return new Promise((resolve, reject) => {
     const child = spawn("script", ["-qefc", cmd, "/dev/null"], { cwd: options.cwd ?? REPO, env: { ...env, SHELL: "/bin/sh", TERM: "dumb" }, stdio: ["pipe", "pipe", "pipe"] });
     let output = "";

@@ -137,6 +137,22 @@ describe("the gate fails closed", () => {
     expect(a.records.at(-1)).toMatchObject({ approver: "refused:mcp-queue" });
   });
 
+  it("the duration of an approved action excludes the time the approver took", async () => {
+    const a = audit();
+    const t = transport("exec", async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      return { exitCode: 0, completed: true };
+    });
+    const { ctx } = await createTestKernel([policy(() => ask), a.plugin, t.plugin]);
+    // A person who takes 1.5 s to answer the prompt.
+    const approver = { approve: async () => (await new Promise((r) => setTimeout(r, 1500)), { approved: true as const, approver: "tty:slow" }) };
+    const r = await ctx.actions.run({ kind: "exec", target: "web1", command: "touch /tmp/x" }, { approver });
+    expect(r.exitCode).toBe(0);
+    expect(r.durationMs).toBeGreaterThanOrEqual(45);
+    expect(r.durationMs).toBeLessThan(1400);
+    expect(a.records.find((x) => x.phase === "result")!.durationMs).toBeLessThan(1400);
+  });
+
   it("an unknown target or kind is an error before any record", async () => {
     const a = audit();
     const t = transport();

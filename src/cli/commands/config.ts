@@ -72,7 +72,11 @@ const get = defineCommand({
     checkKey(ctx, key);
     const config = await ctx.config();
     const value = config.get(key);
-    if (value === undefined) return 1;
+    if (value === undefined) {
+      // Exit 1 is the answer ("not set"), as git config does; with --json it is said on stdout too.
+      if (ctx.json) ctx.io.out(JSON.stringify({ key, value: null, set: false }));
+      return 1;
+    }
     if (ctx.json) ctx.io.out(JSON.stringify({ key, value, origin: config.origins.find((o) => o.key === key || o.key.startsWith(key + "."))?.at }));
     else ctx.io.out(typeof value === "object" ? JSON.stringify(value) : String(value));
   },
@@ -101,12 +105,18 @@ const set = defineCommand({
     if (args.unset && args.value !== undefined) throw new UsageError(`config set: give a value or --unset, not both`, { hint: `opsterm config set ${key} --unset` });
     if (!args.unset && args.value === undefined) throw new UsageError(`config set: missing the value for "${key}"`, { hint: `opsterm config set ${key} <value>, or --unset to remove it` });
     const value = args.unset ? undefined : coerce(String(args.value), node, key);
+    let absent = false;
     await withLock(file, async () => {
       const YAML = await loadYaml();
       const existing = await readYamlFile(file, ConfigError);
       const doc = existing?.doc ?? new YAML.Document({});
       if (args.unset) {
         const path = key.split(".");
+        // Unsetting what is not set (its section absent too) changes nothing and writes nothing.
+        if (!hasKey(doc, path)) {
+          absent = true;
+          return;
+        }
         doc.deleteIn(path);
         // Drop mappings the removal left empty (`ai: {}`), innermost first.
         for (let n = path.length - 1; n > 0; n--) {
@@ -124,7 +134,8 @@ const set = defineCommand({
       const notice = await target?.written(file, text);
       if (notice) ctx.io.notice(notice);
     });
-    if (ctx.json) ctx.io.out(JSON.stringify({ key, value: args.unset ? null : value, file }));
+    if (ctx.json) ctx.io.out(JSON.stringify({ key, value: args.unset ? null : value, file, ...(args.unset ? { changed: !absent } : {}) }));
+    else if (absent) ctx.io.out(`${key} was not set in ${file}; nothing changed`);
     else ctx.io.out(`${key} = ${args.unset ? "(unset)" : displayValue(key, value)}  ${ctx.io.style.dim(file)}`);
   },
 });
@@ -180,3 +191,12 @@ function coerce(text: string, node: SchemaNode, key: string): unknown {
 }
 
 export const configCommands: CommandSpec[] = [get, set, list, path];
+
+/** True when `path` names a key in the document; a missing or scalar section on the way is "no". */
+function hasKey(doc: { hasIn(path: unknown[]): boolean; getIn(path: unknown[]): unknown }, path: string[]): boolean {
+  for (let n = 1; n < path.length; n++) {
+    const section = doc.getIn(path.slice(0, n)) as { items?: unknown } | undefined;
+    if (!section || typeof section !== "object" || !Array.isArray(section.items)) return false;
+  }
+  return doc.hasIn(path);
+}

@@ -56,7 +56,7 @@ export const doctorCommand = defineCommand({
     ctx.io.out(s.bold(`opsterm ${ctx.kernel.version}`));
     for (const c of checks) {
       ctx.io.out(`  ${mark[c.status]}  ${c.name.padEnd(16)} ${c.detail}`);
-      if (c.hint && c.status !== "ok") ctx.io.out(`        ${" ".repeat(16)} ${s.dim(c.hint)}`);
+      if (c.hint && c.status !== "ok") ctx.io.out(`        ${" ".repeat(16)} ${s.dim(c.hint.replace(/(?<![\w/])docs\/([a-z-]+)\.md/g, '"opsterm help $1"'))}`);
     }
     ctx.io.out(s.bold("files"));
     for (const f of files) ctx.io.out(`  ${f.exists ? s.green("found  ") : s.dim("missing")}  ${f.path}  ${s.dim(f.description)}`);

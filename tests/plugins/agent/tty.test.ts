@@ -36,7 +36,7 @@ describe("approval prompt", () => {
       ai.toolCalls([{ name: "remote_exec", args: { server: "web1", command: `touch ${f("four")}` } }]),
       ai.stream(["never"]),
     );
-    const prompt = /Allow it\?[\s\S]*?> /;
+    const prompt = /Allow it\?[\s\S]*?abort the agent/;
     const r = await runOnTty(["agent", "do things"], { ...h.env, OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "fake-model" }, [
       { when: prompt, send: "s" },
       { when: prompt, send: "n" },
@@ -56,7 +56,7 @@ describe("approval prompt", () => {
       expect(r.output).toMatch(/\+hello/);
       expect(r.output).toMatch(/E_AGENT_ABORTED/);
       // Asked four times, not five: the second `touch one` ran on the session approval.
-      expect(r.output.match(/Allow it\?/g)).toHaveLength(4);
+      expect(r.output.replace(/✔ Allow it\?/g, "").match(/Allow it\?/g)).toHaveLength(4);
       const records = readFileSync(join(h.home, "audit", "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
       const ones = records.filter((x) => x.args.command === `touch ${f("one")}` && x.phase === "intent");
       expect(ones.map((x) => x.approver)).toEqual([expect.stringMatching(/^tty:.+ \(session\)$/), expect.stringMatching(/^tty:.+ \(session\)$/)]);
@@ -77,7 +77,7 @@ describe("approval prompt", () => {
     const r = await runOnTty(["chat"], { ...h.env, OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "fake-model" }, [
       { when: /you> /, send: "hello" },
       { when: /there\.[\s\S]*you> /, send: "make the file" },
-      { when: /Allow it\?[\s\S]*?> /, send: "1" },
+      { when: /Allow it\?[\s\S]*?abort the agent/, send: "1" },
       { when: /Made it\.[\s\S]*you> /, send: "/exit" },
     ]);
     try {
@@ -96,7 +96,7 @@ describe("approval prompt", () => {
     const target = join(dir, "never-made");
     ai.reset();
     ai.enqueue(ai.toolCalls([{ name: "remote_exec", args: { server: "web1", command: `touch ${target}` } }]), ai.stream(["never"]));
-    const r = await runOnTty(["agent", "make it"], { ...h.env, OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "fake-model" }, [{ when: /Allow it\?[\s\S]*?> /, send: "\x03" }]);
+    const r = await runOnTty(["agent", "make it"], { ...h.env, OPSTERM_BASE_URL: ai.baseUrl, OPSTERM_MODEL: "fake-model" }, [{ when: /Allow it\?[\s\S]*?abort the agent/, send: "\x03" }]);
     try {
       expect(r.code).toBe(130);
       expect(existsSync(target)).toBe(false);

@@ -9,6 +9,10 @@ import type { AuditInput } from "../../../plugins/audit/types.ts";
 import { createTestKernel } from "../../helpers/test-kernel.ts";
 import { runInProcess, tempDir } from "../../helpers/run-cli.ts";
 
+/** JSON lines → objects (the --json rule: one record per line). */
+const jsonLines = (text: string) => text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+
+
 const VAULT_VALUE = "vault-value-Zq81xT";
 
 function secrets(values: string[] | (() => never)): OpstermPlugin {
@@ -75,13 +79,13 @@ describe("opsterm audit", () => {
     const { home } = await seeded();
     const all = await runInProcess(["audit", "log", "--json"], { home, plugins: PLUGINS });
     expect(all.code).toBe(0);
-    expect(JSON.parse(all.stdout).map((r: { seq: number }) => r.seq)).toEqual([1, 2, 3]);
+    expect(jsonLines(all.stdout).map((r: { seq: number }) => r.seq)).toEqual([1, 2, 3]);
     const db = await runInProcess(["audit", "log", "--json", "--server", "db-1"], { home, plugins: PLUGINS });
-    expect(JSON.parse(db.stdout).map((r: { server: string }) => r.server)).toEqual(["db-1"]);
+    expect(jsonLines(db.stdout).map((r: { server: string }) => r.server)).toEqual(["db-1"]);
     const recent = await runInProcess(["audit", "log", "--json", "--since", "1h", "--limit", "2"], { home, plugins: PLUGINS });
-    expect(JSON.parse(recent.stdout).map((r: { seq: number }) => r.seq)).toEqual([2, 3]);
+    expect(jsonLines(recent.stdout).map((r: { seq: number }) => r.seq)).toEqual([2, 3]);
     const future = await runInProcess(["audit", "log", "--json", "--since", "2999-01-01"], { home, plugins: PLUGINS });
-    expect(JSON.parse(future.stdout)).toEqual([]);
+    expect(jsonLines(future.stdout)).toEqual([]);
     const human = await runInProcess(["audit", "log"], { home, plugins: PLUGINS, env: { NO_COLOR: "1" } });
     expect(human.stdout).toMatch(/^\s+3 {2}\S+ {2}db-1 {2}exec\/intent .* df -h$/m);
     expect(human.stdout).not.toContain("\x1b[");
@@ -105,7 +109,7 @@ describe("opsterm audit", () => {
       expect(r.stderr.trim().split("\n")).toHaveLength(2);
     }
     const ok = await runInProcess(["audit", "log", "--json", "--since", "2025-02-28T23:00:00Z"], { home, plugins: PLUGINS });
-    expect(JSON.parse(ok.stdout)).toHaveLength(3);
+    expect(jsonLines(ok.stdout)).toHaveLength(3);
   });
 
   it("audit log warns at a line that is not a record instead of hiding the rest silently", async () => {
@@ -115,7 +119,7 @@ describe("opsterm audit", () => {
     writeFileSync(log, [lines[0], "{torn", lines[2], ""].join("\n"));
     const r = await runInProcess(["audit", "log", "--json"], { home, plugins: PLUGINS, env: { NO_COLOR: "1" } });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).map((x: { seq: number }) => x.seq)).toEqual([1]);
+    expect(jsonLines(r.stdout).map((x: { seq: number }) => x.seq)).toEqual([1]);
     expect(r.stderr).toMatch(/line 2 is not a JSON record; .*opsterm audit verify/);
   });
 

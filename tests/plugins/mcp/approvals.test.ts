@@ -156,7 +156,7 @@ describe("opsterm approvals", () => {
     const { entry } = await q.enqueue(input());
     const list = await runInProcess(["approvals", "list", "--json"], { home: dir, env: { OPSTERM_HOME: dir } });
     expect(list.code, list.stderr).toBe(0);
-    const rows = JSON.parse(list.stdout);
+    const rows = list.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l));
     expect(rows).toEqual([expect.objectContaining({ id: entry.id, state: "pending", server: "web1", display: "systemctl restart nginx" })]);
     expect(rows[0].hash).toBeUndefined();
     const text = await runInProcess(["approvals"], { home: dir, env: { OPSTERM_HOME: dir, NO_COLOR: "1" } });

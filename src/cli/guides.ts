@@ -1,0 +1,36 @@
+/**
+ * The guides (docs/*.md) inside the binary: `opsterm help TOPIC`. build.ts puts the files in the
+ * bundle as one JSON string (`__OPSTERM_GUIDES__`), parsed only when a guide is asked for; from
+ * source they are read from docs/.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+declare const __OPSTERM_GUIDES__: string | undefined;
+
+let cache: Record<string, string> | undefined;
+
+/** Topic name (the file name without .md) → its markdown. */
+export function guides(): Record<string, string> {
+  if (cache) return cache;
+  if (typeof __OPSTERM_GUIDES__ === "string") return (cache = JSON.parse(__OPSTERM_GUIDES__) as Record<string, string>);
+  const dir = fileURLToPath(new URL("../../docs/", import.meta.url));
+  cache = {};
+  for (const name of readdirSync(dir).filter((f) => f.endsWith(".md")).sort()) cache[name.slice(0, -3)] = readFileSync(dir + name, "utf8");
+  return cache;
+}
+
+/** The first heading of each guide, for the list. */
+export function guideTitles(): [string, string][] {
+  return Object.entries(guides()).map(([name, text]) => [name, /^#\s+(.+)$/m.exec(text)?.[1] ?? name]);
+}
+
+/**
+ * A guide as printed: links between guides (`[ssh.md](ssh.md)`, `docs/policy.md`) become the
+ * command that shows them.
+ */
+export function renderGuide(text: string): string {
+  return text
+    .replace(/\[([^\]]+)\]\((?:docs\/)?([a-z-]+)\.md(#[^)]*)?\)/g, (_m, label: string, name: string) => `${label} ("opsterm help ${name}")`)
+    .replace(/(?<![\w/])docs\/([a-z-]+)\.md/g, '"opsterm help $1"');
+}
