@@ -29,6 +29,42 @@ export default definePlugin({
   apiVersion: 1,
   description: "Tamper-evident audit log of remote actions and git snapshots of remote file writes",
   enforce: "pre",
+  config: {
+    audit: {
+      type: "object",
+      description: "Audit log settings",
+      properties: {
+        // Global-only: a project folder must not switch the witness off, point it elsewhere or run a command.
+        witness: {
+          type: "oneOf",
+          globalOnly: true,
+          description:
+            'Where each new audit head is witnessed: "syslog" (default when /dev/log exists), "none", or { command: [argv…], verifyCommand: [argv…] } (global config only)',
+          of: [
+            { type: "string", enum: ["syslog", "none"] },
+            {
+              type: "object",
+              required: ["command"],
+              properties: {
+                command: { type: "array", items: { type: "string" }, description: "Gets each head as a JSON line on stdin (no shell)" },
+                verifyCommand: { type: "array", items: { type: "string" }, description: "Prints the witnessed heads, one per line, for audit verify" },
+                timeoutMs: { type: "number", min: 100, integer: true, description: "How long the command may take (default 10000)" },
+              },
+            },
+          ],
+        },
+        syslog: {
+          type: "object",
+          globalOnly: true,
+          description: "The syslog witness (global config only)",
+          properties: {
+            socket: { type: "string", description: "The syslog socket heads are sent to (default /dev/log)" },
+            read: { type: "string", description: 'Where audit verify reads them back: "journal" or a file (default: the journal if journald runs, else /var/log/auth.log, secure, messages, syslog)' },
+          },
+        },
+      },
+    },
+  },
   hooks: {
     async doctor(_, ctx) {
       return (await import("./doctor.ts")).auditDoctor(ctx);

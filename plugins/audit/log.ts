@@ -2,7 +2,7 @@
  * audit.jsonl: append under a lock with fsync, keep the head anchor (head.json) in step, and
  * verify the whole chain. Fail closed: any doubt about durability or integrity throws IoError.
  */
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { IoError } from "../../src/kernel/errors.ts";
 import { atomicWrite, ensureDir, fsyncDir } from "../../src/lib/atomic-write.ts";
@@ -374,4 +374,33 @@ export function readRecords(files: AuditFiles, onBadLine?: (line: number) => voi
     }
   }
   return out;
+}
+
+/**
+ * `audit restart`: under the lock, `announce` the end of the current chain (its last record, as
+ * far as the log still has one), then move audit.jsonl and head.json aside as evidence
+ * (`.broken-<time>`). The next append starts a new chain at seq 1.
+ */
+export async function restartChain(files: AuditFiles, announce: (previous: { seq: number; hash: string }) => Promise<void>): Promise<{ archived: string[]; previous: { seq: number; hash: string } }> {
+  ensureDir(files.dir, 0o700);
+  return withLock(
+    files.log,
+    async () => {
+      const records = readRecords(files);
+      const last = records[records.length - 1];
+      const previous = last && typeof last.hash === "string" && Number.isSafeInteger(last.seq) ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS };
+      await announce(previous);
+      const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+      const archived: string[] = [];
+      for (const path of [files.log, files.head]) {
+        if (sizeOf(path) === 0 && !existsSync(path)) continue;
+        const to = `${path}.broken-${stamp}`;
+        renameSync(path, to);
+        archived.push(to);
+      }
+      fsyncDir(files.dir);
+      return { archived, previous };
+    },
+    { timeoutMs: 30_000 },
+  );
 }

@@ -6,6 +6,7 @@ import type { PluginContext } from "../../src/kernel/index.ts";
 import { IoError } from "../../src/kernel/index.ts";
 import { createRedactor, type Redactor } from "../../src/lib/redact.ts";
 import { appendRecords, auditFiles, readHead } from "./log.ts";
+import { logId, readWitnessState, sendToWitness, witnessConfig, writeWitnessState, type WitnessConfig, type WitnessState } from "./witness.ts";
 import { snapshot } from "./snapshot.ts";
 import type { AuditInput, AuditRecord, AuditService, SnapshotRef } from "./types.ts";
 
@@ -49,7 +50,49 @@ export function groupCommit<T, R>(write: (batch: T[]) => Promise<R[]>): (item: T
 export function createAuditService(ctx: PluginContext): AuditService {
   const files = auditFiles(ctx.paths.dataDir);
   let cache: { key: string; redactor: Redactor } | undefined;
-  const append = groupCommit((inputs: AuditInput[]) => appendRecords(files, inputs));
+  let witness: Promise<WitnessConfig> | undefined;
+  let state: WitnessState | undefined | null = null;
+  let warned = false;
+
+  /**
+   * After the records are durable, their new head goes to the witness. A witness that fails does
+   * not fail the append (the record is on disk; refusing every action because a log host is down
+   * would turn its outage into ours): it is warned about once per process, kept in witness.json for
+   * doctor, and the unwitnessed records show in `audit verify`.
+   */
+  async function witnessHead(record: AuditRecord): Promise<void> {
+    let w: WitnessConfig;
+    try {
+      w = await (witness ??= ctx.config().then((c) => witnessConfig((k) => c.get(k))));
+    } catch (error) {
+      return void ctx.io.warn(`audit witness not sent: the config cannot be read (${(error as Error).message})`);
+    }
+    if (w.kind === "none") return;
+    if (state === null) state = readWitnessState(files);
+    let next: WitnessState;
+    try {
+      await sendToWitness(w, { type: "head", log: logId(files), seq: record.seq, hash: record.hash, ts: record.ts }, ctx.env);
+      if (state?.status === "ok") return;
+      next = { status: "ok", since: new Date().toISOString(), seq: record.seq };
+    } catch (error) {
+      const message = (error as Error).message;
+      if (!warned) {
+        warned = true;
+        ctx.io.warn(`audit witness (${w.kind}) failed, record ${record.seq} is on disk but not witnessed: ${message}; see "opsterm doctor"`);
+      }
+      if (state?.status === "failing" && state.message === message) return;
+      next = { status: "failing", since: new Date().toISOString(), seq: record.seq, message };
+    }
+    state = next;
+    await writeWitnessState(files, next).catch(() => {});
+  }
+
+  const append = groupCommit(async (inputs: AuditInput[]) => {
+    const records = await appendRecords(files, inputs);
+    // One head per write covers the batch: the chain links the records before it.
+    await witnessHead(records[records.length - 1]);
+    return records;
+  });
 
   async function redactor(): Promise<Redactor> {
     try {

@@ -119,6 +119,7 @@ export const ERROR_CODES = {
   E_SSH_AUTH: { exit: UNAVAILABLE, summary: "every key was rejected" },
   E_SSH_JUMP: { exit: UNAVAILABLE, summary: "a jump host could not reach the next hop" },
   E_SSH_CLOSED: { exit: UNAVAILABLE, summary: "the server closed the connection during the handshake" },
+  E_AUDIT_WITNESS: { exit: UNAVAILABLE, summary: "audit restart could not announce the new chain to the witness, so nothing was moved", hint: '"opsterm doctor" shows the witness state' },
   E_SSH_SPAWN: { exit: UNAVAILABLE, summary: "the system ssh could not be started", hint: "Install openssh-client" },
   E_CHAT_CONNECT: { exit: UNAVAILABLE, summary: "the AI provider cannot be reached" },
   E_CHAT_HTTP: { exit: UNAVAILABLE, summary: "the AI provider answered with an HTTP error" },
