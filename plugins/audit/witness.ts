@@ -16,7 +16,7 @@
  * The message holds the log's path, seq, hash and time: nothing secret, so it may go on argv.
  */
 import { spawn } from "node:child_process";
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, realpathSync, statSync } from "node:fs";
+import { closeSync, constants, createReadStream, existsSync, fstatSync, openSync, realpathSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
@@ -204,8 +204,11 @@ function rotations(base: string): string[] {
 async function scanFile(file: string): Promise<WitnessEntry[]> {
   let fd: number;
   try {
-    fd = openSync(file, "r");
+    // stat before open: opening a FIFO nobody writes to would block.
+    if (!statSync(file).isFile()) throw new WitnessUnreadable(`the system log ${file} is not a regular file`);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
+    if (error instanceof WitnessUnreadable) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new WitnessUnreadable(`the system log ${file} does not exist`);
     throw new WitnessUnreadable(`the system log ${file} cannot be read (${code === "EACCES" ? "permission denied: run as a member of the group that may read it, e.g. adm, or use the journal" : code})`);
