@@ -160,6 +160,7 @@ export const ERROR_CODES = {
   E_CHAT_IDLE: { exit: TEMPORARY, summary: "the answer stream stalled" },
 
   // Denied
+  E_STATE_DIR_OWNER: { exit: DENIED, summary: "a state directory (OPSTERM_HOME, audit/) owned by another user: not used" },
   E_POLICY_REJECT: { exit: DENIED, summary: "the policy rejects this; --yes does not change that", hint: '"opsterm policy check --explain -- <command>" shows why' },
   E_NO_POLICY: { exit: DENIED, summary: "no policy decided (plugin missing or broken), so nothing ran" },
   E_APPROVAL_DENIED: { exit: DENIED, summary: "approval was refused, or there was no terminal to ask on", hint: "Run it from a terminal, or pass --yes to approve in advance" },
