@@ -135,48 +135,95 @@ function unlinkQuietly(path: string): void {
   }
 }
 
+type Inspected = { state: "absent" } | { state: "owner"; owner: LockOwner; id: string; heldSinceMs: number } | { state: "foreign"; what: string; id: string };
+
 /** What is at the lock path: absent, one of our lock files, or something else (a legacy lock directory). */
-function inspect(lock: string): { state: "absent" } | { state: "owner"; owner: LockOwner } | { state: "foreign"; what: string } {
+function inspect(lock: string, known?: Inspected): Inspected {
+  let st;
   try {
-    const st = lstatSync(lock);
-    if (st.isDirectory()) return { state: "foreign", what: "a directory (a lock left by an older opsterm)" };
-    if (!st.isFile()) return { state: "foreign", what: "not a regular file" };
+    st = lstatSync(lock);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { state: "absent" };
-    return { state: "foreign", what: `unreadable (${(error as NodeJS.ErrnoException).code})` };
+    return { state: "foreign", what: `unreadable (${(error as NodeJS.ErrnoException).code})`, id: "" };
   }
+  // link() and rename() set the ctime: the same inode with the same ctime is the same holder.
+  const id = `${st.ino}:${st.ctimeMs}`;
+  if (known && known.state !== "absent" && known.id === id) return known;
+  if (st.isDirectory()) return { state: "foreign", what: "a directory (a lock left by an older opsterm)", id };
+  if (!st.isFile()) return { state: "foreign", what: "not a regular file", id };
   const text = readSmall(lock);
   if (text === undefined) return { state: "absent" };
   const owner = parseOwner(text);
-  return owner ? { state: "owner", owner } : { state: "foreign", what: "not an opsterm lock file" };
+  return owner ? { state: "owner", owner, id, heldSinceMs: st.ctimeMs } : { state: "foreign", what: "not an opsterm lock file", id };
 }
 
 /**
- * Replaces the dead `dead`'s lock with ours (our file at `mine`). Returns true when we hold the
- * lock, false when someone else is ahead (the caller keeps waiting).
+ * Replaces the dead `dead`'s lock with ours. Returns our lock file's inode when we hold the lock,
+ * undefined when someone else is ahead (the caller keeps waiting).
  */
-function takeOver(lock: string, dead: LockOwner, mine: string, claim = `${lock}.takeover.${dead.nonce}`, depth = 0): boolean {
-  if (depth > 16) return false;
+function takeOver(lock: string, dead: LockOwner, mine: OwnFile, claim = `${lock}.takeover.${dead.nonce}`, depth = 0): number | undefined {
+  if (depth > 16) return undefined;
   try {
-    linkSync(mine, claim);
+    linkSync(mine.path, claim);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     // Someone claimed this dead holder first: wait for them, unless they died too.
     const other = parseOwner(readSmall(claim));
-    if (!other || !ownerIsDead(other)) return false;
+    if (!other || !ownerIsDead(other)) return undefined;
     return takeOver(lock, dead, mine, `${claim}.${other.nonce}`, depth + 1);
   }
   try {
     // Only a claimant may replace the dead holder's file, and we are the only live one: if the
     // lock still names it, nobody can change it under us.
     const now = inspect(lock);
-    if (now.state !== "owner" || now.owner.nonce !== dead.nonce) return false;
-    renameSync(mine, lock);
+    if (now.state !== "owner" || now.owner.nonce !== dead.nonce) return undefined;
+    const fresh = `${lock}.${mine.owner.nonce}.takeover-tmp`;
+    unlinkQuietly(fresh);
+    writeOwnerFile(fresh, mine.owner);
+    const ino = lstatSync(fresh).ino;
+    renameSync(fresh, lock);
+    // The dead holder's own file, if it left one.
     unlinkQuietly(`${lock}.${dead.nonce}.tmp`);
-    return true;
+    return ino;
   } finally {
     unlinkQuietly(claim);
   }
+}
+
+/**
+ * This process's owner file per lock, `<lock>.<nonce>.tmp`: made once and hard-linked to the lock
+ * path for each acquisition (link + unlink per lock, as cheap as mkdir/rmdir), removed at exit. A
+ * process that dies keeps its nonce forever, so takeover claims named after it stay unique.
+ */
+interface OwnFile {
+  path: string;
+  owner: LockOwner;
+  ino: number;
+}
+const ownFiles = new Map<string, OwnFile>();
+let exitHook = false;
+
+function ownFile(lock: string): OwnFile {
+  const existing = ownFiles.get(lock);
+  if (existing) {
+    try {
+      if (lstatSync(existing.path).ino === existing.ino) return existing;
+    } catch {
+      // Removed by someone: make a new one.
+    }
+  }
+  const owner: LockOwner = { ...selfIdentity(), nonce: randomBytes(8).toString("hex"), since: Date.now() };
+  const path = `${lock}.${owner.nonce}.tmp`;
+  writeOwnerFile(path, owner);
+  const file = { path, owner, ino: lstatSync(path).ino };
+  ownFiles.set(lock, file);
+  if (!exitHook) {
+    exitHook = true;
+    process.once("exit", () => {
+      for (const f of ownFiles.values()) unlinkQuietly(f.path);
+    });
+  }
+  return file;
 }
 
 /** Runs `fn` while holding `<path>.lock`. */
@@ -186,66 +233,111 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
   const timeoutMs = options.timeoutMs ?? 10_000;
   const noticeAfterMs = options.noticeAfterMs ?? 3000;
   const started = Date.now();
-  const owner: LockOwner = { ...selfIdentity(), nonce: randomBytes(8).toString("hex"), since: started };
-  const mine = `${lock}.${owner.nonce}.tmp`;
-  writeOwnerFile(mine, owner);
-  let held = false;
+  const mine = ownFile(lock);
+  let heldIno: number | undefined;
   let noticed = false;
-  // The holder we are waiting for and since when: a queue of quick holders is not news; one slow one is.
-  let seen: { key: string; at: number } | undefined;
+  // The holder we are waiting for, and when we last checked that it is alive: polls between checks
+  // cost one link() and one lstat() (20 waiters must not slow the holder down).
+  let known: Inspected | undefined;
+  let aliveCheckedAt = 0;
   let delay = 2;
+  // Fairness (never safety): a waiter that has waited a while marks itself next in `<lock>.next`;
+  // others do not try while a live process is marked, so one process re-taking the lock in a loop
+  // cannot starve the rest.
+  const next = `${lock}.next`;
+  let amNext = false;
+  let nextCheckedAt = 0;
   try {
-    while (!held) {
-      try {
-        linkSync(mine, lock);
-        held = true;
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    while (heldIno === undefined) {
+      let mayTry = amNext;
+      if (!amNext) {
+        const marked = parseOwner(readSmall(next));
+        mayTry = !marked;
+        if (marked && Date.now() - nextCheckedAt > 500) {
+          nextCheckedAt = Date.now();
+          if (ownerIsDead(marked)) unlinkQuietly(next);
+        }
       }
-      const now = inspect(lock);
-      if (now.state === "absent") continue;
-      if (now.state === "owner" && ownerIsDead(now.owner) && takeOver(lock, now.owner, mine)) {
-        held = true;
-        break;
+      if (mayTry) {
+        try {
+          linkSync(mine.path, lock);
+          heldIno = mine.ino;
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        }
+      }
+      const now = inspect(lock, known);
+      if (now.state === "absent" && mayTry) continue;
+      if (now.state !== "absent" && (now !== known || Date.now() - aliveCheckedAt > 500)) {
+        known = now;
+        aliveCheckedAt = Date.now();
+        if (now.state === "owner" && now.owner.nonce !== mine.owner.nonce && ownerIsDead(now.owner)) {
+          heldIno = takeOver(lock, now.owner, mine);
+          if (heldIno !== undefined) break;
+        }
       }
       const waited = Date.now() - started;
-      const who = now.state === "owner" ? holderText(now.owner) : `${lock} is ${now.what}`;
       if (waited > timeoutMs) {
+        const who = now.state === "owner" ? holderText(now) : now.state === "foreign" ? `${lock} is ${now.what}` : "other processes are ahead";
         throw new TemporaryError("E_LOCK_TIMEOUT", `Gave up after ${Math.round(waited / 1000)} s waiting for ${lock}: ${who}`, {
           hint:
             now.state === "owner"
-              ? now.owner.host === owner.host
+              ? now.owner.host === mine.owner.host
                 ? `Wait for process ${now.owner.pid} to finish; the lock is taken over as soon as that process is gone`
                 : `The holder runs on host ${now.owner.host}: it cannot be proven dead from here; remove ${lock} only if no opsterm runs there`
-              : `Remove ${lock} if no opsterm process is running`,
+              : now.state === "foreign"
+                ? `Remove ${lock} if no opsterm process is running`
+                : "Retry when fewer opsterm processes write at once",
         });
       }
-      const key = now.state === "owner" ? now.owner.nonce : now.what;
-      if (seen?.key !== key) seen = { key, at: Date.now() };
-      if (!noticed && Date.now() - seen.at >= noticeAfterMs) {
-        noticed = true;
-        const message = `waiting for ${lock}: ${who}`;
-        if (options.onWait) options.onWait(message);
-        else process.stderr.write(`opsterm: ${message}\n`);
+      // A queue of quick holders is not news; one slow holder is.
+      if (now.state !== "absent") {
+        const heldFor = now.state === "owner" ? Date.now() - now.heldSinceMs : waited;
+        if (!noticed && heldFor >= noticeAfterMs && waited >= noticeAfterMs) {
+          noticed = true;
+          const message = `waiting for ${lock}: ${now.state === "owner" ? holderText(now) : `${lock} is ${now.what}`}`;
+          if (options.onWait) options.onWait(message);
+          else process.stderr.write(`opsterm: ${message}\n`);
+        }
       }
-      // Jittered backoff keeps 20+ contending processes from marching in step.
-      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-      delay = Math.min(delay * 2, 50);
+      if (!amNext && waited > 100) {
+        try {
+          linkSync(mine.path, next);
+          amNext = true;
+        } catch {
+          // Someone else is next.
+        }
+      }
+      // The marked waiter polls fast; the others back off with jitter (20+ processes never march in step).
+      const wait = amNext ? 1 + Math.random() * 2 : delay + Math.random() * delay;
+      await new Promise((r) => setTimeout(r, wait));
+      if (!amNext) delay = Math.min(delay * 2, 50);
     }
   } finally {
-    unlinkQuietly(mine);
+    if (amNext) {
+      try {
+        if (lstatSync(next).ino === mine.ino) unlinkSync(next);
+      } catch {
+        // Already gone.
+      }
+    }
   }
   try {
     return await fn();
   } finally {
-    const now = inspect(lock);
-    if (now.state === "owner" && now.owner.nonce === owner.nonce) unlinkQuietly(lock);
+    // Nobody takes a lock from a live holder: it is still ours (checked anyway, by inode).
+    try {
+      if (lstatSync(lock).ino === heldIno) unlinkSync(lock);
+    } catch {
+      // Already gone.
+    }
   }
 }
 
-function holderText(o: LockOwner): string {
-  const age = Math.max(0, Math.round((Date.now() - o.since) / 1000));
+function holderText(held: { owner: LockOwner; heldSinceMs: number }): string {
+  const o = held.owner;
+  const age = Math.max(0, Math.round((Date.now() - held.heldSinceMs) / 1000));
   const why = o.host !== hostname() ? "on another host: it cannot be proven dead" : "alive: it is waited for, never taken over";
   return `held by opsterm process ${o.pid}${o.host !== hostname() ? ` on ${o.host}` : ""} for ${age} s (${why})`;
 }
