@@ -8,8 +8,10 @@ import { auditCommands } from "./commands.ts";
 import type { AuditService } from "./types.ts";
 import type {} from "../../src/contracts/undo.ts";
 
-function lazyService(ctx: PluginContext): AuditService {
-  let service: Promise<AuditService> | undefined;
+type LoadedService = AuditService & { flushWitness?: () => Promise<void> };
+
+function lazyService(ctx: PluginContext): AuditService & { flushWitness: () => Promise<void> } {
+  let service: Promise<LoadedService> | undefined;
   const load = () =>
     (service ??= import("./service.ts").then(
       (m) => m.createAuditService(ctx),
@@ -21,6 +23,11 @@ function lazyService(ctx: PluginContext): AuditService {
   return {
     append: async (input) => (await load()).append(input),
     snapshot: async (server, path, content, message) => (await load()).snapshot(server, path, content, message),
+    // Heads still on their way to the witness are sent before the process exits (teardown).
+    flushWitness: async () => {
+      const s = await service?.catch(() => undefined);
+      await s?.flushWitness?.();
+    },
   };
 }
 
@@ -78,11 +85,13 @@ export default definePlugin({
     },
   },
   setup(ctx) {
-    ctx.provide("audit", lazyService(ctx));
+    const audit = lazyService(ctx);
+    ctx.provide("audit", audit);
     // Undo reads the log and the snapshot store; its writes go through the caller's gate.
     ctx.provide("audit.undo", {
       undo: async (target, options) => (await import("./undo.ts")).runUndo(ctx, target, options),
     });
+    return () => audit.flushWitness();
   },
   commands: auditCommands,
 });

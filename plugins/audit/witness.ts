@@ -128,7 +128,7 @@ export async function sendToWitness(w: WitnessConfig, entry: WitnessEntry, env: 
     await run(w.command, entryJson(entry) + "\n", { env, timeoutMs: w.timeoutMs, what: `the witness command (${w.command[0]})` });
     return;
   }
-  const message = `opsterm-audit-${entry.type} v1 ${JSON.stringify({ log: entry.log, seq: entry.seq, hash: entry.hash, ts: entry.ts })}`;
+  const message = syslogMessage(entry);
   // logger reports a missing or refusing socket only with --socket-errors=on.
   const argv = ["logger", "--socket-errors=on", "-u", w.socket, "-t", SYSLOG_TAG, "-p", "auth.notice", `--id=${process.pid}`, "--size", "8192", "--", message];
   await run(argv, "", { env: { PATH: env.PATH ?? "/usr/bin:/bin", LANG: "C" }, timeoutMs: SEND_TIMEOUT_MS, what: `logger (to ${w.socket})` });
@@ -325,4 +325,63 @@ export function socketState(path: string): string | undefined {
   } catch {
     return `${path} does not exist`;
   }
+}
+
+/** The syslog line for an entry (what `logger` gets as its message). */
+export function syslogMessage(entry: WitnessEntry): string {
+  return `opsterm-audit-${entry.type} v1 ${JSON.stringify({ log: entry.log, seq: entry.seq, hash: entry.hash, ts: entry.ts })}`;
+}
+
+/**
+ * One `logger` per process, reading heads from its stdin (one line each): spawning it per append
+ * costs tens of ms on a loaded machine. It is unref'd (never keeps opsterm alive; what was written
+ * to its pipe is still sent after we exit). A missing socket or a logger that dies shows up as a
+ * failure on the next send and on close().
+ */
+export interface SyslogSender {
+  send(entry: WitnessEntry): void;
+  close(): Promise<void>;
+}
+
+export function openSyslogSender(w: Extract<WitnessConfig, { kind: "syslog" }>, env: Record<string, string | undefined>): SyslogSender {
+  const what = `logger (to ${w.socket})`;
+  let failure: string | undefined;
+  let stderr = "";
+  const child = spawn("logger", ["--socket-errors=on", "-u", w.socket, "-t", SYSLOG_TAG, "-p", "auth.notice", `--id=${process.pid}`, "--size", "8192"], {
+    stdio: ["pipe", "ignore", "pipe"],
+    env: { PATH: env.PATH ?? "/usr/bin:/bin", LANG: "C" } as NodeJS.ProcessEnv,
+  });
+  const closed = new Promise<void>((resolve) => {
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      failure ??= `${what} ${error.code === "ENOENT" ? "was not found (install util-linux/bsdutils)" : `could not start (${error.code ?? error.message})`}`;
+      resolve();
+    });
+    child.on("close", (code, signal) => {
+      const detail = stderr.trim().split("\n").pop()?.slice(0, 300);
+      if (code !== 0) failure ??= `${what} ${signal ? `was killed by ${signal}` : `exited with ${code}`}${detail ? `: ${detail}` : ""}`;
+      resolve();
+    });
+  });
+  child.stderr!.on("data", (c: Buffer) => {
+    if (stderr.length < 2000) stderr += c.toString("utf8");
+  });
+  child.stdin!.on("error", () => {});
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void }).unref?.();
+  (child.stderr as unknown as { unref?: () => void }).unref?.();
+  return {
+    send(entry) {
+      if (failure) throw new Error(failure);
+      child.stdin!.write(syslogMessage(entry) + "\n");
+    },
+    async close() {
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), SEND_TIMEOUT_MS);
+      await closed;
+      clearTimeout(timer);
+      if (failure) throw new Error(failure);
+      // logger reports a message it could not send on stderr and goes on.
+      if (stderr.trim()) throw new Error(`${what}: ${stderr.trim().split("\n").pop()?.slice(0, 300)}`);
+    },
+  };
 }
