@@ -191,39 +191,22 @@ function takeOver(lock: string, dead: LockOwner, mine: OwnFile, claim = `${lock}
 }
 
 /**
- * This process's owner file per lock, `<lock>.<nonce>.tmp`: made once and hard-linked to the lock
- * path for each acquisition (link + unlink per lock, as cheap as mkdir/rmdir), removed at exit. A
- * process that dies keeps its nonce forever, so takeover claims named after it stay unique.
+ * The owner file of one withLock() call, `<lock>.<nonce>.tmp`: written whole, then hard-linked to
+ * the lock path; removed as soon as the lock is taken (or given up), so nothing stays behind in the
+ * directory (a workspace's pinned `.opsterm/` must not change). A process that dies keeps its
+ * nonce forever, so takeover claims named after it stay unique.
  */
 interface OwnFile {
   path: string;
   owner: LockOwner;
   ino: number;
 }
-const ownFiles = new Map<string, OwnFile>();
-let exitHook = false;
 
 function ownFile(lock: string): OwnFile {
-  const existing = ownFiles.get(lock);
-  if (existing) {
-    try {
-      if (lstatSync(existing.path).ino === existing.ino) return existing;
-    } catch {
-      // Removed by someone: make a new one.
-    }
-  }
   const owner: LockOwner = { ...selfIdentity(), nonce: randomBytes(8).toString("hex"), since: Date.now() };
   const path = `${lock}.${owner.nonce}.tmp`;
   writeOwnerFile(path, owner);
-  const file = { path, owner, ino: lstatSync(path).ino };
-  ownFiles.set(lock, file);
-  if (!exitHook) {
-    exitHook = true;
-    process.once("exit", () => {
-      for (const f of ownFiles.values()) unlinkQuietly(f.path);
-    });
-  }
-  return file;
+  return { path, owner, ino: lstatSync(path).ino };
 }
 
 /** Runs `fn` while holding `<path>.lock`. */
@@ -322,6 +305,8 @@ export async function withLock<T>(path: string, fn: () => Promise<T> | T, option
         // Already gone.
       }
     }
+    // Held or not, the lock path (a hard link) is all that remains of it.
+    unlinkQuietly(mine.path);
   }
   try {
     return await fn();
