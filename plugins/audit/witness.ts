@@ -62,7 +62,7 @@ export function witnessConfig(get: (key: string) => unknown): WitnessConfig {
     return { kind: "command", command: v.command.map(String), verifyCommand: v.verifyCommand?.map(String), timeoutMs: v.timeoutMs ?? SEND_TIMEOUT_MS };
   }
   // Default: the system log, when there is one.
-  return existsSync(socket) ? { kind: "syslog", socket, read, explicit: false } : { kind: "none", why: `no ${socket} (set audit.witness to witness the audit log)` };
+  return existsSync(socket) ? { kind: "syslog", socket, read, explicit: false } : { kind: "none", why: `no ${socket}; set audit.witness to witness the audit log` };
 }
 
 export function describeWitness(w: WitnessConfig): string {
