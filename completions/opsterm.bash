@@ -29,16 +29,19 @@ _opsterm() {
       opts='--continue -c --model --provider --no-stream --on --exec --allow-secrets --no-stdin'
       ;;
     audit)
-      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'log show verify' -- "$cur")); return 0; fi
+      if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W 'log restart show verify' -- "$cur")); return 0; fi
       case "${COMP_WORDS[2]}" in
           log)
       opts='--server --since --limit'
+      ;;
+          restart)
+      opts=''
       ;;
           show)
       opts=''
       ;;
           verify)
-      opts=''
+      opts='--no-witness'
       ;;
       esac
       ;;

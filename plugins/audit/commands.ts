@@ -1,7 +1,7 @@
 /**
  * `opsterm audit log|verify|show`. Heavy modules are imported inside the actions.
  */
-import { defineCommand, EXIT, UsageError, type CommandContext, type CommandSpec, type ErrorCode } from "../../src/kernel/index.ts";
+import { defineCommand, EXIT, IoError, UsageError, type CommandContext, type CommandSpec, type ErrorCode } from "../../src/kernel/index.ts";
 import { parseLimit, parseSince as parseSinceOption } from "../../src/lib/args.ts";
 import type { AuditRecord } from "./types.ts";
 
@@ -56,11 +56,15 @@ const log = defineCommand({
 
 const verify = defineCommand({
   name: "audit verify",
-  description: "Check the hash chain and the head anchor; exit 65 naming the first bad record",
-  options: [{ flags: "--json", description: "Print the report as JSON" }],
+  description: "Check the hash chain, the head anchor and the witness; exit 65 naming the first bad record",
+  options: [
+    { flags: "--json", description: "Print the report as JSON" },
+    { flags: "--no-witness", description: "Do not read the witness (the report says it was not checked)" },
+  ],
   examples: ["opsterm audit verify", "opsterm audit verify --json"],
-  async action(_args, ctx) {
+  async action(args, ctx) {
     const { auditFiles, verifyLog } = await import("./log.ts");
+    const w = await import("./witness.ts");
     const files = auditFiles(ctx.paths.dataDir);
     const { hashes, ...report } = verifyLog(files);
     const checked = { ...report, snapshotAnchors: 0 };
@@ -82,20 +86,74 @@ const verify = defineCommand({
         checked.warnings.push(`snapshot anchors not checked: ${(error as Error).message}`);
       }
     }
+    // Third anchor, outside opsterm's files: the witness (docs/audit.md "Witness").
+    const config = await ctx.config();
+    const wc = w.witnessConfig((k) => config.get(k));
+    const witness: Record<string, unknown> = { kind: wc.kind, description: w.describeWitness(wc), checked: false };
+    if (args.witness === false) {
+      checked.warnings.push("the witness was not checked (--no-witness)");
+    } else if (wc.kind !== "none" && checked.ok) {
+      try {
+        const { source, entries } = await w.readWitness(wc, ctx.env);
+        const result = w.compareWithWitness(hashes, entries, w.logId(files));
+        Object.assign(witness, { checked: true, source, ...result });
+        checked.warnings.push(...result.warnings);
+        if (wc.kind === "command" && !wc.verifyCommand) checked.warnings.push("audit.witness has no verifyCommand: heads are sent but cannot be checked here");
+        if (!result.ok) Object.assign(checked, { ok: false, firstBadSeq: result.firstBadSeq, problem: `${result.problem} [witness: ${source}]` });
+      } catch (error) {
+        if (!(error instanceof w.WitnessUnreadable)) throw error;
+        Object.assign(witness, { unreadable: error.message });
+        Object.assign(checked, { ok: false, problem: `the witness (${w.describeWitness(wc)}) cannot be read: ${error.message}` });
+      }
+    }
+    const out = { ...checked, witness };
     if (ctx.json) {
-      ctx.io.out(JSON.stringify(checked));
-      return checked.ok ? EXIT.OK : EXIT.DATA;
+      ctx.io.out(JSON.stringify(out));
+      return out.ok ? EXIT.OK : EXIT.DATA;
     }
     const s = ctx.io.style;
-    for (const w of checked.warnings) ctx.io.warn(w);
-    if (!checked.ok) {
-      const at = checked.firstBadSeq === undefined ? "" : ` at seq ${checked.firstBadSeq}`;
-      ctx.io.err(`${ctx.io.errStyle.red("error")} audit log ${files.log} is broken${at}: ${checked.problem}`);
-      ctx.io.err(`${ctx.io.errStyle.cyan("hint")}  Keep the file as evidence; see docs/audit.md "Recovering" to start a new chain`);
+    for (const warning of out.warnings) ctx.io.warn(warning);
+    if (!out.ok) {
+      const at = out.firstBadSeq === undefined ? "" : ` at seq ${out.firstBadSeq}`;
+      ctx.io.err(`${ctx.io.errStyle.red("error")} audit log ${files.log} is broken${at}: ${out.problem}`);
+      ctx.io.err(
+        witness.unreadable
+          ? `${ctx.io.errStyle.cyan("hint")}  Make the witness readable (docs/audit.md "Witness"), or run with --no-witness to check only the local files`
+          : `${ctx.io.errStyle.cyan("hint")}  Keep the file as evidence; see docs/audit.md "Recovering" to start a new chain`,
+      );
       return EXIT.DATA;
     }
-    const head = checked.records ? ` head seq ${checked.records} (${hashes[hashes.length - 1].slice(0, 16)}…)` : "";
-    ctx.io.out(`${s.green("ok")} audit log intact: ${checked.records} record(s),${head || " empty"}; ${checked.snapshotAnchors} snapshot anchor(s) agree`);
+    const head = out.records ? ` head seq ${out.records} (${hashes[hashes.length - 1].slice(0, 16)}…)` : "";
+    const wit = witness.checked
+      ? `; witness ${witness.description}: ${witness.witnessed} head(s) agree${witness.lastWitnessed ? `, latest seq ${(witness.lastWitnessed as { seq: number }).seq}` : ""}`
+      : `; witness ${witness.description}${args.witness === false ? " not checked" : ""}`;
+    ctx.io.out(`${s.green("ok")} audit log intact: ${out.records} record(s),${head || " empty"}; ${out.snapshotAnchors} snapshot anchor(s) agree${wit}`);
+  },
+});
+
+const restart = defineCommand({
+  name: "audit restart",
+  description: "Keep a broken log as evidence and start a new chain, announced to the witness",
+  options: [{ flags: "--json", description: "Print { archived, previous } as JSON" }],
+  examples: ["opsterm audit restart"],
+  async action(_args, ctx) {
+    const { auditFiles, restartChain } = await import("./log.ts");
+    const w = await import("./witness.ts");
+    const files = auditFiles(ctx.paths.dataDir);
+    const config = await ctx.config();
+    const wc = w.witnessConfig((k) => config.get(k));
+    const result = await restartChain(files, async (previous) => {
+      // First the witness: a restart it did not see would look like a deleted log.
+      try {
+        await w.sendToWitness(wc, { type: "restart", log: w.logId(files), seq: previous.seq, hash: previous.hash, ts: new Date().toISOString() }, ctx.env);
+      } catch (error) {
+        throw new IoError("E_AUDIT_WITNESS", `The restart could not be sent to the witness (${w.describeWitness(wc)}): ${(error as Error).message}; nothing was moved`, {
+          hint: 'Fix the witness ("opsterm doctor") and run "opsterm audit restart" again',
+        });
+      }
+    });
+    if (ctx.json) return void ctx.io.out(JSON.stringify(result));
+    ctx.io.out(`archived ${result.archived.join(", ") || "nothing"}; the previous chain ended at record ${result.previous.seq}; the next action starts a new chain at seq 1 (witness: ${w.describeWitness(wc)})`);
   },
 });
 
@@ -244,4 +302,4 @@ const undo = defineCommand({
   },
 });
 
-export const auditCommands: CommandSpec[] = [log, verify, show, undo];
+export const auditCommands: CommandSpec[] = [log, verify, show, restart, undo];

@@ -2,10 +2,11 @@
  * audit.jsonl: append under a lock with fsync, keep the head anchor (head.json) in step, and
  * verify the whole chain. Fail closed: any doubt about durability or integrity throws IoError.
  */
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, statSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { IoError } from "../../src/kernel/errors.ts";
-import { atomicWrite, ensureDir, fsyncDir } from "../../src/lib/atomic-write.ts";
+import { atomicWrite, ensureDir, fsyncDir, securePrivateDir } from "../../src/lib/atomic-write.ts";
+import { READ_LIMITS, readBounded } from "../../src/lib/bounded-read.ts";
 import { withLock } from "../../src/lib/lock.ts";
 import { canonical, checkLine, GENESIS, hashOf, lineOf, splitLines } from "./chain.ts";
 import type { AuditInput, AuditRecord } from "./types.ts";
@@ -42,14 +43,21 @@ interface Tail {
 
 const VERIFY_HINT = 'Run "opsterm audit verify" to find the first bad record; see docs/audit.md "Recovering"';
 
+/** The data dir and audit/ are private: created 0700, loose modes tightened, another owner refused. */
+export function securePrivateDirs(files: AuditFiles): void {
+  securePrivateDir(dirname(files.dir));
+  securePrivateDir(files.dir);
+}
+
+/** The whole log, bounded; a device, FIFO or a link to one is refused (E_FILE_TYPE), never read. */
+function readLogBytes(files: AuditFiles): Buffer {
+  return readBounded(files.log, { maxBytes: READ_LIMITS.auditLog, what: "the audit log" }) ?? Buffer.alloc(0);
+}
+
 export function readHead(files: AuditFiles): HeadAnchor | undefined {
-  let text: string;
-  try {
-    text = readFileSync(files.head, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  const bytes = readBounded(files.head, { maxBytes: READ_LIMITS.json, what: "head.json" });
+  if (!bytes) return undefined;
+  const text = bytes.toString("utf8");
   const h = JSON.parse(text) as HeadAnchor;
   if (
     typeof h !== "object" || h === null || h.version !== 1 || !Number.isSafeInteger(h.seq) || h.seq < 0 || typeof h.hash !== "string" ||
@@ -179,7 +187,7 @@ export async function appendRecords(files: AuditFiles, inputs: AuditInput[], opt
     });
   };
   try {
-    ensureDir(files.dir, 0o700);
+    securePrivateDirs(files);
     return await withLock(
       files.log,
       async () => {
@@ -291,13 +299,7 @@ export interface VerifyReport {
 
 /** Verifies every line, the chain, and the log against its head anchor. */
 export function verifyLog(files: AuditFiles): VerifyReport & { hashes: string[] } {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(files.log);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    buf = Buffer.alloc(0);
-  }
+  const buf = readLogBytes(files);
   let head: HeadAnchor | undefined;
   let headProblem: string | undefined;
   try {
@@ -355,13 +357,7 @@ export function verifyBuffer(buf: Buffer, head: HeadAnchor | undefined, options:
 
 /** Parses the log for display; stops at the first line that does not parse (reported to `onBadLine`). */
 export function readRecords(files: AuditFiles, onBadLine?: (line: number) => void): AuditRecord[] {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(files.log);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw error;
-  }
+  const buf = readLogBytes(files);
   const out: AuditRecord[] = [];
   for (const line of splitLines(buf)) {
     try {
@@ -374,4 +370,33 @@ export function readRecords(files: AuditFiles, onBadLine?: (line: number) => voi
     }
   }
   return out;
+}
+
+/**
+ * `audit restart`: under the lock, `announce` the end of the current chain (its last record, as
+ * far as the log still has one), then move audit.jsonl and head.json aside as evidence
+ * (`.broken-<time>`). The next append starts a new chain at seq 1.
+ */
+export async function restartChain(files: AuditFiles, announce: (previous: { seq: number; hash: string }) => Promise<void>): Promise<{ archived: string[]; previous: { seq: number; hash: string } }> {
+  securePrivateDirs(files);
+  return withLock(
+    files.log,
+    async () => {
+      const records = readRecords(files);
+      const last = records[records.length - 1];
+      const previous = last && typeof last.hash === "string" && Number.isSafeInteger(last.seq) ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS };
+      await announce(previous);
+      const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+      const archived: string[] = [];
+      for (const path of [files.log, files.head]) {
+        if (sizeOf(path) === 0 && !existsSync(path)) continue;
+        const to = `${path}.broken-${stamp}`;
+        renameSync(path, to);
+        archived.push(to);
+      }
+      fsyncDir(files.dir);
+      return { archived, previous };
+    },
+    { timeoutMs: 30_000 },
+  );
 }

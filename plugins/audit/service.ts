@@ -6,6 +6,7 @@ import type { PluginContext } from "../../src/kernel/index.ts";
 import { IoError } from "../../src/kernel/index.ts";
 import { createRedactor, type Redactor } from "../../src/lib/redact.ts";
 import { appendRecords, auditFiles, readHead } from "./log.ts";
+import { logId, openSyslogSender, readWitnessState, sendToWitness, witnessConfig, writeWitnessState, type SyslogSender, type WitnessConfig, type WitnessState } from "./witness.ts";
 import { snapshot } from "./snapshot.ts";
 import type { AuditInput, AuditRecord, AuditService, SnapshotRef } from "./types.ts";
 
@@ -46,10 +47,86 @@ export function groupCommit<T, R>(write: (batch: T[]) => Promise<R[]>): (item: T
     });
 }
 
-export function createAuditService(ctx: PluginContext): AuditService {
+export function createAuditService(ctx: PluginContext): AuditService & { flushWitness(): Promise<void> } {
   const files = auditFiles(ctx.paths.dataDir);
   let cache: { key: string; redactor: Redactor } | undefined;
-  const append = groupCommit((inputs: AuditInput[]) => appendRecords(files, inputs));
+  let witness: Promise<WitnessConfig> | undefined;
+  let state: WitnessState | undefined | null = null;
+  let warned = false;
+  let sender: SyslogSender | undefined;
+  let lastSent = 0;
+
+  /**
+   * After the records are durable, their new head goes to the witness. A witness that fails does
+   * not fail the append (the record is on disk; refusing every action because a log host is down
+   * would turn its outage into ours): it is warned about once per process, kept in witness.json for
+   * doctor, and the unwitnessed records show in `audit verify`.
+   */
+  async function witnessHead(record: AuditRecord): Promise<void> {
+    let w: WitnessConfig;
+    try {
+      w = await (witness ??= ctx.config().then((c) => witnessConfig((k) => c.get(k))));
+    } catch (error) {
+      return void ctx.io.warn(`audit witness not sent: the config cannot be read (${(error as Error).message})`);
+    }
+    if (w.kind === "none") return;
+    const entry = { type: "head" as const, log: logId(files), seq: record.seq, hash: record.hash, ts: record.ts };
+    try {
+      if (w.kind === "syslog") {
+        // Handed to the process's logger; its outcome is known at close (flushWitness).
+        (sender ??= openSyslogSender(w, ctx.env)).send(entry);
+        lastSent = record.seq;
+        return;
+      }
+      await sendToWitness(w, entry, ctx.env);
+      await outcome(w, record.seq);
+    } catch (error) {
+      await outcome(w, record.seq, (error as Error).message);
+    }
+  }
+
+  /** Warns once per process about a failing witness; keeps witness.json in step (written on change only). */
+  async function outcome(w: WitnessConfig, seq: number, failure?: string): Promise<void> {
+    if (state === null) state = readWitnessState(files);
+    let next: WitnessState;
+    if (failure === undefined) {
+      if (state?.status === "ok") return;
+      next = { status: "ok", since: new Date().toISOString(), seq };
+    } else {
+      if (!warned) {
+        warned = true;
+        ctx.io.warn(`audit witness (${w.kind}) failed, record ${seq} is on disk but not witnessed: ${failure}; see "opsterm doctor"`);
+      }
+      if (state?.status === "failing" && state.message === failure) return;
+      next = { status: "failing", since: new Date().toISOString(), seq, message: failure };
+    }
+    state = next;
+    await writeWitnessState(files, next).catch(() => {});
+  }
+
+  // The witness runs beside the appends, not in their way (spawning logger costs tens of ms on a
+  // loaded machine): one send in flight, and while it runs only the newest head waits (the chain
+  // links the ones before it). Flushed at exit, so a finished command has sent its last head.
+  let inflight: Promise<void> | undefined;
+  let newest: AuditRecord | undefined;
+  function queueWitness(record: AuditRecord): void {
+    newest = record;
+    inflight ??= (async () => {
+      while (newest) {
+        const r = newest;
+        newest = undefined;
+        await witnessHead(r).catch(() => {});
+      }
+      inflight = undefined;
+    })();
+  }
+
+  const append = groupCommit(async (inputs: AuditInput[]) => {
+    const records = await appendRecords(files, inputs);
+    // One head per write covers the batch: the chain links the records before it.
+    queueWitness(records[records.length - 1]);
+    return records;
+  });
 
   async function redactor(): Promise<Redactor> {
     try {
@@ -65,6 +142,19 @@ export function createAuditService(ctx: PluginContext): AuditService {
   }
 
   return {
+    async flushWitness(): Promise<void> {
+      while (inflight) await inflight;
+      if (!sender) return;
+      const s = sender;
+      sender = undefined;
+      const w = await witness!;
+      try {
+        await s.close();
+        await outcome(w, lastSent);
+      } catch (error) {
+        await outcome(w, lastSent, (error as Error).message);
+      }
+    },
     async append(input: AuditInput): Promise<AuditRecord> {
       const r = await redactor();
       const clean: AuditInput = { ...input, args: r.redactDeep(input.args ?? {}), actor: r.redact(input.actor).text };

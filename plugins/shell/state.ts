@@ -2,8 +2,9 @@
  * Reading what the shell hooks wrote: `<dataDir>/shell/<pid>.last` (NUL-separated fields, see
  * scripts.ts), the `latest` pointer, and the capture wrapper's `<pid>.out`.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { READ_LIMITS, readBoundedText } from "../../src/lib/bounded-read.ts";
 import { STATE_END, STATE_FIELDS, STATE_MAGIC } from "./scripts.ts";
 import type { LastCommand } from "./types.ts";
 
@@ -64,7 +65,11 @@ export function readStateFile(file: string): LastCommand | undefined {
     let text: string;
     let mtimeMs: number;
     try {
-      text = readFileSync(file, "utf8");
+      // Bounded, and a FIFO, device or a link to one is refused (not read): the dir is the user's own, but a
+      // file there must not hang or exhaust the key binding.
+      const read = readBoundedText(file, { maxBytes: READ_LIMITS.shellState, what: "shell state files" });
+      if (read === undefined) return undefined;
+      text = read;
       mtimeMs = statSync(file).mtimeMs;
     } catch {
       return undefined;
@@ -91,7 +96,9 @@ export function readLastCommand(dir: string, session?: string): LastCommand | un
   let pointer = "";
   for (let attempt = 0; attempt < RETRIES; attempt++) {
     try {
-      pointer = readFileSync(join(dir, "latest"), "utf8").trim();
+      const text = readBoundedText(join(dir, "latest"), { maxBytes: READ_LIMITS.shellState, what: "shell state files" });
+      if (text === undefined) return undefined;
+      pointer = text.trim();
     } catch {
       return undefined;
     }
@@ -105,10 +112,13 @@ export function readLastCommand(dir: string, session?: string): LastCommand | un
 /** The capture wrapper's output for the shell that ran `last`, at most `maxBytes` from the end. */
 export function readCapture(dir: string, pid: number, maxBytes = 256 * 1024): string | undefined {
   const file = join(dir, `${pid}.out`);
-  if (!existsSync(file)) return undefined;
-  const fd = openSync(file, "r");
+  // Only a regular file: a FIFO would block the open, a device would never end.
+  if (!statSafe(file)?.isFile()) return undefined;
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    const size = st.size;
     const length = Math.min(size, maxBytes);
     const buf = Buffer.alloc(length);
     readSync(fd, buf, 0, length, size - length);
@@ -118,6 +128,14 @@ export function readCapture(dir: string, pid: number, maxBytes = 256 * 1024): st
     return text;
   } finally {
     closeSync(fd);
+  }
+}
+
+function statSafe(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 

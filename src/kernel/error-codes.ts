@@ -122,6 +122,7 @@ export const ERROR_CODES = {
   E_SSH_AUTH: { exit: UNAVAILABLE, summary: "every key was rejected" },
   E_SSH_JUMP: { exit: UNAVAILABLE, summary: "a jump host could not reach the next hop" },
   E_SSH_CLOSED: { exit: UNAVAILABLE, summary: "the server closed the connection during the handshake" },
+  E_AUDIT_WITNESS: { exit: UNAVAILABLE, summary: "audit restart could not announce the new chain to the witness, so nothing was moved", hint: '"opsterm doctor" shows the witness state' },
   E_SSH_SPAWN: { exit: UNAVAILABLE, summary: "the system ssh could not be started", hint: "Install openssh-client" },
   E_CHAT_CONNECT: { exit: UNAVAILABLE, summary: "the AI provider cannot be reached" },
   E_CHAT_HTTP: { exit: UNAVAILABLE, summary: "the AI provider answered with an HTTP error" },
@@ -162,6 +163,7 @@ export const ERROR_CODES = {
   E_CHAT_IDLE: { exit: TEMPORARY, summary: "the answer stream stalled" },
 
   // Denied
+  E_STATE_DIR_OWNER: { exit: DENIED, summary: "a state directory (OPSTERM_HOME, audit/) owned by another user: not used" },
   E_POLICY_REJECT: { exit: DENIED, summary: "the policy rejects this; --yes does not change that", hint: '"opsterm policy check --explain -- <command>" shows why' },
   E_NO_POLICY: { exit: DENIED, summary: "no policy decided (plugin missing or broken), so nothing ran" },
   E_APPROVAL_DENIED: { exit: DENIED, summary: "approval was refused, or there was no terminal to ask on", hint: "Run it from a terminal, or pass --yes to approve in advance" },

@@ -23,6 +23,10 @@ export const READ_LIMITS = {
   plugin: 16 * MiB,
   /** A file inside a workspace `.opsterm/` (hashed when trusting it). */
   workspaceFile: 4 * MiB,
+  /** audit.jsonl, read whole by verify/log/show (~1.3 million records; start a new chain before). */
+  auditLog: 512 * MiB,
+  /** A shell's `<pid>.last` state file and the `latest` pointer (one command line each). */
+  shellState: 1 * MiB,
 } as const;
 
 /** The typed error to throw (DataError, ConfigError …): callers choose the exit code. */

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import { IoError } from "../../../src/kernel/errors.ts";
+import { selfIdentity } from "../../../src/lib/lock.ts";
 import { appendRecord, auditFiles, readHead, verifyBuffer, verifyLog, type AuditFiles } from "../../../plugins/audit/log.ts";
 import type { AuditInput } from "../../../plugins/audit/types.ts";
 
@@ -76,11 +77,12 @@ describe("appendRecord()", () => {
   it("appendRecord() fails closed (74) and says why when another process holds the lock too long", async () => {
     const files = await smallLog();
     const before = readFileSync(files.log);
-    mkdirSync(`${files.log}.lock`);
+    // A live holder: this very process (a lock is never taken from a live one, however old).
+    writeFileSync(`${files.log}.lock`, JSON.stringify({ ...selfIdentity(), nonce: "0123456789abcdef", since: 0 }));
     const error = await appendRecord(files, INPUTS[0], { lockTimeoutMs: 300 }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "E_AUDIT_WRITE", exitCode: 74, message: expect.stringMatching(/could not be written: Another opsterm process holds .*audit\.jsonl\.lock; nothing was run/) });
+    expect(error).toMatchObject({ code: "E_AUDIT_WRITE", exitCode: 74, message: expect.stringMatching(new RegExp(`could not be written: Gave up after \\d+ s waiting for .*audit\\.jsonl\\.lock: held by opsterm process ${process.pid} .*; nothing was run`)) });
     expect(readFileSync(files.log).equals(before)).toBe(true);
-    execFileSync("rmdir", [`${files.log}.lock`]);
+    execFileSync("rm", [`${files.log}.lock`]);
     expect((await appendRecord(files, INPUTS[0])).seq).toBe(5);
   });
 
