@@ -121,7 +121,13 @@ describe("an untrusted or unsafe workspace is not read", () => {
     writeFileSync(join(userHome, ".opsterm", "config.yaml"), "chat:\n  retries: 9\n");
     mkdirSync(join(userHome, "src"));
     const r = await opstermAsync(["config", "get", "chat.retries"], { home: tempDir(), cwd: join(userHome, "src"), env: { HOME: userHome } });
-    expect(r).toMatchObject({ code: 1, stdout: "", stderr: "" });
+    // Not read as a workspace: no value, no workspace notice. (The only line is migrate's reminder
+    // that an original OpsTerm folder is there, which is what that folder is.)
+    expect(r).toMatchObject({ code: 1, stdout: "" });
+    expect(r.stderr).not.toMatch(/workspace/i);
+    expect(r.stderr.trim().split("\n").filter(Boolean).every((line) => /opsterm migrate/.test(line))).toBe(true);
+    const quiet = await opstermAsync(["config", "get", "chat.retries"], { home: tempDir(), cwd: join(userHome, "src"), env: { HOME: userHome, OPSTERM_NO_MIGRATE_NOTICE: "1" } });
+    expect(quiet).toMatchObject({ code: 1, stdout: "", stderr: "" });
     const trust = await opstermAsync(["workspace", "trust", userHome], { home: tempDir(), cwd: userHome, env: { HOME: userHome } });
     expect(trust.code).toBe(2);
     expect(trust.stderr).toContain("is never a workspace");
