@@ -118,8 +118,8 @@ const verify = defineCommand({
       ctx.io.err(`${ctx.io.errStyle.red("error")} audit log ${files.log} is broken${at}: ${out.problem}`);
       ctx.io.err(
         witness.unreadable
-          ? `${ctx.io.errStyle.cyan("hint")}  Make the witness readable (opsterm help audit "Witness"), or run with --no-witness to check only the local files`
-          : `${ctx.io.errStyle.cyan("hint")}  Keep the file as evidence; see opsterm help audit "Recovering" to start a new chain`,
+          ? `${ctx.io.errStyle.cyan("hint")}  Make the witness readable ("opsterm help audit" "Witness"), or run with --no-witness to check only the local files`
+          : `${ctx.io.errStyle.cyan("hint")}  Keep the file as evidence; see "opsterm help audit" "Recovering" to start a new chain`,
       );
       return EXIT.DATA;
     }

@@ -15,7 +15,7 @@ export async function auditDoctor(ctx: PluginContext): Promise<DoctorFinding[]> 
     found.push(
       report.ok
         ? { kind: "check", name: "audit", status: "ok", detail: `${report.records} record(s), chain intact` }
-        : { kind: "check", name: "audit", status: "fail", detail: `chain broken at seq ${report.firstBadSeq ?? "?"}: ${report.problem ?? "unknown problem"}`, hint: 'Remote actions are refused until this is resolved: see "opsterm audit verify" and opsterm help audit' },
+        : { kind: "check", name: "audit", status: "fail", detail: `chain broken at seq ${report.firstBadSeq ?? "?"}: ${report.problem ?? "unknown problem"}`, hint: 'Remote actions are refused until this is resolved: see "opsterm audit verify" and "opsterm help audit"' },
     );
   } catch (error) {
     found.push({ kind: "check", name: "audit", status: "fail", detail: `the audit log cannot be read: ${(error as Error).message}`, hint: "Fix the permissions of the audit directory: remote actions cannot be recorded, so none will run" });
@@ -35,7 +35,7 @@ async function witnessFinding(ctx: PluginContext, files: ReturnType<typeof audit
   }
   const what = describeWitness(w);
   if (w.kind === "none") {
-    return { kind: "check", name, status: "warn", detail: what, hint: 'Without a witness, a log deleted or rewritten together with head.json is not detected: set audit.witness (opsterm help audit "Witness")' };
+    return { kind: "check", name, status: "warn", detail: what, hint: 'Without a witness, a log deleted or rewritten together with head.json is not detected: set audit.witness ("opsterm help audit" "Witness")' };
   }
   const state = readWitnessState(files);
   if (state?.status === "failing") {

@@ -41,7 +41,7 @@ interface Tail {
   lastOffset: number;
 }
 
-const VERIFY_HINT = 'Run "opsterm audit verify" to find the first bad record; see opsterm help audit "Recovering"';
+const VERIFY_HINT = 'Run "opsterm audit verify" to find the first bad record; see "opsterm help audit" "Recovering"';
 
 /** The data dir and audit/ are private: created 0700, loose modes tightened, another owner refused. */
 export function securePrivateDirs(files: AuditFiles): void {

@@ -9,7 +9,7 @@ export async function chatDoctor(ctx: PluginContext): Promise<DoctorFinding[]> {
   const config = await ctx.config();
   const chosen = resolveProvider(config.values, ctx.env, {}, config.scopeOf);
   if (chosen === undefined) {
-    return [{ kind: "check", name: "ai provider", status: "warn", detail: "none configured (a local ollama or llama.cpp server is probed when you ask)", hint: "See opsterm help chat: providers.<name> in config.yaml, or OPSTERM_BASE_URL / OPSTERM_MODEL" }];
+    return [{ kind: "check", name: "ai provider", status: "warn", detail: "none configured (a local ollama or llama.cpp server is probed when you ask)", hint: "See \"opsterm help chat\": providers.<name> in config.yaml, or OPSTERM_BASE_URL / OPSTERM_MODEL" }];
   }
   if ("unknown" in chosen) {
     return [{ kind: "check", name: "ai provider", status: "fail", detail: `the default provider "${chosen.unknown}" is not configured`, hint: `Known: ${chosen.known.join(", ")}` }];

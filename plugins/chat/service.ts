@@ -18,7 +18,7 @@ const NO_PROVIDER_HINT = [
   "  opsterm config set providers.openai.apiKeyEnv OPENAI_API_KEY   (and export OPENAI_API_KEY)",
   "  opsterm config set chat.provider openai",
   "or point at any OpenAI-compatible server: OPSTERM_BASE_URL=http://host:port/v1 OPSTERM_MODEL=name",
-  "or start a local server: ollama (127.0.0.1:11434) or llama.cpp (127.0.0.1:8080). See opsterm help chat",
+  "or start a local server: ollama (127.0.0.1:11434) or llama.cpp (127.0.0.1:8080). See \"opsterm help chat\"",
 ].join("\n");
 
 function keySourceLabel(p: ProviderConfig): string {

@@ -7,7 +7,7 @@ import type { SchemaNode } from "../../src/kernel/index.ts";
 export const POLICY_CONFIG: Record<string, SchemaNode> = {
   policy: {
     type: "object",
-    description: "The command policy (rules live in policy.yaml; see opsterm help policy)",
+    description: "The command policy (rules live in policy.yaml; see \"opsterm help policy\")",
     properties: {
       egress: {
         type: "object",

@@ -112,7 +112,7 @@ function collect(file: YamlFile, out: UserRules, workspace: boolean): void {
     }
   }
   const all = [...issues, ...ruleIssues];
-  if (all.length) throw schemaError(file, all, ConfigError, "Fix policy.yaml (see opsterm help policy); until then every command is rejected");
+  if (all.length) throw schemaError(file, all, ConfigError, "Fix policy.yaml (see \"opsterm help policy\"); until then every command is rejected");
 }
 
 /** Rules (or session rules) whose tier and server scope include the target. */

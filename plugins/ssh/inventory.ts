@@ -63,10 +63,10 @@ export async function readInventoryFile(scope: "global" | "workspace", path: str
 }
 
 /** Validates a parsed servers.yaml (schema, ids, host and user values); throws ConfigError with file:line. */
-export function checkInventoryFile(scope: "global" | "workspace", path: string, file: YamlFile, hint = `Fix ${path}; see opsterm help ssh for the servers.yaml format`): InventoryFile {
+export function checkInventoryFile(scope: "global" | "workspace", path: string, file: YamlFile, hint = `Fix ${path}; see "opsterm help ssh" for the servers.yaml format`): InventoryFile {
   const data = file.data ?? {};
   if (typeof data !== "object" || Array.isArray(data)) {
-    throw new ConfigError("E_SCHEMA", `${path}:1:1: expected a mapping with a "servers:" key`, { hint: "See opsterm help ssh for the servers.yaml format" });
+    throw new ConfigError("E_SCHEMA", `${path}:1:1: expected a mapping with a "servers:" key`, { hint: "See \"opsterm help ssh\" for the servers.yaml format" });
   }
   const issues = validate(data, FILE_SCHEMA);
   const servers = ((data as { servers?: Record<string, RawServer> | null }).servers ?? {}) as Record<string, RawServer>;

@@ -31,7 +31,7 @@ const init = defineCommand({
   groupDescription: "Encrypted secrets (vault.enc): ${vault:NAME} in exec, put --from-vault and API keys",
   description: "Create the vault (asks for the passphrase twice on a terminal)",
   options: [PASSWORD_FILE, LOG_N],
-  examples: ["opsterm vault init", "OPSTERM_VAULT_PASSWORD=… opsterm vault init   (cron machines; see opsterm help vault)"],
+  examples: ["opsterm vault init", "OPSTERM_VAULT_PASSWORD=… opsterm vault init   (cron machines; see \"opsterm help vault\")"],
   async action(args, ctx) {
     const vault = store(ctx);
     const { source } = await vault.init({ ...unlockOptions(args), logN: logN(args.logN) });

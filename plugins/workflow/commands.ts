@@ -153,7 +153,7 @@ const list = defineCommand({
       return;
     }
     if (all.length === 0) {
-      ctx.io.err(`No workflows yet: write ${ctx.paths.configDir}/workflows.yaml or ${ctx.paths.configDir}/workflows/NAME.yaml (opsterm help workflows)`);
+      ctx.io.err(`No workflows yet: write ${ctx.paths.configDir}/workflows.yaml or ${ctx.paths.configDir}/workflows/NAME.yaml ("opsterm help workflows")`);
       return;
     }
     const width = Math.max(...all.map((w) => w.name.length));

@@ -17,7 +17,7 @@ export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 /** Workflow files read from one folder at most (a folder of thousands is not hand-written). */
 const MAX_FILES = 500;
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
-const HINT = "See opsterm help workflows for both formats";
+const HINT = "See \"opsterm help workflows\" for both formats";
 
 const WORKFLOW_KEYS = ["desc", "vars", "targets", "parallel", "notify", "timeout", "steps"];
 const ACTION_KEYS = ["ssh", "exec", "local", "put", "get", "scp", "confirm", "wait"] as const;
@@ -441,7 +441,7 @@ export async function loadWorkflow(paths: Paths, name: string): Promise<Workflow
   const guess = closest(name, all);
   throw new UsageError(`No workflow named "${name}"${guess ? `, did you mean "${guess}"?` : ""}`, {
     code: "E_WORKFLOW_UNKNOWN",
-    hint: all.length ? `Workflows: ${all.slice(0, 10).join(", ")}` : `Write one in ${join(paths.configDir, "workflows.yaml")} or ${join(paths.configDir, "workflows", `${name}.yaml`)} (opsterm help workflows)`,
+    hint: all.length ? `Workflows: ${all.slice(0, 10).join(", ")}` : `Write one in ${join(paths.configDir, "workflows.yaml")} or ${join(paths.configDir, "workflows", `${name}.yaml`)} ("opsterm help workflows")`,
   });
 }
 

@@ -7,7 +7,11 @@ import { UsageError } from "../kernel/errors.ts";
 import { distance } from "../lib/schema.ts";
 
 /** English words that start questions and sit one letter away from a command name (`set`~`get`, `list`~`last`). */
-const PLAIN_WORDS = new Set(["set", "let", "yet", "net", "bet", "but", "cut", "put", "list", "lost", "fast", "past", "test", "best", "rest", "exit", "edit", "ask", "hi", "hey", "hello", "pit", "pot", "pull", "push", "post"]);
+const PLAIN_WORDS = new Set([
+  ...["set", "let", "yet", "net", "bet", "but", "cut", "put", "list", "lost", "fast", "past", "test", "best", "rest", "exit", "edit", "ask", "hi", "hey", "hello", "pit", "pot", "pull", "push", "post"],
+  // Words a question starts with (`what` is one letter from `chat`, `how`/`who` from `hop`…).
+  ...["what", "whats", "what's", "why", "how", "hows", "who", "whom", "whose", "when", "where", "which", "whether", "is", "are", "am", "was", "were", "can", "could", "would", "should", "shall", "will", "does", "do", "did", "has", "have", "had", "may", "might", "must", "tell", "show", "give", "make", "find", "check", "fix", "please", "explain", "describe", "compare", "write", "why's", "i", "my", "the", "a", "an", "in", "on", "to", "of", "for", "with"],
+]);
 
 /** The command name `word` is a typo of: one edit for short words, two from five letters, or an unambiguous start (`hist`). */
 export function nearCommand(word: string, names: string[]): string | undefined {

@@ -256,7 +256,7 @@ export const ERROR_CODES = {
   E_WORKFLOW_VAR: { exit: USAGE, summary: "a --var the workflow does not declare, or a variable with no value" },
   E_WORKFLOW_RUN_UNKNOWN: { exit: USAGE, summary: "no workflow run with that id", hint: '"opsterm workflow runs" lists them' },
   E_WORKFLOW_RESUME: { exit: USAGE, summary: "--resume of a run that has nothing to resume, or of another workflow's run" },
-  E_WORKFLOW_INVALID: { exit: DATA, summary: "a workflow file with an unknown key, a wrong type or a step with two actions (file:line:col)", hint: "See opsterm help workflows" },
+  E_WORKFLOW_INVALID: { exit: DATA, summary: "a workflow file with an unknown key, a wrong type or a step with two actions (file:line:col)", hint: "See \"opsterm help workflows\"" },
   E_WORKFLOW_REF: { exit: CONFIG, summary: "a workflow naming a server or a variable that does not exist (file:line:col)" },
   E_WORKFLOW_LOCKED: { exit: TEMPORARY, summary: "another run of this workflow holds its lock (--cron)", hint: "Let it finish; a lock whose process is gone is taken over" },
   E_WORKFLOW_REFUSED: { exit: DENIED, summary: "a workflow refused before step 1: a step the policy rejects, or approvals with no terminal and no --yes" },

@@ -34,7 +34,7 @@ afterAll(async () => {
 
 describe("write and read", () => {
   it("write replaces the file atomically with snapshots before and after; read returns the content", async () => {
-    const path = join(remote, "app.env");
+    const path = join(remote, "app.txt");
     writeFileSync(path, "A=1\n");
     const put = await t.ctx.actions.run({ kind: "write", target: "web1", path, origin: "ai", summary: "write file", params: { content: "A=2\n" } }, { preApproved: true });
     expect(put).toMatchObject({ attempted: true, completed: true, exitCode: 0, auditStatus: "written", approver: "flag:--yes" });
@@ -47,7 +47,7 @@ describe("write and read", () => {
     expect(readFileSync(path, "utf8")).toBe("A=2\n");
 
     const got = await t.ctx.actions.run({ kind: "read", target: "web1", path });
-    expect(got.exitCode).toBe(0);
+    expect(got.exitCode, JSON.stringify(got.error)).toBe(0);
     expect(Buffer.from((got.data as { content: Buffer }).content).toString()).toBe("A=2\n");
     expect(got.action.kind).toBe("read");
   });
