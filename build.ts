@@ -114,7 +114,7 @@ async function bundleMcpSdk(): Promise<void> {
     platform: "node",
     target: "node24",
     format: "cjs",
-    minify: true,
+    minify: !process.env.OPSTERM_PROFILE_BUILD,
     legalComments: "none",
     charset: "ascii",
     plugins: [mcpNoAjv],
@@ -159,7 +159,8 @@ async function bundle(): Promise<void> {
     target: "node24",
     format: "cjs",
     // Minified, names not kept: smaller code to parse and cache, so a faster `--help`.
-    minify: true,
+    // OPSTERM_PROFILE_BUILD=1 keeps the code readable for `node --cpu-prof dist/opsterm.cjs …`.
+    minify: !process.env.OPSTERM_PROFILE_BUILD,
     keepNames: false,
     treeShaking: true,
     legalComments: "none",

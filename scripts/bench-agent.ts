@@ -53,6 +53,9 @@ async function baseline(): Promise<{ execMs: number; statMs: number }> {
     client.on("ready", () => resolve()).on("error", reject);
     client.connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: readFileSync(sshd.userKeyPath) });
   });
+  // opsterm sets TCP_NODELAY on its connections; a baseline without it waits on Nagle and makes
+  // opsterm's overhead look smaller than it is.
+  client.setNoDelay(true);
   const exec = (): Promise<void> =>
     new Promise((resolve, reject) =>
       client.exec(`cat ${file}`, (err, stream) => {

@@ -80,6 +80,9 @@ try {
     raw.once("ready", () => resolve()).once("error", reject);
     raw.connect({ host: "127.0.0.1", port: sshd.port, username: sshd.user, privateKey: readFileSync(sshd.userKeyPath) });
   });
+  // opsterm's connections set TCP_NODELAY; without it here the baseline waits on Nagle and
+  // the overhead would look smaller than it is.
+  raw.setNoDelay(true);
   const sftp = await new Promise<SFTPWrapper>((resolve, reject) => raw.sftp((e, s) => (e ? reject(e) : resolve(s))));
   const rawStat = () => new Promise<void>((resolve, reject) => sftp.stat("/", (e) => (e ? reject(e) : resolve())));
   const rawExec = () =>

@@ -107,9 +107,11 @@ export function createAuditService(ctx: PluginContext): AuditService & { flushWi
   // The witness runs beside the appends, not in their way (spawning logger costs tens of ms on a
   // loaded machine): one send in flight, and while it runs only the newest head waits (the chain
   // links the ones before it). Flushed at exit, so a finished command has sent its last head.
+  // A syslog witness is a write to logger's stdin, cheap enough to take every head, in order.
   let inflight: Promise<void> | undefined;
   let newest: AuditRecord | undefined;
-  function queueWitness(record: AuditRecord): void {
+  function queueWitness(record: AuditRecord, w: WitnessConfig | undefined): void {
+    if (w?.kind === "syslog" && !inflight) return void witnessHead(record).catch(() => {});
     newest = record;
     inflight ??= (async () => {
       while (newest) {
@@ -121,10 +123,14 @@ export function createAuditService(ctx: PluginContext): AuditService & { flushWi
     })();
   }
 
+  const witnessKnown = () => (witness ??= ctx.config().then((c) => witnessConfig((k) => c.get(k)))).catch(() => undefined);
+
   const append = groupCommit(async (inputs: AuditInput[]) => {
+    // Read once per process; a config that fails is reported by witnessHead, not by the append.
+    const w = await witnessKnown();
     const records = await appendRecords(files, inputs);
     // One head per write covers the batch: the chain links the records before it.
-    queueWitness(records[records.length - 1]);
+    queueWitness(records[records.length - 1], w);
     return records;
   });
 

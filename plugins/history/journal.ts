@@ -1,12 +1,17 @@
 /**
  * The append-only journal in front of history.db: one JSON line per event, written with
- * O_APPEND + fsync, so recording an event costs the same with 10 rows stored or 10 million.
+ * O_APPEND, so recording an event costs the same with 10 rows stored or 10 million.
+ *
+ * No fsync per event: a write(2) that returned survives the process being killed (it is in the
+ * page cache), and only a power loss could drop the newest lines. The audit log, fsynced before
+ * and after every action, is the record that must survive that; history is its searchable
+ * mirror, and leaving out this fsync takes ~0.5 ms off every action (bench:agent, bench:mcp).
  *
  * Compaction rotates the journal (rename) before reading it. An appender that finds, after its
- * fsync, that the path no longer names the file it wrote to appends again: its record may sit
+ * write, that the path no longer names the file it wrote to appends again: its record may sit
  * in a file that was already read. Event ids make the duplicate harmless.
  */
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { IoError, isOpstermError } from "../../src/kernel/index.ts";
 import { READ_LIMITS, readBoundedText } from "../../src/lib/bounded-read.ts";
@@ -24,7 +29,7 @@ export interface JournalRecord {
 
 const ROTATED = /\.(\d{15})-(\d+)\.pending$/;
 
-/** Appends one record durably. Returns the journal's size afterwards. */
+/** Appends one record (safe against the process being killed, see above). Returns the journal's size afterwards. */
 export function appendRecord(path: string, record: JournalRecord): number {
   ensureDir(dirname(path));
   // The leading newline ends a line torn by a killed writer, so it cannot swallow this record.
@@ -39,7 +44,6 @@ export function appendRecord(path: string, record: JournalRecord): number {
     try {
       const written = writeSync(fd, data);
       if (written !== data.length) throw new Error(`short write (${written} of ${data.length} bytes)`);
-      fsyncSync(fd);
       const mine = fstatSync(fd);
       if (sameFile(mine, path)) return mine.size;
     } catch (error) {

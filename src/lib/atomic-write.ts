@@ -2,8 +2,13 @@
  * Atomic file replacement: temp file in the same directory, fsync, rename, so a crash leaves
  * either the old or the new content, never half of one. Modes are set explicitly, so the
  * caller's umask cannot widen them.
+ *
+ * Hand-written rather than write-file-atomic: the audit anchor is replaced twice per action, and
+ * that library registered and removed exit handlers for every signal, resolved the real path and
+ * promisified fs on each call, about 0.7 ms of CPU per write (measured with `bench:mcp`). A crash
+ * leaves at most a `NAME.PID.N.tmp` beside the file, never a torn file.
  */
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, statSync } from "node:fs";
+import { chmodSync, closeSync, constants, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { DeniedError } from "../kernel/errors.ts";
 
@@ -12,14 +17,71 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Mode for a created parent directory, default 0700. */
   dirMode?: number;
+  /**
+   * fsync the directory after the rename (default true), so the new name survives a power loss.
+   * Only a caller that recovers from finding the previous version after a crash may skip it.
+   */
+  syncDir?: boolean;
 }
 
 export async function atomicWrite(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
-  ensureDir(dirname(path), options.dirMode ?? 0o700);
-  // Loaded on first use, to keep it (and its signal-exit handlers) out of startup.
-  const { default: writeFileAtomic } = await import("write-file-atomic");
-  await writeFileAtomic(path, typeof data === "string" ? data : Buffer.from(data), { mode: options.mode ?? 0o600, fsync: true });
-  fsyncDir(dirname(path));
+  atomicWriteSync(path, data, options);
+}
+
+let tempCounter = 0;
+
+export function atomicWriteSync(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
+  // A file kept as a symlink (a dotfiles checkout) is updated where it points, not replaced.
+  const target = isSymlink(path) ? realTarget(path) : path;
+  const dir = dirname(target);
+  ensureDir(dir, options.dirMode ?? 0o700);
+  const mode = options.mode ?? 0o600;
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  let tmp = "";
+  let fd: number | undefined;
+  for (let attempt = 0; fd === undefined; attempt++) {
+    tmp = `${target}.${process.pid}.${++tempCounter}.tmp`;
+    try {
+      fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    } catch (error) {
+      // A leftover of a crashed process with a recycled pid: take the next name.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 100) throw error;
+    }
+  }
+  try {
+    fchmodSync(fd, mode);
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, target);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Already renamed or never created: nothing to clean.
+    }
+    throw error;
+  }
+  if (options.syncDir !== false) fsyncDir(dir);
+}
+
+function realTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    // A dangling link: replace the link itself rather than create a file somewhere it names.
+    return path;
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** mkdir -p with an explicit mode on every directory it creates (umask-proof). */

@@ -226,7 +226,9 @@ describe("command witness", () => {
     const store = join(dir, "heads.jsonl");
     const config = { audit: { witness: { command: ["sh", "-c", 'cat >> "$0"', store], verifyCommand: ["cat", store] } } };
     const home = homeWith(config);
-    await append(home, 3);
+    // One process per record, as the CLI runs (within one process a slow command witness gets
+    // only the newest head while it runs; that coalescing is tested below).
+    for (let seq = 1; seq <= 3; seq++) await append(home, 1, seq);
     const heads = readFileSync(store, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
     expect(heads.map((h) => h.seq)).toEqual([1, 2, 3]);
     expect(heads[0]).toMatchObject({ v: 1, type: "head", log: logId(auditFiles(home)), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -241,6 +243,24 @@ describe("command witness", () => {
     const unreadable = await verify(home);
     expect(unreadable.code).toBe(65);
     expect(unreadable.stderr).toContain("cannot be read: the witness's verifyCommand (sh) exited with 3: unreachable");
+  }, 60_000);
+
+  it("a slow command witness is never in the appends' way: it gets the newest head, in order, and the last one at close", async () => {
+    const dir = tempDir("opsterm-witness-slow-");
+    const store = join(dir, "heads.jsonl");
+    const config = { audit: { witness: { command: ["sh", "-c", 'sleep 0.2; cat >> "$0"', store], verifyCommand: ["cat", store] } } };
+    const home = homeWith(config);
+    const started = performance.now();
+    await append(home, 10);
+    const seqs = readFileSync(store, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l).seq as number);
+    expect(seqs.at(-1)).toBe(10);
+    expect(seqs.length).toBeLessThan(10);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    // Ten witness runs in a row would take at least 2 s.
+    expect(performance.now() - started).toBeLessThan(10 * 200);
+    const ok = await verify(home);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`witness command sh, read back with cat: ${seqs.length} head\\(s\\) agree`));
   }, 60_000);
 });
 
