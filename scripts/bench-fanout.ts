@@ -9,7 +9,8 @@
  * --opsterm names a command. Needs sshd (openssh-server) and parallel-ssh (pssh).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,8 +48,8 @@ async function opstermCommand(tmp: string): Promise<string[]> {
     target: "node20",
     format: "cjs",
     minify: true,
-    loader: { ".wasm": "binary" },
-    define: { __OPSTERM_VERSION__: '"bench"', "import.meta.url": "__u" },
+    // As build.ts does: sql.js's .wasm is read from next to the bundle.
+    define: { __OPSTERM_VERSION__: '"bench"', __OPSTERM_BUNDLED__: "true", "import.meta.url": "__u" },
     banner: { js: `var __u=require("node:url").pathToFileURL(__filename).href;` },
     logLevel: "error",
     plugins: [
@@ -61,6 +62,7 @@ async function opstermCommand(tmp: string): Promise<string[]> {
       },
     ],
   });
+  copyFileSync(createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm"), join(tmp, "sql-wasm.wasm"));
   return [process.execPath, out];
 }
 

@@ -12,7 +12,8 @@
  *   tsx scripts/bench-history.ts [--rows=100000] [--runs=15] [--json]
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -100,10 +101,13 @@ async function bundle(): Promise<string> {
     format: "cjs",
     target: `node${process.versions.node.split(".")[0]}`,
     minify: true,
-    loader: { ".wasm": "binary" },
+    // As build.ts does: sql.js's .wasm is read from next to the bundle.
+    define: { __OPSTERM_BUNDLED__: "true", "import.meta.url": "__u" },
+    banner: { js: `var __u=require("node:url").pathToFileURL(__filename).href;` },
     external: ["cpu-features", "*.node"],
     logLevel: "error",
   });
+  copyFileSync(createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm"), join(dirname(out), "sql-wasm.wasm"));
   return out;
 }
 
@@ -193,9 +197,12 @@ async function main(): Promise<boolean> {
     platform: "node",
     format: "cjs",
     target: `node${process.versions.node.split(".")[0]}`,
-    loader: { ".wasm": "binary" },
+    // As build.ts does: sql.js's .wasm is read from next to the bundle.
+    define: { __OPSTERM_BUNDLED__: "true", "import.meta.url": "__u" },
+    banner: { js: `var __u=require("node:url").pathToFileURL(__filename).href;` },
     logLevel: "error",
   });
+  copyFileSync(createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm"), join(dirname(appender), "sql-wasm.wasm"));
   const tc = performance.now();
   const codes = await Promise.all(
     Array.from({ length: 50 }, (_, i) => new Promise<number>((res) => {

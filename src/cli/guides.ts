@@ -1,19 +1,21 @@
 /**
- * The guides (docs/*.md) inside the binary: `opsterm help TOPIC`. build.ts puts the files in the
- * bundle as one JSON string (`__OPSTERM_GUIDES__`), parsed only when a guide is asked for; from
- * source they are read from docs/.
+ * The guides (docs/*.md) inside the binary: `opsterm help TOPIC`. build.ts stores them as one
+ * JSON asset (guides.json), read only when a guide is asked for; from source they are read from
+ * docs/.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { bundledAsset } from "../lib/bundled-asset.ts";
 
-declare const __OPSTERM_GUIDES__: string | undefined;
+export const GUIDES_ASSET = "guides.json";
 
 let cache: Record<string, string> | undefined;
 
 /** Topic name (the file name without .md) → its markdown. */
 export function guides(): Record<string, string> {
   if (cache) return cache;
-  if (typeof __OPSTERM_GUIDES__ === "string") return (cache = JSON.parse(__OPSTERM_GUIDES__) as Record<string, string>);
+  const bundled = bundledAsset(GUIDES_ASSET);
+  if (bundled) return (cache = JSON.parse(bundled.toString("utf8")) as Record<string, string>);
   const dir = fileURLToPath(new URL("../../docs/", import.meta.url));
   cache = {};
   for (const name of readdirSync(dir).filter((f) => f.endsWith(".md")).sort()) cache[name.slice(0, -3)] = readFileSync(dir + name, "utf8");

@@ -1,11 +1,13 @@
 /**
- * Loads sql.js lazily (history.db, and the original OpsTerm's history.db for migrate), with its WebAssembly inlined by the bundler. Under tsx and vitest the
- * `.wasm` import is not available, so the bytes are read from node_modules instead.
+ * Loads sql.js lazily (history.db, and the original OpsTerm's history.db for migrate). Its
+ * WebAssembly is an asset of the build (src/lib/wasm-binary.ts); from source it is read from
+ * node_modules.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
 import type { SqlJsStatic } from "sql.js";
+import { bundledWasm } from "./wasm-binary.ts";
 
 let cached: Promise<SqlJsStatic> | undefined;
 
@@ -34,13 +36,9 @@ export function loadSqlJs(purpose: "query" | "write" = "write"): Promise<SqlJsSt
 }
 
 async function loadWasmBinary(): Promise<Uint8Array> {
-  try {
-    const { bytes } = await import("./wasm-binary.ts");
-    if (bytes instanceof Uint8Array) return bytes;
-  } catch {
-    // Not bundled: plain Node refuses the extension. Read it from node_modules.
-  }
-  if (!import.meta.url) throw new Error("sql.js WebAssembly is missing from this build (bundle it with the .wasm binary loader)");
+  const bundled = bundledWasm();
+  if (bundled) return bundled;
+  if (!import.meta.url) throw new Error("sql.js WebAssembly is missing from this build");
   const require = createRequire(import.meta.url);
   return readFileSync(require.resolve("sql.js/dist/sql-wasm.wasm"));
 }

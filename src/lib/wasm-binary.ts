@@ -1,10 +1,11 @@
 /**
- * sql.js's WebAssembly as bytes, inlined by the bundler (esbuild loader ".wasm": "binary").
- * A static import of its own: a dynamic import of the `.wasm` file would make esbuild wrap the
- * bytes as a namespace object, copying 650k indexed properties (over a second at startup).
- * Under tsx and vitest this module fails to load, and sqlite.ts reads node_modules instead.
+ * sql.js's WebAssembly in a build: an SEA asset of the binary (dist/sql-wasm.wasm next to a
+ * plain bundle). Undefined from source, where sqlite.ts reads it from node_modules.
  */
-// @ts-ignore: the "*.wasm" module type is declared by the build, not always present.
-import wasmBinary from "sql.js/dist/sql-wasm.wasm";
+import { bundledAsset } from "./bundled-asset.ts";
 
-export const bytes: unknown = wasmBinary;
+export const SQL_WASM_ASSET = "sql-wasm.wasm";
+
+export function bundledWasm(): Uint8Array | undefined {
+  return bundledAsset(SQL_WASM_ASSET);
+}

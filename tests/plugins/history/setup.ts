@@ -1,10 +1,11 @@
 /**
  * Shared for the history tests: a store on a temp dir, and the CLI bundled once with esbuild
- * (the .wasm inlined as in the real build), so spawned processes start fast.
+ * (sql.js's .wasm next to the bundle, as in the real build), so spawned processes start fast.
  */
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { build } from "esbuild";
 import { createHistoryStore, type HistoryDeps, type HistoryStore } from "../../../plugins/history/service.ts";
 
@@ -48,9 +49,12 @@ export async function bundle(outFile: string, entry: { path: string } | { conten
     platform: "node",
     format: "cjs",
     target: `node${process.versions.node.split(".")[0]}`,
-    loader: { ".wasm": "binary" },
+    // As build.ts does: data files are read from next to the bundle.
+    define: { __OPSTERM_BUNDLED__: "true", "import.meta.url": "__opstermImportMetaUrl" },
+    banner: { js: `var __opstermImportMetaUrl=require("node:url").pathToFileURL(__filename).href;` },
     external: ["cpu-features", "*.node"],
     logLevel: "error",
   });
+  copyFileSync(createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm"), join(dirname(outFile), "sql-wasm.wasm"));
   return outFile;
 }
