@@ -238,6 +238,11 @@ function mainCache(): void {
     [
       `"use strict";`,
       `const sea = require("node:sea"), vm = require("node:vm");`,
+      // import() in the bundle (node: built-ins, user plugins) goes to Node's own loader, as it did
+      // when the bundle was the SEA main. Node 24 flags that constant as experimental and would
+      // print a warning on the first import(); the pinned Node's behaviour is what the tests check.
+      `const emitWarning = process.emitWarning;`,
+      `process.emitWarning = function (warning, ...rest) { if (!String(warning && warning.message || warning).includes("USE_MAIN_CONTEXT_DEFAULT_LOADER")) return emitWarning.call(process, warning, ...rest); };`,
       `const code = Buffer.from(sea.getRawAsset(${JSON.stringify(MAIN_ASSET)})).latin1Slice();`,
       `let cachedData;`,
       `try { cachedData = Buffer.from(sea.getRawAsset(${JSON.stringify(MAIN_CACHE_ASSET)})); } catch {}`,

@@ -223,6 +223,12 @@ export async function appendRecords(files: AuditFiles, inputs: AuditInput[], opt
         const bytes = Buffer.from(lines.join(""), "utf8");
         // The log is empty or absent here (readTail checked the size): its directory entry may be new.
         const created = tail.bytes === 0;
+        // A new chain gets its anchor (seq 0) before its first record: killed between that record
+        // and the anchor below, the next append finds an anchor to adopt the record from, rather
+        // than records without a head.json, which it must refuse (a deleted head hides truncation).
+        if (created && tail.seq === 0 && !existsSync(files.head)) {
+          await atomicWrite(files.head, JSON.stringify({ version: 1, seq: 0, hash: GENESIS, bytes: 0, lastOffset: 0 } satisfies HeadAnchor) + "\n", { mode: 0o600 });
+        }
         const fd = openSync(files.log, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
         try {
           // Explicit mode: a umask of 000 must not widen it. Only chmod a regular file we own.

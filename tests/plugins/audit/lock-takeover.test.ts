@@ -91,7 +91,7 @@ describe("audit append lock across processes", () => {
     expect(holder(`${files.log}.lock`)).toBe(a.child.pid);
     const t0 = Date.now();
     const b = start(dataDir, 3, "b");
-    expect(await b.done).toBe(0);
+    expect(await b.done, b.stderr()).toBe(0);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(b.stderr()).not.toContain("waiting for");
     const report = verifyLog(files);

@@ -64,7 +64,8 @@ describe("appendRecord()", () => {
     expect(error).toBeInstanceOf(IoError);
     expect(error).toMatchObject({ code: "E_AUDIT_WRITE", exitCode: 74 });
     expect((error as Error).message).toMatch(/could not be written: the disk is full \(ENOSPC\); nothing was run/);
-    expect(existsSync(files.head)).toBe(false);
+    // The new chain's seq-0 anchor is written before its first record; nothing was recorded.
+    expect(readHead(files)).toMatchObject({ seq: 0, hash: "0".repeat(64), bytes: 0 });
   });
 
   it("appendRecord() fails closed when the audit dir cannot be created", async () => {
@@ -135,6 +136,20 @@ describe("appendRecord()", () => {
     const rec = await appendRecord(files, INPUTS[1]);
     expect(rec.seq).toBe(6);
     expect(verifyLog(files)).toMatchObject({ ok: true, records: 6, warnings: [] });
+  });
+
+  it("a new chain is anchored at seq 0 before its first record: killed right after that record, the next append adopts it", async () => {
+    const files = auditFiles(home());
+    const genesisHead = async () => {
+      // What a process killed between the first record and its anchor leaves behind.
+      await appendRecord(files, INPUTS[0]);
+      writeFileSync(files.head, JSON.stringify({ version: 1, seq: 0, hash: "0".repeat(64), bytes: 0, lastOffset: 0 }) + "\n");
+    };
+    await genesisHead();
+    expect(verifyLog(files)).toMatchObject({ ok: true, records: 1 });
+    const rec = await appendRecord(files, INPUTS[1]);
+    expect(rec.seq).toBe(2);
+    expect(verifyLog(files)).toMatchObject({ ok: true, records: 2, warnings: [] });
   });
 
   it("appendRecord() cuts off a torn final line that was never acknowledged", async () => {
