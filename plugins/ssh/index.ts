@@ -24,11 +24,15 @@ export default definePlugin({
   },
   async setup(ctx) {
     // The inventory cache, the pool and ssh2 load on first use, not at start-up.
-    let cache: InventoryLoader | undefined;
-    const loadInventory = async (c: Pick<ActionContext, "env" | "paths">) => (cache ??= (await import("./inventory-cache.ts")).createInventoryCache())(c);
+    // The promise is what is cached: `x ??= (await import(…)).make()` reads x before the await, so
+    // callers that arrive together (a fan-out's hosts) each made their own (20 ids of one host were
+    // 20 pools and 20 SSH connections).
+    let cachePromise: Promise<InventoryLoader> | undefined;
+    const loadInventory = async (c: Pick<ActionContext, "env" | "paths">) => (await (cachePromise ??= import("./inventory-cache.ts").then((m) => m.createInventoryCache())))(c);
     let pool: ConnectionPool | undefined;
+    let poolPromise: Promise<ConnectionPool> | undefined;
     const deps: SshDeps = {
-      pool: async () => (pool ??= (await import("./pool.ts")).createConnectionPool()),
+      pool: () => (poolPromise ??= import("./pool.ts").then((m) => (pool = m.createConnectionPool()))),
       inventory: loadInventory,
     };
     const load = () => loadInventory(ctx);
@@ -53,7 +57,7 @@ export default definePlugin({
             doc.setIn(["servers", id], doc.createNode(entry, { flow: JSON.stringify(entry).length <= 72 }));
           }
         });
-        cache = undefined;
+        cachePromise = undefined;
         return { path, added, replaced, kept };
       },
     };

@@ -32,7 +32,10 @@ export interface ConnectionPool {
 
 interface Entry {
   conn: Promise<Connection>;
+  /** Leases handed out or waited for: the connection is idle only at 0. */
   active: number;
+  /** Channels in use: at most maxChannels. A slot is taken only once the connection is up. */
+  busy: number;
   waiting: (() => void)[];
   idle?: ReturnType<typeof setTimeout>;
   dead: boolean;
@@ -60,7 +63,7 @@ export function createConnectionPool(options: PoolOptions = {}): ConnectionPool 
     let entry = entries.get(key);
     if (!entry || entry.dead) {
       // The connect deadline and abort belong to the first caller; later callers share the result.
-      const created: Entry = { conn: connect(server, connectOptions), active: 0, waiting: [], dead: false };
+      const created: Entry = { conn: connect(server, connectOptions), active: 0, busy: 0, waiting: [], dead: false };
       entry = created;
       entries.set(key, created);
       created.conn.then(
@@ -79,7 +82,11 @@ export function createConnectionPool(options: PoolOptions = {}): ConnectionPool 
       current.active--;
       throw error;
     }
-    if (current.active > maxChannels) await new Promise<void>((resolve) => current.waiting.push(resolve));
+    // A free slot is taken now; otherwise a releasing lease hands its slot over (busy unchanged).
+    // (Counting the waiters as busy, as `active` does, made nine callers that arrived while the
+    // connection was opening all wait for each other: a fan-out over 9+ ids of one host hung.)
+    if (current.busy < maxChannels) current.busy++;
+    else await new Promise<void>((resolve) => current.waiting.push(resolve));
     let released = false;
     return {
       conn,
@@ -87,7 +94,9 @@ export function createConnectionPool(options: PoolOptions = {}): ConnectionPool 
         if (released) return;
         released = true;
         current.active--;
-        current.waiting.shift()?.();
+        const next = current.waiting.shift();
+        if (next) next();
+        else current.busy--;
         if (current.active > 0 || current.dead) return;
         current.idle = setTimeout(() => {
           evict(key, current);

@@ -196,3 +196,22 @@ describe("fan-out output cap", () => {
     }
   });
 });
+
+describe("many ids of one host", () => {
+  it("a fan-out over more ids than one connection has channels shares one connection and finishes (it once hung at 9)", async () => {
+    const servers = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`alias${i + 1}`, { ...sshd.server(), tags: ["same-box"] }]));
+    const h = writeOpstermHome({ servers, knownHosts: [sshd.knownHostsLine()] });
+    try {
+      const before = (sshd.logs().match(/Accepted publickey/g) ?? []).length;
+      const r = await runOpsterm(["exec", "@same-box", "--parallel", "20", "--json", "--", "uname", "-n"], h.env, { timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      const results = jsonLines(r.stdout).filter((l) => l.server);
+      expect(results.map((l) => l.server).sort()).toEqual(Object.keys(servers).sort());
+      expect(results.every((l) => l.status === 0)).toBe(true);
+      const logins = (sshd.logs().match(/Accepted publickey/g) ?? []).length - before;
+      expect(logins, sshd.logs().split("\n").filter((l) => /Accepted|session/.test(l)).slice(-6).join("\n")).toBe(1);
+    } finally {
+      h.cleanup();
+    }
+  }, 90_000);
+});
