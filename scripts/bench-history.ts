@@ -12,14 +12,14 @@
  *   tsx scripts/bench-history.ts [--rows=100000] [--runs=15] [--json]
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { atomicWrite } from "../src/lib/atomic-write.ts";
+import { bundleDataOptions, copyBundleData } from "../tests/helpers/bundle-data.ts";
 import { createHistoryStore, type HistoryDeps } from "../plugins/history/service.ts";
 import { loadSqlJs } from "../plugins/history/sqlite.ts";
 import { count, ingest, maintainIndex, openDatabase } from "../plugins/history/store.ts";
@@ -101,13 +101,11 @@ async function bundle(): Promise<string> {
     format: "cjs",
     target: `node${process.versions.node.split(".")[0]}`,
     minify: true,
-    // As build.ts does: sql.js's .wasm is read from next to the bundle.
-    define: { __OPSTERM_BUNDLED__: "true", "import.meta.url": "__u" },
-    banner: { js: `var __u=require("node:url").pathToFileURL(__filename).href;` },
+    ...bundleDataOptions,
     external: ["cpu-features", "*.node"],
     logLevel: "error",
   });
-  copyFileSync(createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm"), join(dirname(out), "sql-wasm.wasm"));
+  copyBundleData(dirname(out));
   return out;
 }
 
@@ -197,12 +195,10 @@ async function main(): Promise<boolean> {
     platform: "node",
     format: "cjs",
     target: `node${process.versions.node.split(".")[0]}`,
-    // As build.ts does: sql.js's .wasm is read from next to the bundle.
-    define: { __OPSTERM_BUNDLED__: "true", "import.meta.url": "__u" },
-    banner: { js: `var __u=require("node:url").pathToFileURL(__filename).href;` },
+    ...bundleDataOptions,
     logLevel: "error",
   });
-  copyFileSync(createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm"), join(dirname(appender), "sql-wasm.wasm"));
+  copyBundleData(dirname(appender));
   const tc = performance.now();
   const codes = await Promise.all(
     Array.from({ length: 50 }, (_, i) => new Promise<number>((res) => {

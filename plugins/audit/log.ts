@@ -2,10 +2,10 @@
  * audit.jsonl: append under a lock with fsync, keep the head anchor (head.json) in step, and
  * verify the whole chain. Fail closed: any doubt about durability or integrity throws IoError.
  */
-import { closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { IoError } from "../../src/kernel/errors.ts";
-import { atomicWrite, ensureDir, fsyncDir, securePrivateDir } from "../../src/lib/atomic-write.ts";
+import { atomicWrite, ensureDir, fsyncDir, securePrivateDir, writeAll } from "../../src/lib/atomic-write.ts";
 import { READ_LIMITS, readBounded } from "../../src/lib/bounded-read.ts";
 import { withLock } from "../../src/lib/lock.ts";
 import { canonical, checkLine, GENESIS, hashOf, lineOf, splitLines } from "./chain.ts";
@@ -39,6 +39,8 @@ interface Tail {
   hash: string;
   bytes: number;
   lastOffset: number;
+  /** head.json exists (false only for a chain that has neither records nor an anchor yet). */
+  anchored: boolean;
 }
 
 const VERIFY_HINT = 'Run "opsterm audit verify" to find the first bad record; see "opsterm help audit" "Recovering"';
@@ -112,11 +114,11 @@ function readTail(files: AuditFiles): Tail {
   }
   const size = sizeOf(files.log);
   if (!head) {
-    if (size === 0) return { seq: 0, hash: GENESIS, bytes: 0, lastOffset: 0 };
+    if (size === 0) return { seq: 0, hash: GENESIS, bytes: 0, lastOffset: 0, anchored: false };
     throw refuse(files, "the log has records but head.json is missing");
   }
   if (size < head.bytes) throw refuse(files, `the log is ${size} bytes, the anchor says ${head.bytes} (records were removed from the end)`);
-  let tail: Tail = { seq: head.seq, hash: head.hash, bytes: head.bytes, lastOffset: head.lastOffset };
+  let tail: Tail = { seq: head.seq, hash: head.hash, bytes: head.bytes, lastOffset: head.lastOffset, anchored: true };
   if (head.seq > 0) {
     const last = readRange(files.log, head.lastOffset, head.bytes);
     const prev = last.length > 0 ? extractPrevHash(last) : undefined;
@@ -133,7 +135,7 @@ function readTail(files: AuditFiles): Tail {
       }
       const check = checkLine(extra.subarray(line.start - head.bytes, line.end - head.bytes), tail.seq + 1, tail.hash);
       if (!check.ok) throw refuse(files, `unexpected data after record ${tail.seq}: record ${tail.seq + 1} ${check.problem}`);
-      tail = { seq: check.record.seq, hash: check.record.hash, bytes: line.end + 1, lastOffset: line.start };
+      tail = { seq: check.record.seq, hash: check.record.hash, bytes: line.end + 1, lastOffset: line.start, anchored: true };
     }
   }
   return tail;
@@ -154,10 +156,6 @@ function truncateTo(path: string, size: number): void {
   }
 }
 
-function writeAll(fd: number, data: Buffer): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-}
 
 export interface AppendOptions {
   now?: () => Date;
@@ -226,7 +224,7 @@ export async function appendRecords(files: AuditFiles, inputs: AuditInput[], opt
         // A new chain gets its anchor (seq 0) before its first record: killed between that record
         // and the anchor below, the next append finds an anchor to adopt the record from, rather
         // than records without a head.json, which it must refuse (a deleted head hides truncation).
-        if (created && tail.seq === 0 && !existsSync(files.head)) {
+        if (!tail.anchored) {
           await atomicWrite(files.head, JSON.stringify({ version: 1, seq: 0, hash: GENESIS, bytes: 0, lastOffset: 0 } satisfies HeadAnchor) + "\n", { mode: 0o600 });
         }
         const fd = openSync(files.log, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);

@@ -51,6 +51,7 @@ export function createAuditService(ctx: PluginContext): AuditService & { flushWi
   const files = auditFiles(ctx.paths.dataDir);
   let cache: { key: string; redactor: Redactor } | undefined;
   let witness: Promise<WitnessConfig> | undefined;
+  const loadWitness = () => (witness ??= ctx.config().then((c) => witnessConfig((k) => c.get(k))));
   let state: WitnessState | undefined | null = null;
   let warned = false;
   let sender: SyslogSender | undefined;
@@ -65,7 +66,7 @@ export function createAuditService(ctx: PluginContext): AuditService & { flushWi
   async function witnessHead(record: AuditRecord): Promise<void> {
     let w: WitnessConfig;
     try {
-      w = await (witness ??= ctx.config().then((c) => witnessConfig((k) => c.get(k))));
+      w = await loadWitness();
     } catch (error) {
       return void ctx.io.warn(`audit witness not sent: the config cannot be read (${(error as Error).message})`);
     }
@@ -123,11 +124,9 @@ export function createAuditService(ctx: PluginContext): AuditService & { flushWi
     })();
   }
 
-  const witnessKnown = () => (witness ??= ctx.config().then((c) => witnessConfig((k) => c.get(k)))).catch(() => undefined);
-
   const append = groupCommit(async (inputs: AuditInput[]) => {
     // Read once per process; a config that fails is reported by witnessHead, not by the append.
-    const w = await witnessKnown();
+    const w = await loadWitness().catch(() => undefined);
     const records = await appendRecords(files, inputs);
     // One head per write covers the batch: the chain links the records before it.
     queueWitness(records[records.length - 1], w);

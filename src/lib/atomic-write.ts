@@ -31,8 +31,7 @@ export async function atomicWrite(path: string, data: string | Uint8Array, optio
 let tempCounter = 0;
 
 export function atomicWriteSync(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
-  // A file kept as a symlink (a dotfiles checkout) is updated where it points, not replaced.
-  const target = isSymlink(path) ? realTarget(path) : path;
+  const target = writeTarget(path);
   const dir = dirname(target);
   ensureDir(dir, options.dirMode ?? 0o700);
   const mode = options.mode ?? 0o600;
@@ -50,7 +49,7 @@ export function atomicWriteSync(path: string, data: string | Uint8Array, options
   }
   try {
     fchmodSync(fd, mode);
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    writeAll(fd, bytes);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
@@ -67,21 +66,22 @@ export function atomicWriteSync(path: string, data: string | Uint8Array, options
   if (options.syncDir !== false) fsyncDir(dir);
 }
 
-function realTarget(path: string): string {
+/**
+ * Where `path` is written: a file kept as a symlink (a dotfiles checkout) is updated where it
+ * points, not replaced; a dangling link is replaced itself rather than create a file it names.
+ */
+function writeTarget(path: string): string {
+  if (!lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return path;
   try {
     return realpathSync(path);
   } catch {
-    // A dangling link: replace the link itself rather than create a file somewhere it names.
     return path;
   }
 }
 
-function isSymlink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
+/** write(2) until every byte is out (a regular file may take a large buffer in pieces). */
+export function writeAll(fd: number, data: Uint8Array): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
 }
 
 /** mkdir -p with an explicit mode on every directory it creates (umask-proof). */

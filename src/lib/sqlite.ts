@@ -1,13 +1,16 @@
 /**
  * Loads sql.js lazily (history.db, and the original OpsTerm's history.db for migrate). Its
- * WebAssembly is an asset of the build (src/lib/wasm-binary.ts); from source it is read from
+ * WebAssembly is an asset of the build (src/lib/bundled-asset.ts); from source it is read from
  * node_modules.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
 import type { SqlJsStatic } from "sql.js";
-import { bundledWasm } from "./wasm-binary.ts";
+import { bundledAsset } from "./bundled-asset.ts";
+
+/** sql.js's WebAssembly: an asset of the binary, a file next to a plain dist/opsterm.cjs. */
+export const SQL_WASM_ASSET = "sql-wasm.wasm";
 
 let cached: Promise<SqlJsStatic> | undefined;
 
@@ -36,7 +39,7 @@ export function loadSqlJs(purpose: "query" | "write" = "write"): Promise<SqlJsSt
 }
 
 async function loadWasmBinary(): Promise<Uint8Array> {
-  const bundled = bundledWasm();
+  const bundled = bundledAsset(SQL_WASM_ASSET);
   if (bundled) return bundled;
   if (!import.meta.url) throw new Error("sql.js WebAssembly is missing from this build");
   const require = createRequire(import.meta.url);

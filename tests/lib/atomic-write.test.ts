@@ -53,12 +53,14 @@ describe("atomicWrite", () => {
     expect(readdirSync(dir)).toEqual(["taken"]);
   });
 
-  it("gives concurrent writers in one process distinct temp files: the last write wins whole", async () => {
+  it("steps over temp files a crashed process with the same pid left behind, and leaves them alone", () => {
     const dir = scratch();
     const file = join(dir, "f");
-    await Promise.all(Array.from({ length: 50 }, (_, i) => atomicWrite(file, `writer ${i}\n`.repeat(1000))));
-    const text = readFileSync(file, "utf8");
-    expect(new Set(text.trimEnd().split("\n")).size).toBe(1);
-    expect(readdirSync(dir)).toEqual(["f"]);
+    // Names this process's next writes would pick (pid + a per-process counter): all taken.
+    const leftovers = Array.from({ length: 60 }, (_, i) => `f.${process.pid}.${i + 1}.tmp`);
+    for (const name of leftovers) writeFileSync(join(dir, name), "half-written by a dead process");
+    atomicWriteSync(file, "whole\n");
+    expect(readFileSync(file, "utf8")).toBe("whole\n");
+    expect(readdirSync(dir).sort()).toEqual(["f", ...leftovers].sort());
   });
 });

@@ -2,11 +2,11 @@
  * Shared for the history tests: a store on a temp dir, and the CLI bundled once with esbuild
  * (sql.js's .wasm next to the bundle, as in the real build), so spawned processes start fast.
  */
-import { copyFileSync, mkdtempSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
+import { bundleDataOptions, copyBundleData } from "../../helpers/bundle-data.ts";
 import { createHistoryStore, type HistoryDeps, type HistoryStore } from "../../../plugins/history/service.ts";
 
 export const ROOT = join(import.meta.dirname, "../../..");
@@ -49,12 +49,10 @@ export async function bundle(outFile: string, entry: { path: string } | { conten
     platform: "node",
     format: "cjs",
     target: `node${process.versions.node.split(".")[0]}`,
-    // As build.ts does: data files are read from next to the bundle.
-    define: { __OPSTERM_BUNDLED__: "true", "import.meta.url": "__opstermImportMetaUrl" },
-    banner: { js: `var __opstermImportMetaUrl=require("node:url").pathToFileURL(__filename).href;` },
+    ...bundleDataOptions,
     external: ["cpu-features", "*.node"],
     logLevel: "error",
   });
-  copyFileSync(createRequire(import.meta.url).resolve("sql.js/dist/sql-wasm.wasm"), join(dirname(outFile), "sql-wasm.wasm"));
+  copyBundleData(dirname(outFile));
   return outFile;
 }
