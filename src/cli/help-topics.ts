@@ -1,9 +1,12 @@
 /**
  * `opsterm help topics` lists the guides; `opsterm help TOPIC` prints one (chat, ssh, policy …).
  * A topic that is also a command (`ssh`, `policy`) prints the guide, which names the command's
- * `--help` first. Anything else is left to the caller (command help, or a question).
+ * `--help` first. A near miss of a topic (`help polcy`) is a usage error with "did you mean";
+ * anything else is left to the caller (command help, or a question).
  */
 import type { Io } from "../kernel/context.ts";
+import { UsageError } from "../kernel/errors.ts";
+import { closest } from "../lib/schema.ts";
 import { guides, guideTitles, renderGuide } from "./guides.ts";
 
 export function helpTopic(io: Io, json: boolean, rest: string[], isCommand: (word: string) => boolean): number | undefined {
@@ -21,7 +24,12 @@ export function helpTopic(io: Io, json: boolean, rest: string[], isCommand: (wor
     return 0;
   }
   const text = guides()[word];
-  if (text === undefined) return undefined;
+  if (text === undefined) {
+    // A misspelt topic is not a question for the AI; a word near no topic may still be one.
+    const near = isCommand(word) ? undefined : closest(word, [...Object.keys(guides()), "topics", "errors"]);
+    if (near) throw new UsageError(`No guide "${word}", did you mean "opsterm help ${near}"?`, { hint: '"opsterm help topics" lists the guides' });
+    return undefined;
+  }
   if (json) io.out(JSON.stringify({ topic: word, markdown: text }));
   else io.stdout.write(renderGuide(text).replace(/\n*$/, "\n") + io.style.dim(`\n(${isCommand(word) ? `the command's options: opsterm ${word} --help; ` : ""}all guides: opsterm help topics)\n`));
   return 0;

@@ -161,6 +161,11 @@ describe("the guides inside the binary", () => {
     expect(arch.stdout).not.toContain("opsterm architecture --help");
     // Still command help for a command without a guide, and a question for anything else.
     expect(opsterm(["help", "exec"], { home }).stdout).toMatch(/^Usage: opsterm exec <target>/);
+    // A misspelt topic gets "did you mean" and exit 2, never a trip to the AI.
+    const typo = opsterm(["help", "polcy"], { home, env: { NO_COLOR: "1" } });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('No guide "polcy", did you mean "opsterm help policy"?');
+    expect(typo.stderr).not.toContain("E_CHAT_NO_PROVIDER");
   });
 
   it("a hint that points at docs/X.md names `opsterm help X` instead", () => {
